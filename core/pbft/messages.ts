@@ -1,0 +1,153 @@
+/**
+ * The PBFT messages (Castro & Liskov, OSDI'99 §4; TOCS'02 for state transfer), as plain data.
+ *
+ * Field names follow the paper: v = `view`, n = `seq`, d = `digest`, i = `replica`, t = `timestamp`,
+ * c = `client`, o = `op`. Digests are lowercase hex SHA-256 strings in memory and 32 raw bytes on the
+ * wire (see codec.ts). `sig` fields carry an Ed25519 signature over the message's signing bytes
+ * (codec.ts `signingBytes`): only messages that may be relayed as proof are signed (docs/authentication.md).
+ */
+
+/** Replica ids are positions 0..n-1 in the agreed roster. */
+export type ReplicaId = number;
+/** A client's identity: its libp2p peer id on a network, a short name in the simulator. */
+export type ClientId = string;
+/** Lowercase hex SHA-256. */
+export type Digest = string;
+
+/** ⟨REQUEST, o, t, c⟩ with an authenticator: one MAC per replica, index = replica id (§4.1, §5.2). */
+export interface Request {
+  readonly type: 'request';
+  readonly client: ClientId;
+  /** Strictly increasing per client; orders that client's requests and makes them exactly-once. */
+  readonly timestamp: number;
+  /** §5.1 read-only optimisation: execute at once, no ordering; the client needs 2f+1 matching replies. */
+  readonly readOnly: boolean;
+  /** The application operation, opaque to the protocol. */
+  readonly op: Uint8Array;
+  /** MAC_i for each replica i over the request's signing bytes; empty in a deployment with signed channels only. */
+  readonly auth: readonly Uint8Array[];
+}
+
+/** ⟨PRE-PREPARE, v, n, d⟩ with the batch it orders (§4.2). d = digest of the batch. Signed by the primary. */
+export interface PrePrepare {
+  readonly type: 'pre-prepare';
+  readonly view: number;
+  readonly seq: number;
+  readonly digest: Digest;
+  /** The batch. An empty batch is the null request of §4.4. */
+  readonly requests: readonly Request[];
+  readonly replica: ReplicaId;
+  readonly sig: Uint8Array;
+}
+
+/** ⟨PREPARE, v, n, d, i⟩ (§4.2). Signed: it is relayed in prepared certificates. */
+export interface Prepare {
+  readonly type: 'prepare';
+  readonly view: number;
+  readonly seq: number;
+  readonly digest: Digest;
+  readonly replica: ReplicaId;
+  readonly sig: Uint8Array;
+}
+
+/** ⟨COMMIT, v, n, d, i⟩ (§4.2). Never relayed, so the authenticated channel suffices. */
+export interface Commit {
+  readonly type: 'commit';
+  readonly view: number;
+  readonly seq: number;
+  readonly digest: Digest;
+  readonly replica: ReplicaId;
+}
+
+/** ⟨REPLY, v, t, c, i, r⟩ (§4.1). */
+export interface Reply {
+  readonly type: 'reply';
+  readonly view: number;
+  readonly timestamp: number;
+  readonly client: ClientId;
+  readonly replica: ReplicaId;
+  /** True for a §5.1 read-only (or tentative) reply: the client then needs 2f+1 matching. */
+  readonly readOnly: boolean;
+  readonly result: Uint8Array;
+}
+
+/** ⟨CHECKPOINT, n, d, i⟩ (§4.3). d = digest of the state after executing n. Signed: relayed as proof. */
+export interface Checkpoint {
+  readonly type: 'checkpoint';
+  readonly seq: number;
+  readonly stateDigest: Digest;
+  readonly replica: ReplicaId;
+  readonly sig: Uint8Array;
+}
+
+/** A prepared certificate: a pre-prepare and 2f matching prepares from other backups (§4.4, the set P). */
+export interface PreparedCertificate {
+  readonly prePrepare: PrePrepare;
+  readonly prepares: readonly Prepare[];
+}
+
+/** ⟨VIEW-CHANGE, v+1, n, C, P, i⟩ (§4.4). Signed: relayed inside NEW-VIEW. */
+export interface ViewChange {
+  readonly type: 'view-change';
+  readonly newView: number;
+  /** n: the sequence number of the replica's last stable checkpoint. */
+  readonly stableSeq: number;
+  /** C: 2f+1 CHECKPOINT messages proving the stable checkpoint (empty when stableSeq = 0). */
+  readonly checkpointProof: readonly Checkpoint[];
+  /** P: a prepared certificate for every sequence number above stableSeq that prepared here. */
+  readonly prepared: readonly PreparedCertificate[];
+  readonly replica: ReplicaId;
+  readonly sig: Uint8Array;
+}
+
+/** ⟨NEW-VIEW, v+1, V, O⟩ (§4.4). Signed by the new primary. */
+export interface NewView {
+  readonly type: 'new-view';
+  readonly view: number;
+  /** V: 2f+1 VIEW-CHANGE messages for this view (including the new primary's own). */
+  readonly viewChanges: readonly ViewChange[];
+  /** O: one PRE-PREPARE in the new view for every sequence number in (min-s, max-s]. */
+  readonly prePrepares: readonly PrePrepare[];
+  readonly replica: ReplicaId;
+  readonly sig: Uint8Array;
+}
+
+/** State transfer (TOCS'02 §5.3.2, simplified): ask for the snapshot at a stable checkpoint. */
+export interface FetchState {
+  readonly type: 'fetch-state';
+  /** The stable checkpoint the requester wants (0 = the sender's latest stable checkpoint). */
+  readonly seq: number;
+  /** First chunk wanted. */
+  readonly chunk: number;
+  readonly replica: ReplicaId;
+}
+
+/** One chunk of a snapshot taken at a checkpoint, with the checkpoint's proof on the first chunk. */
+export interface StateChunk {
+  readonly type: 'state-chunk';
+  readonly seq: number;
+  readonly stateDigest: Digest;
+  /** 2f+1 signed CHECKPOINT messages for (seq, stateDigest). */
+  readonly proof: readonly Checkpoint[];
+  readonly chunk: number;
+  readonly chunkCount: number;
+  readonly data: Uint8Array;
+  readonly replica: ReplicaId;
+}
+
+/** Everything replicas send to replicas. */
+export type ReplicaMessage =
+  | Request
+  | PrePrepare
+  | Prepare
+  | Commit
+  | Checkpoint
+  | ViewChange
+  | NewView
+  | FetchState
+  | StateChunk;
+
+/** Everything on the wire, replica-to-replica and client-to-replica. */
+export type Message = ReplicaMessage | Reply;
+
+export type MessageType = Message['type'];
