@@ -135,6 +135,22 @@ export interface StateChunk {
   readonly replica: ReplicaId;
 }
 
+/**
+ * A replica's periodic summary of where it is (the BFT library's status message, Castro's thesis
+ * §5.2). Retransmission is driven by it: a peer that sees what the sender lacks sends it again —
+ * log messages above `lastExecuted`, checkpoint proofs above `stableSeq`, the NEW-VIEW of a later view.
+ * Point-to-point and never relayed, so unsigned.
+ */
+export interface Status {
+  readonly type: 'status';
+  readonly view: number;
+  /** False while the sender waits for the NEW-VIEW of `view`. */
+  readonly normal: boolean;
+  readonly lastExecuted: number;
+  readonly stableSeq: number;
+  readonly replica: ReplicaId;
+}
+
 /** Everything replicas send to replicas. */
 export type ReplicaMessage =
   | Request
@@ -145,7 +161,8 @@ export type ReplicaMessage =
   | ViewChange
   | NewView
   | FetchState
-  | StateChunk;
+  | StateChunk
+  | Status;
 
 /** Everything on the wire, replica-to-replica and client-to-replica. */
 export type Message = ReplicaMessage | Reply;
