@@ -1,0 +1,98 @@
+/**
+ * Checks electron-builder.yml without packaging (packaging downloads the Electron binary):
+ * electron-builder's own loader and schema validation, the fields the lab relies on, and the icons.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
+import { DebugLogger } from 'builder-util';
+import type { Configuration } from 'electron-builder';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const projectDir = join(import.meta.dirname, '..');
+const packageJson = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { main: string };
+
+const pngSignature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Width and height from a PNG's IHDR chunk; throws if `bytes` is not a PNG. */
+function pngSize(bytes: Buffer): { width: number; height: number } {
+  if (!bytes.subarray(0, 8).equals(pngSignature)) throw new Error('not a PNG: bad signature');
+  if (bytes.toString('ascii', 12, 16) !== 'IHDR') throw new Error('not a PNG: IHDR is not the first chunk');
+  if (bytes.toString('ascii', bytes.length - 8, bytes.length - 4) !== 'IEND') throw new Error('PNG does not end');
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+/** The images of a Windows .ico: declared size and the PNG data of each. */
+function icoImages(bytes: Buffer): { size: number; data: Buffer }[] {
+  if (bytes.readUInt16LE(0) !== 0 || bytes.readUInt16LE(2) !== 1) throw new Error('not an .ico');
+  return Array.from({ length: bytes.readUInt16LE(4) }, (_, i) => {
+    const entry = 6 + 16 * i;
+    const offset = bytes.readUInt32LE(entry + 12);
+    return {
+      size: bytes.readUInt8(entry) || 256,
+      data: bytes.subarray(offset, offset + bytes.readUInt32LE(entry + 8)),
+    };
+  });
+}
+
+function targetNames(target: unknown): string[] {
+  const targets = Array.isArray(target) ? target : [target];
+  return targets.map((t: unknown) => (typeof t === 'string' ? t : (t as { target: string }).target));
+}
+
+describe('electron-builder.yml', () => {
+  let config: Configuration;
+
+  beforeAll(async () => {
+    // The same lookup electron-builder does: electron-builder.yml in the project directory.
+    config = await getConfig(projectDir, null, null);
+  });
+
+  it('passes electron-builder’s schema validation', async () => {
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+  });
+
+  it('is rejected by the same validation when broken (the check is live)', async () => {
+    const broken = { ...config, linux: { ...config.linux, notAnOption: true } } as Configuration;
+    await expect(validateConfiguration(broken, new DebugLogger(false))).rejects.toThrow(/configuration\.linux/);
+  });
+
+  it('names the app and its directories', () => {
+    expect(config.appId).toBe('org.pbftlab.app');
+    expect(config.productName).toBe('PBFT Lab');
+    expect(config.directories).toMatchObject({ buildResources: 'resources', output: 'release' });
+  });
+
+  it('ships the electron-vite output and package.json, whose main is in that output', () => {
+    const patterns = (config.files as { filter: string[] }[]).flatMap((set) => set.filter);
+    expect(patterns).toEqual(expect.arrayContaining(['out/**', 'package.json']));
+    expect(packageJson.main).toMatch(/^out\//);
+  });
+
+  it('builds AppImage and deb for Linux, NSIS for Windows, dmg for macOS', () => {
+    expect(targetNames(config.linux?.target)).toEqual(['AppImage', 'deb']);
+    expect(targetNames(config.win?.target)).toEqual(['nsis']);
+    expect(targetNames(config.mac?.target)).toEqual(['dmg']);
+  });
+
+  it('gives the deb package a maintainer with an e-mail address and a desktop category', () => {
+    expect(config.linux?.maintainer).toMatch(/^.+ <[^@\s]+@[^@\s]+>$/);
+    expect(config.linux?.category).toBeTruthy();
+  });
+
+  it('uses a 512×512 PNG icon for Linux and macOS', () => {
+    for (const icon of [config.linux?.icon, config.mac?.icon]) {
+      expect(icon).toBe('resources/icon.png');
+      expect(pngSize(readFileSync(join(projectDir, icon!)))).toEqual({ width: 512, height: 512 });
+    }
+  });
+
+  it('uses a Windows icon with a 256×256 image, each image a PNG of its declared size', () => {
+    expect(config.win?.icon).toBe('resources/icon.ico');
+    const images = icoImages(readFileSync(join(projectDir, config.win!.icon!)));
+    expect(images.map((image) => image.size)).toContain(256);
+    for (const image of images) {
+      expect(pngSize(image.data)).toEqual({ width: image.size, height: image.size });
+    }
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * The renderer's Content-Security-Policy, in one place.
+ *
+ * It is delivered twice: as a `<meta>` tag injected into index.html at build time (the production
+ * renderer is loaded from `file://`, where there are no response headers to carry it) and as a
+ * response header set by the main process on every load of the session (covers the dev server
+ * and anything else the window fetches). Both enforce the same directives.
+ *
+ * The dashboard talks to its replica only through the preload bridge, so it needs no network
+ * beyond its own origin, no eval, no plugins and no inline script.
+ */
+export type CspMode = 'production' | 'development';
+
+export function contentSecurityPolicyDirectives(mode: CspMode): Record<string, readonly string[]> {
+  const development = mode === 'development';
+  return {
+    'default-src': ["'none'"],
+    'script-src': ["'self'"],
+    // Vite's dev server injects the CSS of each module as a <style> element; the built app links
+    // stylesheets from files instead, so only development needs inline styles.
+    'style-src': development ? ["'self'", "'unsafe-inline'"] : ["'self'"],
+    'img-src': ["'self'", 'data:'],
+    'font-src': ["'self'"],
+    // Hot module replacement talks to the dev server over a WebSocket.
+    'connect-src': development ? ["'self'", 'ws://localhost:*', 'ws://127.0.0.1:*'] : ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'none'"],
+    'form-action': ["'none'"],
+  };
+}
+
+export function contentSecurityPolicy(mode: CspMode): string {
+  return Object.entries(contentSecurityPolicyDirectives(mode))
+    .map(([directive, sources]) => `${directive} ${sources.join(' ')}`)
+    .join('; ');
+}

@@ -1,0 +1,74 @@
+/**
+ * Decisions about the main window, as plain functions of their inputs: no `electron` at runtime,
+ * so they are tested under Node (window.test.ts). index.ts applies them.
+ */
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserWindowConstructorOptions } from 'electron';
+
+/** Where the renderer comes from: the dev server (electron-vite dev) or the built index.html. */
+export type RendererEntry = { kind: 'url'; url: string } | { kind: 'file'; path: string };
+
+export function createMainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+  return {
+    title: 'PBFT Lab',
+    width: 1280,
+    height: 800,
+    minWidth: 800,
+    minHeight: 560,
+    // Shown on 'ready-to-show', so the window never flashes an empty frame.
+    show: false,
+    backgroundColor: '#ffffff',
+    webPreferences: {
+      preload: preloadPath,
+      // The renderer is untrusted: it reaches the replica only through the preload bridge.
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+    },
+  };
+}
+
+/** The built preload script, next to the built main script (`out/main` → `out/preload`). */
+export function preloadScriptPath(mainDir: string): string {
+  return join(mainDir, '..', 'preload', 'index.cjs');
+}
+
+/**
+ * The dev server URL is honoured only when the app is not packaged: an installed app always loads
+ * its own files, whatever the environment says.
+ */
+export function resolveRendererEntry(options: {
+  isPackaged: boolean;
+  devServerUrl: string | undefined;
+  mainDir: string;
+}): RendererEntry {
+  if (!options.isPackaged && options.devServerUrl) {
+    return { kind: 'url', url: options.devServerUrl };
+  }
+  return { kind: 'file', path: join(options.mainDir, '..', 'renderer', 'index.html') };
+}
+
+/**
+ * Whether `url` is the app's own page: the window may navigate only there (hash and query may
+ * change, for client-side routing), and IPC answers only frames showing it.
+ */
+export function isAppUrl(url: string, entry: RendererEntry): boolean {
+  try {
+    const parsed = new URL(url);
+    if (entry.kind === 'url') {
+      return parsed.origin === new URL(entry.url).origin;
+    }
+    return parsed.protocol === 'file:' && resolve(fileURLToPath(parsed)) === resolve(entry.path);
+  } catch {
+    // Unparsable, or a file URL naming a remote host: not ours.
+    return false;
+  }
+}
