@@ -1,0 +1,114 @@
+/**
+ * `pbft-lab sim`: seeded simulation sweeps.
+ *
+ *   pbft-lab sim --seeds 1..1000 [--replicas 4|7|10] [--clients M] [--ops K] [--faults crash,restart,partition,loss] [--json]
+ *   pbft-lab sim --seed N [--trace]        one run, with its trace
+ */
+import { parseArgs } from 'node:util';
+import { FAULT_KINDS, type FaultKind, type ScenarioOptions } from '../sim/scenario.ts';
+import { describeFault } from '../sim/simulation.ts';
+import { scenarioFromSeed } from '../sim/scenario.ts';
+import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
+import type { RunResult } from '../sim/simulation.ts';
+import { nodeSimEnvironment } from './sim-environment.ts';
+import { UsageError } from './usage-error.ts';
+
+export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--replicas 4|7|10] [--clients M] [--ops K]
+                    [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]`;
+
+export function parseSeeds(text: string): { from: number; to: number } {
+  const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim());
+  if (!match) throw new UsageError(`--seeds wants A..B (e.g. 1..1000), got "${text}"`);
+  const from = Number(match[1]);
+  const to = match[2] === undefined ? from : Number(match[2]);
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from) throw new UsageError(`--seeds range "${text}" is empty or too large`);
+  return { from, to };
+}
+
+function parseCount(name: string, text: string | undefined, allowed?: readonly number[]): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} wants a positive whole number, got "${text}"`);
+  if (allowed && !allowed.includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${value}`);
+  return value;
+}
+
+export function parseFaults(text: string | undefined): FaultKind[] {
+  if (text === undefined) return [...FAULT_KINDS];
+  if (text === 'none' || text === '') return [];
+  const kinds = text.split(',').map((k) => k.trim());
+  for (const k of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--faults: unknown fault "${k}" (known: ${FAULT_KINDS.join(', ')}, or none)`);
+  }
+  return kinds as FaultKind[];
+}
+
+export function simCommand(argv: string[], print: (line: string) => void): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seeds: { type: 'string' },
+      seed: { type: 'string' },
+      replicas: { type: 'string' },
+      clients: { type: 'string' },
+      ops: { type: 'string' },
+      faults: { type: 'string' },
+      crypto: { type: 'string', default: 'fast' },
+      json: { type: 'boolean', default: false },
+      trace: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if ((values.seeds === undefined) === (values.seed === undefined)) throw new UsageError('give exactly one of --seeds A..B or --seed N');
+  if (values.crypto !== 'fast' && values.crypto !== 'ed25519') throw new UsageError(`--crypto must be fast or ed25519, got "${values.crypto}"`);
+  const options: ScenarioOptions = {
+    replicas: parseCount('replicas', values.replicas, [4, 7, 10]),
+    clients: parseCount('clients', values.clients),
+    ops: parseCount('ops', values.ops),
+    faults: parseFaults(values.faults),
+  };
+  const env = nodeSimEnvironment(values.crypto);
+  const range = parseSeeds(values.seeds ?? values.seed!);
+  const single = values.seed !== undefined;
+  const summary = emptySummary();
+  const started = performance.now();
+  for (let seed = range.from; seed <= range.to; seed++) {
+    const result = runSeed(seed, options, env);
+    addRun(summary, result);
+    if (!result.ok) printFailure(result, options, print);
+    else if (single && values.trace) for (const line of result.trace) print(line);
+  }
+  const wallMs = Math.round(performance.now() - started);
+  const opsPerSec = Math.round(summary.committedOps / Math.max(wallMs / 1000, 0.001));
+  if (values.json) {
+    print(JSON.stringify({ ...summary, wallMs, simulatedOpsPerSec: opsPerSec }));
+  } else {
+    print(
+      `${summary.runs} runs, ${summary.safetyViolations} safety violations, ${summary.livenessFailures} liveness failures; ` +
+        `${summary.committedOps} ops committed, ${summary.viewChanges} view changes, ${summary.stateTransfers} state transfers, ` +
+        `${summary.checkpointsStable} stable checkpoints; ${wallMs} ms wall (${opsPerSec} simulated ops/s)`,
+    );
+  }
+  return summary.failedSeeds.length > 0 ? 1 : 0;
+}
+
+function reproduceCommand(seed: number, options: ScenarioOptions): string {
+  const parts = [`npx pbft-lab sim --seed ${seed}`];
+  if (options.replicas) parts.push(`--replicas ${options.replicas}`);
+  if (options.clients) parts.push(`--clients ${options.clients}`);
+  if (options.ops) parts.push(`--ops ${options.ops}`);
+  parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
+  return parts.join(' ') + ' --trace';
+}
+
+function printFailure(result: RunResult, options: ScenarioOptions, print: (line: string) => void): void {
+  const scenario = scenarioFromSeed(result.seed, options);
+  print(`FAIL seed ${result.seed} (n=${result.n}, ${result.clients} clients)`);
+  for (const v of result.violations) print(`  ${v.property} violated: ${v.detail}`);
+  if (result.livenessFailure) print(`  liveness failed: ${result.livenessFailure}`);
+  for (const fault of scenario.faults) print(`  fault: ${describeFault(fault)}`);
+  print(`  reproduce with: ${reproduceCommand(result.seed, options)}`);
+  print('  last messages:');
+  for (const line of result.trace) print(`    ${line}`);
+}

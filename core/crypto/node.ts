@@ -1,0 +1,99 @@
+/**
+ * Crypto for the PBFT core on Node (docs/authentication.md): SHA-256 digests, Ed25519 signatures for
+ * messages that are relayed as proof, HMAC-SHA256 authenticators on client requests.
+ *
+ * `simulatedCrypto` is the simulator's fast, deterministic stand-in: a keyed hash (HMAC-SHA512) per
+ * replica in place of Ed25519. Within the simulator no replica's code can read another's key, so it is
+ * as unforgeable there as a signature, and 30× cheaper to check.
+ */
+import { createHash, createHmac, generateKeyPairSync, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import type { ClientCrypto, Hasher, ReplicaCrypto } from '../pbft/crypto.ts';
+import type { ClientId, ReplicaId } from '../pbft/messages.ts';
+
+export const sha256Hasher: Hasher = {
+  digest: (data) => createHash('sha256').update(data).digest('hex'),
+};
+
+function hmac256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+function macEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Where a replica finds the MAC key it shares with a client (agreed over the encrypted channel on a network). */
+export type ClientKeyLookup = (client: ClientId) => Uint8Array | undefined;
+
+export interface Ed25519ReplicaKeys {
+  readonly privateKey: KeyObject;
+  /** Public keys of all replicas, by replica id. */
+  readonly publicKeys: readonly KeyObject[];
+}
+
+export function ed25519ReplicaCrypto(keys: Ed25519ReplicaKeys, clientKey: ClientKeyLookup): ReplicaCrypto {
+  return {
+    digest: sha256Hasher.digest,
+    sign: (data) => new Uint8Array(sign(null, data, keys.privateKey)),
+    verify: (signer: ReplicaId, data, sig) => {
+      const key = keys.publicKeys[signer];
+      return key !== undefined && sig.length === 64 && verify(null, data, key, sig);
+    },
+    verifyRequestMac: (client, data, mac) => {
+      const key = clientKey(client);
+      return key !== undefined && macEqual(hmac256(key, data), mac);
+    },
+  };
+}
+
+/** A client's authenticator: MAC_i with the key it shares with replica i. */
+export function hmacClientCrypto(keysByReplica: readonly Uint8Array[]): ClientCrypto {
+  return {
+    digest: sha256Hasher.digest,
+    authenticator: (data) => keysByReplica.map((key) => hmac256(key, data)),
+  };
+}
+
+export function generateEd25519Keys(n: number): Ed25519ReplicaKeys[] {
+  const pairs = Array.from({ length: n }, () => generateKeyPairSync('ed25519'));
+  const publicKeys = pairs.map((p) => p.publicKey);
+  return pairs.map((p) => ({ privateKey: p.privateKey, publicKeys }));
+}
+
+/** Deterministic per-run secrets for the simulator, derived from the run's seed. */
+export interface SimulatedCrypto {
+  readonly hasher: Hasher;
+  replica(id: ReplicaId): ReplicaCrypto;
+  client(id: ClientId): ClientCrypto;
+}
+
+export function simulatedCrypto(n: number, seed: number, mode: 'fast' | 'ed25519' = 'fast'): SimulatedCrypto {
+  const derive = (label: string): Uint8Array => createHash('sha256').update(`pbft-lab-sim:${seed}:${label}`).digest();
+  const macKey = (client: ClientId, replica: ReplicaId): Uint8Array => derive(`mac:${client}:${replica}`);
+  const macKeys = new Map<string, Uint8Array>();
+  const cachedMacKey = (client: ClientId, replica: ReplicaId): Uint8Array => {
+    const id = `${client}:${replica}`;
+    let key = macKeys.get(id);
+    if (!key) macKeys.set(id, (key = macKey(client, replica)));
+    return key;
+  };
+  const ed = mode === 'ed25519' ? generateEd25519Keys(n) : null;
+  const secrets = Array.from({ length: n }, (_, i) => derive(`replica:${i}`));
+  const keyedSign = (id: ReplicaId, data: Uint8Array): Uint8Array => createHmac('sha512', secrets[id]!).update(data).digest();
+  return {
+    hasher: sha256Hasher,
+    replica(id) {
+      const clientKey: ClientKeyLookup = (client) => cachedMacKey(client, id);
+      if (ed) return ed25519ReplicaCrypto(ed[id]!, clientKey);
+      return {
+        digest: sha256Hasher.digest,
+        sign: (data) => keyedSign(id, data),
+        verify: (signer, data, sig) => signer >= 0 && signer < n && macEqual(keyedSign(signer, data), sig),
+        verifyRequestMac: (client, data, mac) => macEqual(hmac256(clientKey(client)!, data), mac),
+      };
+    },
+    client(id) {
+      return hmacClientCrypto(Array.from({ length: n }, (_, i) => cachedMacKey(id, i)));
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The PBFT client (OSDI'99 §4.1) as a sans-IO state machine: one outstanding request at a time
+ * (closed loop), f+1 matching replies to accept (2f+1 for read-only, §5.1), broadcast to every
+ * replica on timeout. The host delivers replies with `onReply(from, reply)` (from = the
+ * authenticated replica) and calls `tick()`.
+ */
+import { equalBytes } from './bytes.ts';
+import { requestBytes } from './codec.ts';
+import { quorums, type ClientConfig, type Quorums } from './config.ts';
+import type { ClientCrypto } from './crypto.ts';
+import type { ClientId, Reply, ReplicaId, Request } from './messages.ts';
+import type { ClientOutput } from './outputs.ts';
+import { primaryOf } from './proofs.ts';
+
+interface Outstanding {
+  request: Request;
+  /** Replies by replica: the latest from each counts once. */
+  readonly replies: Map<ReplicaId, Reply>;
+  retransmitInTicks: number;
+  retransmissions: number;
+}
+
+export class Client {
+  readonly id: ClientId;
+  readonly q: Quorums;
+  private readonly config: ClientConfig;
+  private readonly crypto: ClientCrypto;
+  private outputs: ClientOutput[] = [];
+  /** The latest view seen in a reply: the client sends to that view's primary. */
+  private view = 0;
+  private lastTimestamp: number;
+  private outstanding: Outstanding | null = null;
+
+  constructor(id: ClientId, config: ClientConfig, crypto: ClientCrypto, firstTimestamp = 1) {
+    this.id = id;
+    this.config = config;
+    this.q = quorums(config.n);
+    this.crypto = crypto;
+    this.lastTimestamp = firstTimestamp - 1;
+  }
+
+  get busy(): boolean {
+    return this.outstanding !== null;
+  }
+
+  get knownView(): number {
+    return this.view;
+  }
+
+  /** Issue an operation; returns its timestamp. One at a time: call again after the result. */
+  submit(op: Uint8Array, readOnly = false): number {
+    if (this.outstanding) throw new Error(`client ${this.id} already has request t=${this.outstanding.request.timestamp} outstanding`);
+    const timestamp = ++this.lastTimestamp;
+    const request = this.authenticate({ type: 'request', client: this.id, timestamp, readOnly, op, auth: [] });
+    this.outstanding = { request, replies: new Map(), retransmitInTicks: this.config.retransmitTicks, retransmissions: 0 };
+    // Read-only requests go to every replica (§5.1); others to the primary (§4.1).
+    if (readOnly) this.outputs.push({ kind: 'broadcast', request });
+    else this.outputs.push({ kind: 'send', to: primaryOf(this.view, this.q.n), request });
+    return timestamp;
+  }
+
+  onReply(from: ReplicaId, reply: Reply): void {
+    const out = this.outstanding;
+    if (!out || reply.client !== this.id || reply.replica !== from || from < 0 || from >= this.q.n) return;
+    if (reply.view > this.view) this.view = reply.view;
+    if (reply.timestamp !== out.request.timestamp || reply.readOnly !== out.request.readOnly) return;
+    out.replies.set(from, reply);
+    let matching = 0;
+    for (const r of out.replies.values()) if (equalBytes(r.result, reply.result)) matching++;
+    const needed = out.request.readOnly ? this.q.strong : this.q.weak;
+    if (matching < needed) return;
+    this.outstanding = null;
+    this.outputs.push({
+      kind: 'result',
+      timestamp: out.request.timestamp,
+      op: out.request.op,
+      result: reply.result,
+      matching,
+      readOnly: out.request.readOnly,
+    });
+  }
+
+  /** On timeout, broadcast to all replicas (§4.1); a read-only request that timed out is retried as read-write (§5.1). */
+  tick(): void {
+    const out = this.outstanding;
+    if (!out || --out.retransmitInTicks > 0) return;
+    out.retransmissions++;
+    out.retransmitInTicks = this.config.retransmitTicks;
+    if (out.request.readOnly) {
+      out.request = this.authenticate({ ...out.request, readOnly: false, auth: [] });
+      out.replies.clear();
+    }
+    this.outputs.push({ kind: 'broadcast', request: out.request });
+  }
+
+  takeOutputs(): ClientOutput[] {
+    const out = this.outputs;
+    this.outputs = [];
+    return out;
+  }
+
+  private authenticate(unauthenticated: Request): Request {
+    return { ...unauthenticated, auth: this.crypto.authenticator(requestBytes(unauthenticated)) };
+  }
+}

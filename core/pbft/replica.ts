@@ -1,0 +1,1037 @@
+/**
+ * The PBFT replica (Castro & Liskov, OSDI'99 §4) as a deterministic, sans-IO state machine.
+ *
+ * Inputs: `step(from, message)` — `from` is the sender the host authenticated (the Noise channel of
+ * a replica, or a client id) — and `tick()`. Outputs: `takeOutputs()` returns messages to send,
+ * replies, records to persist and events, as data. No clocks, timers, randomness or promises here.
+ *
+ * Handlers are named after the paper's messages (`onPrePrepare`, `onPrepare`, …); each begins with
+ * its acceptance checks and ignores a message with a logged reason (an `ignored` event).
+ */
+import { ByteReader, ByteWriter, equalBytes } from './bytes.ts';
+import { ClientTable } from './client-table.ts';
+import { requestBytes, signingBytes } from './codec.ts';
+import { quorums, type ProtocolConfig, type Quorums } from './config.ts';
+import type { ReplicaCrypto } from './crypto.ts';
+import type {
+  Checkpoint,
+  ClientId,
+  Commit,
+  Digest,
+  FetchState,
+  Message,
+  NewView,
+  PrePrepare,
+  Prepare,
+  PreparedCertificate,
+  Reply,
+  ReplicaId,
+  ReplicaMessage,
+  Request,
+  StateChunk,
+  Status,
+  ViewChange,
+} from './messages.ts';
+import type { ExecutedRequest, Output, PersistRecord, ReplicaEvent, ReplicaStatus } from './outputs.ts';
+import { planNewView, primaryOf, ProofChecker, type NewViewPlan } from './proofs.ts';
+import type { StateMachine } from '../app/state-machine.ts';
+
+/** One sequence number's slot in the message log (§4.2). */
+interface LogEntry {
+  readonly seq: number;
+  /** The pre-prepare accepted for this seq in the current view, if any. */
+  prePrepare: PrePrepare | null;
+  /** Latest prepare per replica (any view; only those matching the pre-prepare count). */
+  readonly prepares: Map<ReplicaId, Prepare>;
+  readonly commits: Map<ReplicaId, Commit>;
+  prepared: boolean;
+  committed: boolean;
+  /** This replica's own prepare and commit for the current view, kept for retransmission. */
+  ownPrepare: Prepare | null;
+  ownCommit: Commit | null;
+  /** The prepared certificate with the highest view seen here: survives view changes, goes in P (§4.4). */
+  certificate: PreparedCertificate | null;
+}
+
+interface StableCheckpoint {
+  readonly seq: number;
+  readonly stateDigest: Digest;
+  readonly proof: readonly Checkpoint[];
+  readonly snapshot: Uint8Array;
+}
+
+/** A state transfer in progress: chunks of one source's snapshot of a proven stable checkpoint. */
+interface Fetch {
+  readonly seq: number;
+  readonly stateDigest: Digest;
+  readonly proof: readonly Checkpoint[];
+  source: ReplicaId;
+  chunks: (Uint8Array | undefined)[];
+  chunkCount: number;
+  retryInTicks: number;
+  attempts: number;
+}
+
+/** State the replica can be restarted from: what it persisted (§4.3 stable checkpoint, §4.4 view). */
+export interface PersistedState {
+  readonly view: number;
+  readonly stable: { seq: number; stateDigest: Digest; proof: readonly Checkpoint[]; snapshot: Uint8Array } | null;
+}
+
+export interface ReplicaOptions {
+  readonly id: ReplicaId;
+  readonly config: ProtocolConfig;
+  readonly crypto: ReplicaCrypto;
+  readonly app: StateMachine;
+  /** Restart from persisted records instead of the initial state. */
+  readonly persisted?: PersistedState;
+}
+
+const requestKey = (client: ClientId, timestamp: number): string => `${client}\u0000${timestamp}`;
+
+export class Replica {
+  readonly id: ReplicaId;
+  readonly config: ProtocolConfig;
+  readonly q: Quorums;
+  private readonly crypto: ReplicaCrypto;
+  private readonly app: StateMachine;
+  private readonly proofs: ProofChecker;
+  private readonly nullDigest: Digest;
+  private outputs: Output[] = [];
+
+  /** v: the current view. */
+  view = 0;
+  status: ReplicaStatus = 'normal';
+  /** The last sequence number executed (requests execute strictly in order, §4.2). */
+  lastExecuted = 0;
+  private stable: StableCheckpoint;
+  private readonly log = new Map<number, LogEntry>();
+  private readonly clientTable = new ClientTable();
+
+  /** Checkpoints taken here and not yet stable: seq → state digest and snapshot. */
+  private readonly ownCheckpoints = new Map<number, { stateDigest: Digest; snapshot: Uint8Array; message: Checkpoint }>();
+  /** CHECKPOINT votes by seq and replica. Above H each replica keeps only its latest (bounded memory). */
+  private readonly checkpointVotes = new Map<number, Map<ReplicaId, Checkpoint>>();
+
+  /** Primary: requests received and not yet assigned a sequence number, in arrival order. */
+  private readonly pending = new Map<string, Request>();
+  /** Requests assigned a sequence number in the current view and not yet executed. */
+  private readonly inLog = new Set<string>();
+  /** Primary: the next sequence number to assign. */
+  private nextSeq = 1;
+
+  /** Backup: requests this replica holds and has not seen executed — the view-change timer runs while any exist (§4.4). */
+  private readonly waiting = new Map<string, Request>();
+  private viewChangeTimerTicks: number | null = null;
+  /** T, doubled on each view change that does not complete (§4.5). */
+  private viewChangeTimeoutTicks: number;
+  /** VIEW-CHANGE messages by new view and sender. */
+  private readonly viewChanges = new Map<number, Map<ReplicaId, ViewChange>>();
+  /** The NEW-VIEW that installed the current view (relayed to replicas that missed it). */
+  private currentNewView: NewView | null = null;
+  private retransmitInTicks: number;
+
+  /** The highest proven stable checkpoint above our state, and when to fetch it if we do not get there ourselves. */
+  private catchUp: { seq: number; stateDigest: Digest; proof: readonly Checkpoint[]; inTicks: number } | null = null;
+  private fetch: Fetch | null = null;
+
+  constructor(options: ReplicaOptions) {
+    this.id = options.id;
+    this.config = options.config;
+    this.q = quorums(options.config.n);
+    if (!Number.isInteger(this.id) || this.id < 0 || this.id >= this.q.n) throw new RangeError(`replica id ${this.id} not in 0..${this.q.n - 1}`);
+    this.crypto = options.crypto;
+    this.app = options.app;
+    this.proofs = new ProofChecker(this.crypto, this.q);
+    this.nullDigest = this.proofs.batchDigest([]);
+    this.viewChangeTimeoutTicks = this.config.viewChangeTimeoutTicks;
+    this.retransmitInTicks = this.config.retransmitTicks;
+    const persisted = options.persisted;
+    if (persisted?.stable && persisted.stable.seq > 0) {
+      const installed = this.installSnapshot(persisted.stable.snapshot, persisted.stable.stateDigest);
+      if (installed !== null) throw new Error(`cannot restart from the persisted checkpoint: ${installed}`);
+      this.stable = { ...persisted.stable };
+      this.lastExecuted = persisted.stable.seq;
+      this.nextSeq = persisted.stable.seq + 1;
+    } else {
+      this.stable = { seq: 0, stateDigest: this.stateDigest(), proof: [], snapshot: this.snapshot() };
+    }
+    // A restarted replica resumes in its last view; if the others moved on, its first view change
+    // brings it the NEW-VIEW they are in (onViewChange relays it).
+    if (persisted) this.view = persisted.view;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  /** One authenticated message. `from` is a replica id for replica traffic, a client id for requests. */
+  step(from: ReplicaId | ClientId, message: Message): void {
+    if (typeof from === 'string') {
+      if (message.type === 'request') this.onRequest(from, message);
+      else this.ignore(from, message, 'clients may only send requests');
+      return;
+    }
+    if (!Number.isInteger(from) || from < 0 || from >= this.q.n || from === this.id) {
+      this.ignore(from, message, 'sender is not another replica of this cluster');
+      return;
+    }
+    switch (message.type) {
+      case 'request':
+        return this.onRelayedRequest(from, message);
+      case 'pre-prepare':
+        return this.onPrePrepare(from, message);
+      case 'prepare':
+        return this.onPrepare(from, message);
+      case 'commit':
+        return this.onCommit(from, message);
+      case 'checkpoint':
+        return this.onCheckpoint(from, message);
+      case 'view-change':
+        return this.onViewChange(from, message);
+      case 'new-view':
+        return this.onNewView(from, message);
+      case 'fetch-state':
+        return this.onFetchState(from, message);
+      case 'state-chunk':
+        return this.onStateChunk(from, message);
+      case 'status':
+        return this.onStatus(from, message);
+      case 'reply':
+        return this.ignore(from, message, 'replicas do not accept replies');
+    }
+  }
+
+  /** Logical time passes: timers count down (§4.4 view-change timer, retransmission, state transfer). */
+  tick(): void {
+    if (this.viewChangeTimerTicks !== null && --this.viewChangeTimerTicks <= 0) {
+      this.viewChangeTimerTicks = null;
+      if (this.status === 'normal') this.startViewChange(this.view + 1, 'request timer expired');
+      else {
+        this.viewChangeTimeoutTicks *= 2;
+        this.startViewChange(this.view + 1, `no NEW-VIEW for view ${this.view}`);
+      }
+    }
+    if (--this.retransmitInTicks <= 0) {
+      this.retransmitInTicks = this.config.retransmitTicks;
+      this.retransmit();
+    }
+    if (this.catchUp && --this.catchUp.inTicks <= 0) {
+      const target = this.catchUp;
+      this.catchUp = null;
+      if (target.seq > this.lastExecuted) this.startStateTransfer(target.seq, target.stateDigest, target.proof);
+    }
+    if (this.fetch && --this.fetch.retryInTicks <= 0) this.requestChunks(this.nextSource(this.fetch), 'retry');
+  }
+
+  /** Everything produced since the last call. The host sends, replies, persists, then calls again after the next input. */
+  takeOutputs(): Output[] {
+    const out = this.outputs;
+    this.outputs = [];
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Views
+
+  get primary(): ReplicaId {
+    return primaryOf(this.view, this.q.n);
+  }
+
+  get isPrimary(): boolean {
+    return this.primary === this.id;
+  }
+
+  /** h: the last stable checkpoint (§4.3). */
+  get lowWatermark(): number {
+    return this.stable.seq;
+  }
+
+  /** H = h + L (§4.3). */
+  get highWatermark(): number {
+    return this.stable.seq + this.config.logWindow;
+  }
+
+  get stableCheckpoint(): Readonly<{ seq: number; stateDigest: Digest; proof: readonly Checkpoint[] }> {
+    return this.stable;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // §4.1 Requests
+
+  private onRequest(from: ClientId, req: Request): void {
+    if (req.client !== from) return this.ignore(from, req, `request names client ${req.client}`);
+    if (!this.requestAuthentic(req)) return this.ignore(from, req, 'request authenticator invalid for this replica');
+    if (this.answerFromCache(req)) return;
+    if (req.readOnly) return this.executeReadOnly(req);
+    const key = requestKey(req.client, req.timestamp);
+    if (this.isPrimary && this.status === 'normal') {
+      this.enqueue(key, req);
+      this.propose();
+      return;
+    }
+    // A backup that receives a request (the client's retransmission, §4.1) relays it to the primary
+    // and starts its view-change timer: the primary must now order it (§4.4).
+    if (this.status === 'normal') this.send(this.primary, req);
+    this.await(key, req);
+  }
+
+  /** A request relayed by a backup (§4.1): only the primary orders it. */
+  private onRelayedRequest(from: ReplicaId, req: Request): void {
+    if (!this.isPrimary || this.status !== 'normal') return this.ignore(from, req, 'relayed request but not the primary');
+    if (!this.requestAuthentic(req)) return this.ignore(from, req, 'request authenticator invalid for this replica');
+    if (req.readOnly) return this.ignore(from, req, 'read-only requests are not relayed');
+    if (this.answerFromCache(req)) return;
+    this.enqueue(requestKey(req.client, req.timestamp), req);
+    this.propose();
+  }
+
+  private requestAuthentic(req: Request): boolean {
+    const mac = req.auth[this.id];
+    return req.auth.length === this.q.n && mac !== undefined && this.crypto.verifyRequestMac(req.client, requestBytes(req), mac);
+  }
+
+  /** Exactly-once: an old timestamp is dropped, the last one is answered from the reply cache (§4.1). */
+  private answerFromCache(req: Request): boolean {
+    const last = this.clientTable.get(req.client);
+    if (!last || req.timestamp > last.timestamp) return false;
+    if (req.timestamp === last.timestamp) this.reply(req.client, req.timestamp, last.result, false);
+    return true;
+  }
+
+  private enqueue(key: string, req: Request): void {
+    if (!this.pending.has(key) && !this.inLog.has(key)) this.pending.set(key, req);
+  }
+
+  /** §5.1 read-only: execute at once in the current state; the client needs 2f+1 matching replies. */
+  private executeReadOnly(req: Request): void {
+    if (!this.app.isReadOnly(req.op)) return this.ignore(req.client, req, 'read-only flag on an operation that writes');
+    const result = this.app.execute(req.op, { client: req.client, timestamp: req.timestamp, seq: 0 });
+    this.reply(req.client, req.timestamp, result, true);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // §4.2 Normal case
+
+  /** Primary: assign sequence numbers to batches while the window (watermarks, batches in flight) allows. */
+  private propose(): void {
+    if (!this.isPrimary || this.status !== 'normal') return;
+    while (
+      this.pending.size > 0 &&
+      this.nextSeq <= this.highWatermark &&
+      this.nextSeq - 1 - this.lastExecuted < this.config.batchesInFlightMax
+    ) {
+      const batch: Request[] = [];
+      for (const [key, req] of this.pending) {
+        this.pending.delete(key);
+        if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) continue;
+        batch.push(req);
+        this.inLog.add(key);
+        if (batch.length >= this.config.batchSizeMax) break;
+      }
+      if (batch.length === 0) break;
+      const seq = this.nextSeq++;
+      const pp = this.sign<PrePrepare>({
+        type: 'pre-prepare',
+        view: this.view,
+        seq,
+        digest: this.proofs.batchDigest(batch),
+        requests: batch,
+        replica: this.id,
+        sig: EMPTY,
+      });
+      this.acceptPrePrepare(pp);
+      this.broadcast(pp);
+    }
+  }
+
+  private onPrePrepare(from: ReplicaId, pp: PrePrepare): void {
+    if (this.status !== 'normal') return this.ignore(from, pp, `in view change to ${this.view}`);
+    if (pp.view !== this.view) return this.ignore(from, pp, `not in view ${pp.view} (in ${this.view})`);
+    if (from !== this.primary || pp.replica !== from) return this.ignore(from, pp, 'not from the primary');
+    if (!this.inWatermarks(pp.seq)) return this.ignore(from, pp, `n=${pp.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const existing = this.log.get(pp.seq)?.prePrepare;
+    if (existing && existing.view === pp.view) {
+      if (existing.digest !== pp.digest) return this.ignore(from, pp, `conflicts with accepted d=${existing.digest.slice(0, 6)}`);
+      return; // a retransmission of what we hold
+    }
+    const bad = this.proofs.prePrepare(pp);
+    if (bad) return this.ignore(from, pp, bad);
+    for (const req of pp.requests) {
+      if (!this.requestAuthentic(req)) return this.ignore(from, pp, `request c=${req.client} t=${req.timestamp} not authentic`);
+      if (req.readOnly) return this.ignore(from, pp, 'read-only request in a batch');
+    }
+    this.acceptPrePrepare(pp);
+  }
+
+  /** Log a pre-prepare for the current view; a backup multicasts its PREPARE (§4.2). */
+  private acceptPrePrepare(pp: PrePrepare): void {
+    const entry = this.entry(pp.seq);
+    entry.prePrepare = pp;
+    entry.prepared = false;
+    entry.committed = false;
+    entry.ownPrepare = null;
+    entry.ownCommit = null;
+    for (const req of pp.requests) {
+      const key = requestKey(req.client, req.timestamp);
+      this.inLog.add(key);
+      if (!this.isPrimary && req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
+    }
+    this.event({ type: 'pre-prepared', view: pp.view, seq: pp.seq, digest: pp.digest, batchSize: pp.requests.length });
+    if (!this.isPrimary) {
+      const prepare = this.sign<Prepare>({ type: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id, sig: EMPTY });
+      entry.ownPrepare = prepare;
+      entry.prepares.set(this.id, prepare);
+      this.broadcast(prepare);
+    }
+    this.checkPrepared(entry);
+  }
+
+  private onPrepare(from: ReplicaId, p: Prepare): void {
+    if (this.status !== 'normal') return this.ignore(from, p, `in view change to ${this.view}`);
+    if (p.view !== this.view) return this.ignore(from, p, `not in view ${p.view} (in ${this.view})`);
+    if (p.replica !== from) return this.ignore(from, p, `names replica ${p.replica}`);
+    if (from === this.primary) return this.ignore(from, p, 'the primary does not prepare');
+    if (!this.inWatermarks(p.seq)) return this.ignore(from, p, `n=${p.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const entry = this.entry(p.seq);
+    const known = entry.prepares.get(from);
+    if (known && known.view === p.view && known.digest === p.digest) return;
+    if (!this.proofs.signatureValid(p)) return this.ignore(from, p, 'bad signature');
+    entry.prepares.set(from, p);
+    this.checkPrepared(entry);
+  }
+
+  /** prepared(m, v, n, i): the pre-prepare and 2f matching prepares from distinct backups (§4.2). */
+  private checkPrepared(entry: LogEntry): void {
+    const pp = entry.prePrepare;
+    if (!pp || entry.prepared) return;
+    const matching: Prepare[] = [];
+    for (const p of entry.prepares.values()) {
+      if (p.view === pp.view && p.digest === pp.digest && p.replica !== pp.replica) matching.push(p);
+    }
+    if (matching.length < this.q.prepares) return;
+    entry.prepared = true;
+    entry.certificate = { prePrepare: pp, prepares: matching.slice(0, this.q.prepares) };
+    this.event({ type: 'prepared', view: pp.view, seq: pp.seq, digest: pp.digest });
+    const commit: Commit = { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
+    entry.ownCommit = commit;
+    entry.commits.set(this.id, commit);
+    this.broadcast(commit);
+    this.checkCommitted(entry);
+  }
+
+  private onCommit(from: ReplicaId, c: Commit): void {
+    if (this.status !== 'normal') return this.ignore(from, c, `in view change to ${this.view}`);
+    if (c.view !== this.view) return this.ignore(from, c, `not in view ${c.view} (in ${this.view})`);
+    if (c.replica !== from) return this.ignore(from, c, `names replica ${c.replica}`);
+    if (!this.inWatermarks(c.seq)) return this.ignore(from, c, `n=${c.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const entry = this.entry(c.seq);
+    entry.commits.set(from, c);
+    this.checkCommitted(entry);
+  }
+
+  /** committed-local(m, v, n, i): prepared and 2f+1 matching commits, possibly including its own (§4.2). */
+  private checkCommitted(entry: LogEntry): void {
+    const pp = entry.prePrepare;
+    if (!pp || !entry.prepared || entry.committed) return;
+    let matching = 0;
+    for (const c of entry.commits.values()) if (c.view === pp.view && c.digest === pp.digest) matching++;
+    if (matching < this.q.strong) return;
+    entry.committed = true;
+    this.event({ type: 'committed-local', view: pp.view, seq: pp.seq, digest: pp.digest });
+    this.executeCommitted();
+  }
+
+  /** Execute committed batches strictly in sequence order (§4.2). */
+  private executeCommitted(): void {
+    let progressed = false;
+    for (;;) {
+      const entry = this.log.get(this.lastExecuted + 1);
+      if (!entry || !entry.committed || !entry.prePrepare) break;
+      this.executeBatch(entry.prePrepare);
+      progressed = true;
+    }
+    if (!progressed) return;
+    this.viewChangeTimeoutTicks = this.config.viewChangeTimeoutTicks;
+    this.restartRequestTimer();
+    this.propose();
+  }
+
+  private executeBatch(pp: PrePrepare): void {
+    const executed: ExecutedRequest[] = [];
+    for (const req of pp.requests) {
+      const key = requestKey(req.client, req.timestamp);
+      this.inLog.delete(key);
+      this.waiting.delete(key);
+      this.pending.delete(key);
+      if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) {
+        executed.push({ client: req.client, timestamp: req.timestamp, op: req.op, executed: false, result: null });
+        continue;
+      }
+      const result = this.app.execute(req.op, { client: req.client, timestamp: req.timestamp, seq: pp.seq });
+      this.clientTable.record(req.client, req.timestamp, result);
+      this.reply(req.client, req.timestamp, result, false);
+      executed.push({ client: req.client, timestamp: req.timestamp, op: req.op, executed: true, result });
+    }
+    this.lastExecuted = pp.seq;
+    this.event({ type: 'executed', view: this.view, seq: pp.seq, digest: pp.digest, requests: executed });
+    if (pp.seq % this.config.checkpointInterval === 0) this.takeCheckpoint(pp.seq);
+  }
+
+  private reply(client: ClientId, timestamp: number, result: Uint8Array, readOnly: boolean): void {
+    const reply: Reply = { type: 'reply', view: this.view, timestamp, client, replica: this.id, readOnly, result };
+    this.outputs.push({ kind: 'reply', client, reply });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // §4.3 Checkpoints and garbage collection
+
+  /** The state digest covers the application and the last-reply table (exactly-once survives state transfer). */
+  private stateDigest(): Digest {
+    const w = new ByteWriter();
+    w.string(this.app.digest());
+    w.string(this.clientTable.digest(this.crypto));
+    return this.crypto.digest(w.finish());
+  }
+
+  private snapshot(): Uint8Array {
+    const w = new ByteWriter();
+    w.bytes(this.app.snapshot());
+    w.bytes(this.clientTable.encode());
+    return w.finish();
+  }
+
+  private takeCheckpoint(seq: number): void {
+    const stateDigest = this.stateDigest();
+    const message = this.sign<Checkpoint>({ type: 'checkpoint', seq, stateDigest, replica: this.id, sig: EMPTY });
+    this.ownCheckpoints.set(seq, { stateDigest, snapshot: this.snapshot(), message });
+    this.event({ type: 'checkpoint', seq, stateDigest });
+    this.broadcast(message);
+    this.recordCheckpointVote(message);
+  }
+
+  private onCheckpoint(from: ReplicaId, cp: Checkpoint): void {
+    if (cp.replica !== from) return this.ignore(from, cp, `names replica ${cp.replica}`);
+    if (cp.seq < this.lowWatermark) return this.ignore(from, cp, `n=${cp.seq} below h=${this.lowWatermark}`);
+    if (cp.seq % this.config.checkpointInterval !== 0) return this.ignore(from, cp, `n=${cp.seq} is not a checkpoint`);
+    if (this.checkpointVotes.get(cp.seq)?.get(from)?.stateDigest === cp.stateDigest) return;
+    if (!this.proofs.signatureValid(cp)) return this.ignore(from, cp, 'bad signature');
+    this.recordCheckpointVote(cp);
+  }
+
+  private recordCheckpointVote(cp: Checkpoint): void {
+    if (cp.seq > this.highWatermark) {
+      // Beyond H keep one vote per replica: enough to learn that others are ahead, bounded in memory.
+      for (const [seq, votes] of this.checkpointVotes) {
+        if (seq > this.highWatermark && seq !== cp.seq && votes.delete(cp.replica) && votes.size === 0) this.checkpointVotes.delete(seq);
+      }
+    }
+    let votes = this.checkpointVotes.get(cp.seq);
+    if (!votes) this.checkpointVotes.set(cp.seq, (votes = new Map()));
+    votes.set(cp.replica, cp);
+    this.checkStable(cp.seq);
+  }
+
+  /** A checkpoint with 2f+1 matching CHECKPOINT messages is stable (§4.3). */
+  private checkStable(seq: number): void {
+    const votes = this.checkpointVotes.get(seq);
+    if (!votes || votes.size < this.q.strong || seq <= this.lowWatermark) return;
+    const byDigest = new Map<Digest, Checkpoint[]>();
+    for (const cp of votes.values()) {
+      const list = byDigest.get(cp.stateDigest) ?? [];
+      list.push(cp);
+      byDigest.set(cp.stateDigest, list);
+    }
+    for (const [stateDigest, proof] of byDigest) {
+      if (proof.length < this.q.strong) continue;
+      const own = this.ownCheckpoints.get(seq);
+      if (own && own.stateDigest === stateDigest) {
+        this.makeStable({ seq, stateDigest, proof, snapshot: own.snapshot });
+      } else if (own || seq <= this.lastExecuted) {
+        // Our state at seq differs from what 2f+1 replicas proved: ours is wrong; fetch theirs.
+        this.startStateTransfer(seq, stateDigest, proof);
+      } else if (!this.catchUp || this.catchUp.seq < seq) {
+        // Others are ahead. Give our own execution a moment to get there, then fetch (§4.3, TOCS'02 §5.3).
+        const urgent = seq >= this.highWatermark;
+        this.catchUp = { seq, stateDigest, proof, inTicks: urgent ? 0 : this.config.stateTransferDelayTicks };
+        if (urgent) this.startStateTransfer(seq, stateDigest, proof);
+      }
+      return;
+    }
+  }
+
+  /** Advance h to a stable checkpoint and discard everything at or below it (§4.3). */
+  private makeStable(stable: StableCheckpoint): void {
+    this.stable = stable;
+    for (const seq of this.log.keys()) if (seq <= stable.seq) this.log.delete(seq);
+    // Votes and our own message for the stable checkpoint itself stay: retransmission stops once all n voted.
+    for (const seq of this.checkpointVotes.keys()) if (seq < stable.seq) this.checkpointVotes.delete(seq);
+    for (const seq of this.ownCheckpoints.keys()) if (seq < stable.seq) this.ownCheckpoints.delete(seq);
+    if (this.catchUp && this.catchUp.seq <= stable.seq) this.catchUp = null;
+    if (this.nextSeq <= stable.seq) this.nextSeq = stable.seq + 1;
+    this.persist({ type: 'stable-checkpoint', seq: stable.seq, stateDigest: stable.stateDigest, proof: stable.proof, snapshot: stable.snapshot });
+    this.event({ type: 'checkpoint-stable', seq: stable.seq, stateDigest: stable.stateDigest, lowWatermark: this.lowWatermark, highWatermark: this.highWatermark });
+    this.propose();
+  }
+
+
+  // ---------------------------------------------------------------------------------------------
+  // State transfer (TOCS'02 §5.3, simplified: the whole snapshot of a proven stable checkpoint, in chunks)
+
+  private startStateTransfer(seq: number, stateDigest: Digest, proof: readonly Checkpoint[]): void {
+    if (this.fetch && this.fetch.seq >= seq) return;
+    const sources = proof.map((cp) => cp.replica).filter((r) => r !== this.id);
+    const source = sources[0] ?? (this.id + 1) % this.q.n;
+    this.fetch = { seq, stateDigest, proof, source, chunks: [], chunkCount: 0, retryInTicks: 0, attempts: 0 };
+    this.event({ type: 'state-transfer-started', seq, stateDigest, from: source });
+    this.requestChunks(source, 'start');
+  }
+
+  private nextSource(fetch: Fetch): ReplicaId {
+    const sources = fetch.proof.map((cp) => cp.replica).filter((r) => r !== this.id);
+    return sources[(fetch.attempts + 1) % sources.length] ?? fetch.source;
+  }
+
+  private requestChunks(source: ReplicaId, _why: string): void {
+    const fetch = this.fetch;
+    if (!fetch) return;
+    if (source !== fetch.source) {
+      fetch.source = source;
+      fetch.chunks = [];
+      fetch.chunkCount = 0;
+    }
+    fetch.attempts++;
+    fetch.retryInTicks = this.config.retransmitTicks * 2;
+    let first = 0;
+    while (fetch.chunks[first] !== undefined) first++;
+    const message: FetchState = { type: 'fetch-state', seq: fetch.seq, chunk: first, replica: this.id };
+    this.send(source, message);
+  }
+
+  /** Chunks sent per FETCH-STATE: the requester asks again from the first chunk it lacks. */
+  private static readonly CHUNKS_PER_FETCH = 16;
+
+  private onFetchState(from: ReplicaId, fs: FetchState): void {
+    if (fs.replica !== from) return this.ignore(from, fs, `names replica ${fs.replica}`);
+    const stable = this.stable;
+    if (stable.seq === 0 || stable.seq < fs.seq) return this.ignore(from, fs, `no stable checkpoint at or above n=${fs.seq}`);
+    const size = this.config.stateChunkBytes;
+    const chunkCount = Math.max(1, Math.ceil(stable.snapshot.length / size));
+    // A newer checkpoint than asked for restarts the transfer from chunk 0 at the requester.
+    const first = stable.seq === fs.seq ? fs.chunk : 0;
+    for (let chunk = first; chunk < Math.min(chunkCount, first + Replica.CHUNKS_PER_FETCH); chunk++) {
+      const message: StateChunk = {
+        type: 'state-chunk',
+        seq: stable.seq,
+        stateDigest: stable.stateDigest,
+        proof: stable.proof,
+        chunk,
+        chunkCount,
+        data: stable.snapshot.subarray(chunk * size, (chunk + 1) * size),
+        replica: this.id,
+      };
+      this.send(from, message);
+    }
+  }
+
+  private onStateChunk(from: ReplicaId, sc: StateChunk): void {
+    if (sc.replica !== from) return this.ignore(from, sc, `names replica ${sc.replica}`);
+    let fetch = this.fetch;
+    if (!fetch || sc.seq < fetch.seq) return this.ignore(from, sc, 'no state transfer wants it');
+    if (sc.seq <= this.lastExecuted) return this.ignore(from, sc, `already at n=${this.lastExecuted}`);
+    if (sc.chunkCount < 1 || sc.chunk >= sc.chunkCount) return this.ignore(from, sc, 'chunk index out of range');
+    if (sc.seq > fetch.seq || sc.stateDigest !== fetch.stateDigest) {
+      const bad = this.proofs.checkpointProof(sc.seq, sc.stateDigest, sc.proof);
+      if (bad) return this.ignore(from, sc, bad);
+      fetch = this.fetch = { seq: sc.seq, stateDigest: sc.stateDigest, proof: sc.proof, source: from, chunks: [], chunkCount: sc.chunkCount, retryInTicks: this.config.retransmitTicks * 2, attempts: fetch.attempts };
+    }
+    if (from !== fetch.source) return this.ignore(from, sc, `fetching from ${fetch.source}`);
+    if (fetch.chunkCount === 0) fetch.chunkCount = sc.chunkCount;
+    if (sc.chunkCount !== fetch.chunkCount) return this.ignore(from, sc, 'chunk count changed');
+    fetch.chunks[sc.chunk] = sc.data.slice();
+    fetch.retryInTicks = this.config.retransmitTicks * 2;
+    let received = 0;
+    for (let i = 0; i < fetch.chunkCount; i++) if (fetch.chunks[i] !== undefined) received++;
+    if (received === fetch.chunkCount) return this.completeStateTransfer(fetch, from);
+    // The end of a window of chunks: ask for the next window from the first chunk still missing.
+    if (sc.chunk === fetch.chunkCount - 1 || (sc.chunk + 1) % Replica.CHUNKS_PER_FETCH === 0) this.requestChunks(from, 'more');
+  }
+
+  private completeStateTransfer(fetch: Fetch, from: ReplicaId): void {
+    let length = 0;
+    for (const chunk of fetch.chunks) length += chunk!.length;
+    const snapshot = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of fetch.chunks) {
+      snapshot.set(chunk!, offset);
+      offset += chunk!.length;
+    }
+    const previous = this.snapshot();
+    const bad = this.installSnapshot(snapshot, fetch.stateDigest);
+    if (bad !== null) {
+      this.installSnapshot(previous, null);
+      this.event({ type: 'state-transfer-rejected', seq: fetch.seq, from, reason: bad });
+      this.requestChunks(this.nextSource(fetch), 'rejected');
+      return;
+    }
+    this.fetch = null;
+    this.lastExecuted = fetch.seq;
+    for (const key of [...this.waiting.keys()]) {
+      const req = this.waiting.get(key)!;
+      if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.waiting.delete(key);
+    }
+    for (const [key, req] of this.pending) if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.pending.delete(key);
+    this.event({ type: 'state-transfer-completed', seq: fetch.seq, stateDigest: fetch.stateDigest });
+    this.makeStable({ seq: fetch.seq, stateDigest: fetch.stateDigest, proof: fetch.proof, snapshot });
+    this.restartRequestTimer();
+    this.executeCommitted();
+  }
+
+  /** Replace application state and reply table by a snapshot; checks its digest. Returns a reason on failure. */
+  private installSnapshot(snapshot: Uint8Array, expected: Digest | null): string | null {
+    const r = new ByteReader(snapshot);
+    const appBytes = r.bytes();
+    const tableBytes = r.bytes();
+    if (!r.ok || !r.atEnd()) return `malformed snapshot: ${r.error ?? 'trailing bytes'}`;
+    const table = ClientTable.decode(tableBytes);
+    if (!table.ok) return table.reason;
+    const restored = this.app.restore(appBytes);
+    if (!restored.ok) return `application state: ${restored.reason}`;
+    this.clientTable.replaceWith(table.table);
+    if (expected !== null && this.stateDigest() !== expected) return 'snapshot does not match the proven state digest';
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // §4.4 View changes
+
+  /** The backup's timer: runs while it waits for some request to execute; restarted on progress. */
+  private await(key: string, req: Request): void {
+    this.waiting.set(key, req);
+    if (this.viewChangeTimerTicks === null && this.status === 'normal') this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+  }
+
+  private restartRequestTimer(): void {
+    if (this.status !== 'normal') return;
+    this.viewChangeTimerTicks = this.waiting.size > 0 ? this.viewChangeTimeoutTicks : null;
+  }
+
+  /** Move to view `newView` and multicast VIEW-CHANGE with C and P (§4.4). */
+  private startViewChange(newView: number, reason: string): void {
+    if (newView <= this.view && this.status === 'view-change') return;
+    if (newView < this.view) return;
+    this.view = newView;
+    this.status = 'view-change';
+    this.currentNewView = null;
+    // §4.5: the timer for the new view starts only once 2f+1 VIEW-CHANGEs for it are in (startNewViewTimer),
+    // so a replica that alone suspects the primary waits instead of racing ahead through views.
+    this.viewChangeTimerTicks = null;
+    // Requests the old primary had not ordered stay with us (to re-propose if we become primary).
+    for (const [key, req] of this.pending) this.waiting.set(key, req);
+    this.pending.clear();
+    const prepared: PreparedCertificate[] = [];
+    for (const entry of [...this.log.values()].sort((a, b) => a.seq - b.seq)) {
+      if (entry.certificate && entry.seq > this.stable.seq) prepared.push(entry.certificate);
+    }
+    const vc = this.sign<ViewChange>({
+      type: 'view-change',
+      newView,
+      stableSeq: this.stable.seq,
+      checkpointProof: this.stable.seq > 0 ? this.stable.proof : [],
+      prepared,
+      replica: this.id,
+      sig: EMPTY,
+    });
+    this.persist({ type: 'view', view: newView });
+    this.event({ type: 'view-change-started', newView, reason, timeoutTicks: this.viewChangeTimeoutTicks });
+    for (const v of this.viewChanges.keys()) if (v < newView) this.viewChanges.delete(v);
+    this.storeViewChange(vc);
+    this.broadcast(vc);
+    this.startNewViewTimer();
+    this.tryNewView();
+  }
+
+  private onViewChange(from: ReplicaId, vc: ViewChange): void {
+    if (vc.replica !== from) return this.ignore(from, vc, `names replica ${vc.replica}`);
+    if (vc.newView < this.view || (vc.newView === this.view && this.status === 'normal')) {
+      // The sender missed the NEW-VIEW of a view we are in (or past): relay it; it is self-verifying.
+      if (this.currentNewView && this.status === 'normal') this.send(from, this.currentNewView);
+      return;
+    }
+    const known = this.viewChanges.get(vc.newView)?.get(from);
+    if (known && equalBytes(known.sig, vc.sig)) return;
+    const bad = this.proofs.viewChange(vc, this.config.logWindow);
+    if (bad) return this.ignore(from, vc, bad);
+    this.storeViewChange(vc);
+    this.maybeJoinViewChange();
+    if (vc.newView === this.view && this.status === 'view-change') {
+      this.startNewViewTimer();
+      this.tryNewView();
+    }
+  }
+
+  private startNewViewTimer(): void {
+    if (this.status !== 'view-change' || this.viewChangeTimerTicks !== null) return;
+    const forView = this.viewChanges.get(this.view);
+    if (forView && forView.has(this.id) && forView.size >= this.q.strong) this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+  }
+
+  private storeViewChange(vc: ViewChange): void {
+    let forView = this.viewChanges.get(vc.newView);
+    if (!forView) this.viewChanges.set(vc.newView, (forView = new Map()));
+    forView.set(vc.replica, vc);
+    // Bounded memory: per replica keep only its highest view change.
+    for (const [v, others] of this.viewChanges) if (v < vc.newView && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
+  }
+
+  /** §4.5: on f+1 VIEW-CHANGEs for views above ours, join the smallest such view without waiting for the timer. */
+  private maybeJoinViewChange(): void {
+    const senders = new Set<ReplicaId>();
+    let smallest = Infinity;
+    for (const [v, forView] of this.viewChanges) {
+      if (v <= this.view) continue;
+      for (const r of forView.keys()) if (r !== this.id) senders.add(r);
+      smallest = Math.min(smallest, v);
+    }
+    if (senders.size >= this.q.weak) this.startViewChange(smallest, `${senders.size} replicas moved to view ≥ ${smallest}`);
+  }
+
+  /** The new primary: with 2f+1 VIEW-CHANGEs (its own among them) compute O and multicast NEW-VIEW (§4.4). */
+  private tryNewView(): void {
+    if (this.status !== 'view-change' || !this.isPrimary) return;
+    const forView = this.viewChanges.get(this.view);
+    const own = forView?.get(this.id);
+    if (!forView || !own || forView.size < this.q.strong) return;
+    const chosen = [own, ...[...forView.values()].filter((vc) => vc.replica !== this.id).sort((a, b) => a.replica - b.replica)];
+    const viewChanges = chosen.slice(0, this.q.strong);
+    const plan = planNewView(viewChanges, this.nullDigest);
+    const prePrepares = plan.entries.map((e) =>
+      this.sign<PrePrepare>({ type: 'pre-prepare', view: this.view, seq: e.seq, digest: e.digest, requests: e.requests, replica: this.id, sig: EMPTY }),
+    );
+    const nv = this.sign<NewView>({ type: 'new-view', view: this.view, viewChanges, prePrepares, replica: this.id, sig: EMPTY });
+    this.broadcast(nv);
+    this.enterNewView(nv, plan);
+  }
+
+  private onNewView(from: ReplicaId, nv: NewView): void {
+    if (nv.replica !== from || from !== primaryOf(nv.view, this.q.n)) return this.ignore(from, nv, 'not from the primary of its view');
+    if (nv.view < this.view || (nv.view === this.view && this.status === 'normal')) return;
+    if (!this.proofs.signatureValid(nv)) return this.ignore(from, nv, 'bad signature');
+    const senders = new Set<ReplicaId>();
+    for (const vc of nv.viewChanges) {
+      if (vc.newView !== nv.view) return this.ignore(from, nv, `contains a view change for view ${vc.newView}`);
+      if (senders.has(vc.replica)) return this.ignore(from, nv, `repeats the view change of ${vc.replica}`);
+      const bad = this.proofs.viewChange(vc, this.config.logWindow);
+      if (bad) return this.ignore(from, nv, `view change of ${vc.replica}: ${bad}`);
+      senders.add(vc.replica);
+    }
+    if (senders.size < this.q.strong) return this.ignore(from, nv, `${senders.size} < ${this.q.strong} view changes`);
+    // Backups recompute O and accept the NEW-VIEW only if it is exactly what they compute (§4.4).
+    const plan = planNewView(nv.viewChanges, this.nullDigest);
+    if (plan.entries.length !== nv.prePrepares.length) return this.ignore(from, nv, `O has ${nv.prePrepares.length} pre-prepares, expected ${plan.entries.length}`);
+    for (let i = 0; i < plan.entries.length; i++) {
+      const expected = plan.entries[i]!;
+      const pp = nv.prePrepares[i]!;
+      if (pp.view !== nv.view || pp.seq !== expected.seq || pp.digest !== expected.digest) {
+        return this.ignore(from, nv, `O differs at n=${expected.seq}`);
+      }
+      const bad = this.proofs.prePrepare(pp);
+      if (bad) return this.ignore(from, nv, `O at n=${pp.seq}: ${bad}`);
+    }
+    this.enterNewView(nv, plan);
+  }
+
+  /** Install view nv.view: take min-s as stable (or fetch it), then pre-prepare / prepare everything in O (§4.4). */
+  private enterNewView(nv: NewView, plan: NewViewPlan): void {
+    this.view = nv.view;
+    this.status = 'normal';
+    this.currentNewView = nv;
+    this.viewChangeTimerTicks = null;
+    for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
+    if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
+      const own = this.ownCheckpoints.get(plan.minSeq);
+      if (own && own.stateDigest === plan.minDigest) this.makeStable({ seq: plan.minSeq, stateDigest: plan.minDigest, proof: plan.minProof, snapshot: own.snapshot });
+      else if (plan.minSeq > this.lastExecuted) this.startStateTransfer(plan.minSeq, plan.minDigest, plan.minProof);
+    }
+    // Normal-case state of old views is void; certificates stay (they go into later VIEW-CHANGEs).
+    for (const entry of this.log.values()) {
+      entry.prePrepare = null;
+      entry.prepared = false;
+      entry.committed = false;
+      entry.ownPrepare = null;
+      entry.ownCommit = null;
+      for (const [r, p] of entry.prepares) if (p.view < nv.view) entry.prepares.delete(r);
+      for (const [r, c] of entry.commits) if (c.view < nv.view) entry.commits.delete(r);
+    }
+    this.inLog.clear();
+    this.persist({ type: 'view', view: nv.view });
+    this.event({ type: 'new-view', view: nv.view, primary: this.primary, minSeq: plan.minSeq, maxSeq: plan.maxSeq });
+    for (const pp of nv.prePrepares) if (this.inWatermarks(pp.seq)) this.acceptPrePrepare(pp);
+    this.nextSeq = Math.max(plan.maxSeq, this.stable.seq, this.lastExecuted) + 1;
+    if (this.isPrimary) {
+      for (const [key, req] of this.waiting) if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.enqueue(key, req);
+      this.waiting.clear();
+      this.propose();
+    } else {
+      for (const req of this.waiting.values()) this.send(this.primary, req);
+    }
+    this.restartRequestTimer();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Retransmission. PBFT assumes messages are retransmitted until received (§4.5); as in the BFT
+  // library, it is driven by STATUS messages: each replica says where it is, and its peers re-send what it lacks.
+
+  private retransmit(): void {
+    const status: Status = {
+      type: 'status',
+      view: this.view,
+      normal: this.status === 'normal',
+      lastExecuted: this.lastExecuted,
+      stableSeq: this.stable.seq,
+      replica: this.id,
+    };
+    this.broadcast(status);
+    if (this.status === 'view-change') {
+      const own = this.viewChanges.get(this.view)?.get(this.id);
+      if (own) this.broadcast(own);
+    }
+  }
+
+  private onStatus(from: ReplicaId, st: Status): void {
+    if (st.replica !== from) return this.ignore(from, st, `names replica ${st.replica}`);
+    // Checkpoints: the proof of our stable checkpoint if the peer is below it, and our votes above its h.
+    if (st.stableSeq < this.stable.seq) for (const cp of this.stable.proof) this.send(from, cp);
+    for (const own of this.ownCheckpoints.values()) if (own.message.seq > st.stableSeq) this.send(from, own.message);
+    // Views: a peer behind our view gets the NEW-VIEW that installed it; in a view change, our VIEW-CHANGE.
+    const behind = st.view < this.view || (st.view === this.view && !st.normal);
+    if (this.status === 'normal' && behind && this.currentNewView) this.send(from, this.currentNewView);
+    if (this.status === 'view-change' && st.view <= this.view) {
+      const own = this.viewChanges.get(this.view)?.get(this.id);
+      if (own) this.send(from, own);
+    }
+    // The log: our messages for every sequence number the peer has not executed.
+    if (this.status !== 'normal' || !st.normal || st.view !== this.view) return;
+    let budget = RETRANSMIT_ENTRIES_MAX;
+    for (const entry of this.log.values()) {
+      const pp = entry.prePrepare;
+      if (entry.seq <= st.lastExecuted || !pp) continue;
+      if (pp.replica === this.id) this.send(from, pp);
+      if (entry.ownPrepare) this.send(from, entry.ownPrepare);
+      if (entry.ownCommit) this.send(from, entry.ownCommit);
+      if (--budget <= 0) break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private inWatermarks(seq: number): boolean {
+    return seq > this.lowWatermark && seq <= this.highWatermark;
+  }
+
+  private entry(seq: number): LogEntry {
+    let entry = this.log.get(seq);
+    if (!entry) {
+      entry = {
+        seq,
+        prePrepare: null,
+        prepares: new Map(),
+        commits: new Map(),
+        prepared: false,
+        committed: false,
+        ownPrepare: null,
+        ownCommit: null,
+        certificate: null,
+      };
+      this.log.set(seq, entry);
+    }
+    return entry;
+  }
+
+  private sign<T extends PrePrepare | Prepare | Checkpoint | ViewChange | NewView>(unsigned: T): T {
+    return { ...unsigned, sig: this.crypto.sign(signingBytes(unsigned)) };
+  }
+
+  private send(to: ReplicaId, message: ReplicaMessage): void {
+    this.outputs.push({ kind: 'send', to, message });
+  }
+
+  private broadcast(message: ReplicaMessage): void {
+    this.outputs.push({ kind: 'broadcast', message });
+  }
+
+  private persist(record: PersistRecord): void {
+    this.outputs.push({ kind: 'persist', record });
+  }
+
+  private event(event: ReplicaEvent): void {
+    this.outputs.push({ kind: 'event', event });
+  }
+
+  private ignore(from: ReplicaId | ClientId, message: Message, reason: string): void {
+    this.event({ type: 'ignored', from, message, reason });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inspection (dashboard, simulator invariants)
+
+  /** A read-only view of the log for observers: one row per sequence number between the watermarks. */
+  logRows(): LogRow[] {
+    const rows: LogRow[] = [];
+    for (const entry of [...this.log.values()].sort((a, b) => a.seq - b.seq)) {
+      const pp = entry.prePrepare;
+      let prepares = 0;
+      let commits = 0;
+      if (pp) {
+        for (const p of entry.prepares.values()) if (p.view === pp.view && p.digest === pp.digest && p.replica !== pp.replica) prepares++;
+        for (const c of entry.commits.values()) if (c.view === pp.view && c.digest === pp.digest) commits++;
+      }
+      rows.push({
+        seq: entry.seq,
+        view: pp?.view ?? null,
+        digest: pp?.digest ?? null,
+        batchSize: pp?.requests.length ?? 0,
+        prepares,
+        commits,
+        phase: entry.seq <= this.lastExecuted ? 'executed' : entry.committed ? 'committed' : entry.prepared ? 'prepared' : pp ? 'pre-prepared' : 'empty',
+      });
+    }
+    return rows;
+  }
+
+  /** Invariants that must hold after every input (checked by the simulator after each step). */
+  checkInvariants(): string | null {
+    if (this.lastExecuted < this.stable.seq) return `executed ${this.lastExecuted} below stable checkpoint ${this.stable.seq}`;
+    for (const [seq, entry] of this.log) {
+      if (seq <= this.stable.seq) return `log entry ${seq} at or below h=${this.stable.seq} was not collected`;
+      if (seq > this.highWatermark) return `log entry ${seq} above H=${this.highWatermark}`;
+      if (entry.committed && !entry.prepared) return `entry ${seq} committed without being prepared`;
+      const pp = entry.prePrepare;
+      if (pp && pp.view !== this.view && this.status === 'normal') return `entry ${seq} holds a pre-prepare of view ${pp.view} in view ${this.view}`;
+      if (entry.certificate && entry.certificate.prepares.length < this.q.prepares) return `entry ${seq} has a short certificate`;
+    }
+    const next = this.log.get(this.lastExecuted + 1);
+    if (next?.committed && next.prePrepare && this.status === 'normal') return `entry ${this.lastExecuted + 1} committed but not executed`;
+    if (this.status === 'normal' && this.viewChangeTimerTicks !== null && this.waiting.size === 0) return 'timer running with nothing to wait for';
+    return null;
+  }
+
+  /** The state digest now (for checkers comparing replicas at equal sequence numbers). */
+  currentStateDigest(): Digest {
+    return this.stateDigest();
+  }
+}
+
+export interface LogRow {
+  readonly seq: number;
+  readonly view: number | null;
+  readonly digest: Digest | null;
+  readonly batchSize: number;
+  readonly prepares: number;
+  readonly commits: number;
+  readonly phase: 'empty' | 'pre-prepared' | 'prepared' | 'committed' | 'executed';
+}
+
+const EMPTY = new Uint8Array(0);
+/** Log entries re-sent per STATUS, lowest first. */
+const RETRANSMIT_ENTRIES_MAX = 64;

@@ -1,0 +1,108 @@
+/**
+ * Closed-loop clients' operations on the file store, drawn from the seed, and the history of what
+ * each client invoked and accepted (the input of the linearizability checker).
+ */
+import { encodeOp, type FileOp } from '../app/file-ops.ts';
+import type { ClientId } from '../pbft/messages.ts';
+import type { Prng } from './prng.ts';
+
+export interface PlannedOp {
+  readonly op: Uint8Array;
+  readonly description: string;
+}
+
+export interface HistoryEntry {
+  readonly client: ClientId;
+  readonly timestamp: number;
+  readonly op: Uint8Array;
+  readonly invokedAtMs: number;
+  completedAtMs: number | null;
+  result: Uint8Array | null;
+}
+
+const PATHS = ['/a', '/b', '/notes/c.txt', '/notes/d.txt', '/notes/deep/e'];
+
+export class Workload {
+  private readonly rng: Prng;
+  private readonly remaining: number[];
+  private readonly entries: HistoryEntry[] = [];
+  private readonly outstanding: (HistoryEntry | null)[];
+  completedCount = 0;
+  submittedCount = 0;
+
+  constructor(rng: Prng, clients: number, opsPerClient: number) {
+    this.rng = rng;
+    this.remaining = Array.from({ length: clients }, () => opsPerClient);
+    this.outstanding = Array.from({ length: clients }, () => null);
+  }
+
+  get finished(): boolean {
+    return this.remaining.every((r) => r === 0) && this.outstanding.every((o) => o === null);
+  }
+
+  next(client: number, _nowMs: number): PlannedOp | null {
+    if (this.remaining[client] === 0 || this.outstanding[client]) return null;
+    this.remaining[client]!--;
+    const op = this.randomOp();
+    return { op: encodeOp(op), description: op.kind };
+  }
+
+  submitted(client: number, timestamp: number, planned: PlannedOp, nowMs: number): void {
+    const entry: HistoryEntry = {
+      client: `client-${client}`,
+      timestamp,
+      op: planned.op,
+      invokedAtMs: nowMs,
+      completedAtMs: null,
+      result: null,
+    };
+    this.outstanding[client] = entry;
+    this.entries.push(entry);
+    this.submittedCount++;
+  }
+
+  completed(client: number, timestamp: number, result: Uint8Array, nowMs: number): void {
+    const entry = this.outstanding[client];
+    if (!entry || entry.timestamp !== timestamp) return;
+    entry.completedAtMs = nowMs;
+    entry.result = result;
+    this.outstanding[client] = null;
+    this.completedCount++;
+  }
+
+  history(): readonly HistoryEntry[] {
+    return this.entries;
+  }
+
+  pendingDescriptions(): string[] {
+    const out: string[] = [];
+    this.outstanding.forEach((o, j) => {
+      if (o) out.push(`client-${j} t=${o.timestamp} since ${o.invokedAtMs}ms`);
+      else if (this.remaining[j]! > 0) out.push(`client-${j} has ${this.remaining[j]} not submitted`);
+    });
+    return out;
+  }
+
+  private randomOp(): FileOp {
+    const path = this.rng.pick(PATHS);
+    const data = this.rng.bytes(this.rng.int(0, 24));
+    switch (this.rng.int(0, 9)) {
+      case 0:
+      case 1:
+      case 2:
+        return { kind: 'write', path, data };
+      case 3:
+      case 4:
+        return { kind: 'append', path, data };
+      case 5:
+      case 6:
+        return { kind: 'read', path };
+      case 7:
+        return { kind: 'delete', path };
+      case 8:
+        return { kind: 'list', dir: this.rng.pick(['/', '/notes']) };
+      default:
+        return { kind: 'stat', path };
+    }
+  }
+}
