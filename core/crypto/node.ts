@@ -14,8 +14,13 @@ export const sha256Hasher: Hasher = {
   digest: (data) => createHash('sha256').update(data).digest('hex'),
 };
 
+/** A Buffer's bytes as a plain Uint8Array (messages compare and serialise the same everywhere). */
+function plain(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 function hmac256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return createHmac('sha256', key).update(data).digest();
+  return plain(createHmac('sha256', key).update(data).digest());
 }
 
 function macEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -34,7 +39,7 @@ export interface Ed25519ReplicaKeys {
 export function ed25519ReplicaCrypto(keys: Ed25519ReplicaKeys, clientKey: ClientKeyLookup): ReplicaCrypto {
   return {
     digest: sha256Hasher.digest,
-    sign: (data) => new Uint8Array(sign(null, data, keys.privateKey)),
+    sign: (data) => plain(sign(null, data, keys.privateKey)),
     verify: (signer: ReplicaId, data, sig) => {
       const key = keys.publicKeys[signer];
       return key !== undefined && sig.length === 64 && verify(null, data, key, sig);
@@ -79,7 +84,7 @@ export function simulatedCrypto(n: number, seed: number, mode: 'fast' | 'ed25519
   };
   const ed = mode === 'ed25519' ? generateEd25519Keys(n) : null;
   const secrets = Array.from({ length: n }, (_, i) => derive(`replica:${i}`));
-  const keyedSign = (id: ReplicaId, data: Uint8Array): Uint8Array => createHmac('sha512', secrets[id]!).update(data).digest();
+  const keyedSign = (id: ReplicaId, data: Uint8Array): Uint8Array => plain(createHmac('sha512', secrets[id]!).update(data).digest());
   return {
     hasher: sha256Hasher,
     replica(id) {

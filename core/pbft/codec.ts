@@ -28,7 +28,7 @@
  *   0x08 new-view      view, viewChanges:view-change[], prePrepares:pre-prepare[], replica, sig
  *   0x09 fetch-state   seq, chunk, replica
  *   0x0a state-chunk   seq, stateDigest, proof:checkpoint[], chunk, chunkCount, data:bytes, replica
- *   0x0b status        view, normal:bool, lastExecuted, stableSeq, replica
+ *   0x0b status        view, normal:bool, lastExecuted, firstUncommitted, stableSeq, replica
  *
  * The decoder checks form, not meaning: it does not hash the batch against a pre-prepare's digest,
  * verify signatures, or check that a certificate's prepares match; the replica does.
@@ -346,6 +346,7 @@ function writeStatus(w: Writer, m: Status): void {
   writeUint(w, m.view, 'view');
   writeBool(w, m.normal, 'normal');
   writeUint(w, m.lastExecuted, 'lastExecuted');
+  writeUint(w, m.firstUncommitted, 'firstUncommitted');
   writeUint(w, m.stableSeq, 'stableSeq');
   writeReplica(w, m.replica);
 }
@@ -690,9 +691,10 @@ function readStatus(r: Reader): Status {
   const view = r.uint();
   const normal = r.bool();
   const lastExecuted = r.uint();
+  const firstUncommitted = r.uint();
   const stableSeq = r.uint();
   const replica = r.replica();
-  return { type: 'status', view, normal, lastExecuted, stableSeq, replica };
+  return { type: 'status', view, normal, lastExecuted, firstUncommitted, stableSeq, replica };
 }
 
 const READERS: { readonly [T in MessageType]: (r: Reader) => Extract<Message, { type: T }> } = {

@@ -147,6 +147,8 @@ export interface Status {
   /** False while the sender waits for the NEW-VIEW of `view`. */
   readonly normal: boolean;
   readonly lastExecuted: number;
+  /** The lowest sequence number not yet committed-local here in `view` (peers re-send their messages from there). */
+  readonly firstUncommitted: number;
   readonly stableSeq: number;
   readonly replica: ReplicaId;
 }

@@ -120,7 +120,12 @@ export class Replica {
   /** Primary: the next sequence number to assign. */
   private nextSeq = 1;
 
-  /** Backup: requests this replica holds and has not seen executed — the view-change timer runs while any exist (§4.4). */
+  /**
+   * Requests this replica holds and has not seen executed: the view-change timer runs while any exist
+   * (§4.4). The paper runs it at backups; here the primary runs it too. Sending VIEW-CHANGE is always
+   * safe, and a primary that cannot get its own batches executed (say, a backup alone in a view change
+   * and another crashed) otherwise waits forever, since no backup is left waiting to time out.
+   */
   private readonly waiting = new Map<string, Request>();
   private viewChangeTimerTicks: number | null = null;
   /** T, doubled on each view change that does not complete (§4.5). */
@@ -266,6 +271,7 @@ export class Replica {
     const key = requestKey(req.client, req.timestamp);
     if (this.isPrimary && this.status === 'normal') {
       this.enqueue(key, req);
+      this.await(key, req);
       this.propose();
       return;
     }
@@ -281,7 +287,9 @@ export class Replica {
     if (!this.requestAuthentic(req)) return this.ignore(from, req, 'request authenticator invalid for this replica');
     if (req.readOnly) return this.ignore(from, req, 'read-only requests are not relayed');
     if (this.answerFromCache(req)) return;
-    this.enqueue(requestKey(req.client, req.timestamp), req);
+    const key = requestKey(req.client, req.timestamp);
+    this.enqueue(key, req);
+    this.await(key, req);
     this.propose();
   }
 
@@ -374,7 +382,7 @@ export class Replica {
     for (const req of pp.requests) {
       const key = requestKey(req.client, req.timestamp);
       this.inLog.add(key);
-      if (!this.isPrimary && req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
+      if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
     }
     this.event({ type: 'pre-prepared', view: pp.view, seq: pp.seq, digest: pp.digest, batchSize: pp.requests.length });
     if (!this.isPrimary) {
@@ -869,7 +877,6 @@ export class Replica {
     this.nextSeq = Math.max(plan.maxSeq, this.stable.seq, this.lastExecuted) + 1;
     if (this.isPrimary) {
       for (const [key, req] of this.waiting) if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.enqueue(key, req);
-      this.waiting.clear();
       this.propose();
     } else {
       for (const req of this.waiting.values()) this.send(this.primary, req);
@@ -882,11 +889,14 @@ export class Replica {
   // library, it is driven by STATUS messages: each replica says where it is, and its peers re-send what it lacks.
 
   private retransmit(): void {
+    let firstUncommitted = this.lastExecuted + 1;
+    for (const entry of this.log.values()) if (!entry.committed && entry.seq < firstUncommitted) firstUncommitted = entry.seq;
     const status: Status = {
       type: 'status',
       view: this.view,
       normal: this.status === 'normal',
       lastExecuted: this.lastExecuted,
+      firstUncommitted,
       stableSeq: this.stable.seq,
       replica: this.id,
     };
@@ -909,12 +919,13 @@ export class Replica {
       const own = this.viewChanges.get(this.view)?.get(this.id);
       if (own) this.send(from, own);
     }
-    // The log: our messages for every sequence number the peer has not executed.
+    // The log: our messages for every sequence number the peer has not committed in this view (it may
+    // have executed it in an earlier view, yet others need its votes in this one).
     if (this.status !== 'normal' || !st.normal || st.view !== this.view) return;
     let budget = RETRANSMIT_ENTRIES_MAX;
     for (const entry of this.log.values()) {
       const pp = entry.prePrepare;
-      if (entry.seq <= st.lastExecuted || !pp) continue;
+      if (entry.seq < st.firstUncommitted || !pp) continue;
       if (pp.replica === this.id) this.send(from, pp);
       if (entry.ownPrepare) this.send(from, entry.ownPrepare);
       if (entry.ownCommit) this.send(from, entry.ownCommit);

@@ -1,0 +1,233 @@
+/**
+ * A hand-driven cluster for scenario tests: replicas and clients whose messages wait in a queue
+ * until the test delivers them (all, some, or none), so a test can stage exactly the interleaving a
+ * paper section talks about. Messages go through the codec, as on a network.
+ */
+import { FileStore } from '../app/file-store.ts';
+import { encodeOp, decodeResult, type FileOp, type FileResult } from '../app/file-ops.ts';
+import { simulatedCrypto, type SimulatedCrypto } from '../crypto/node.ts';
+import { Client } from '../pbft/client.ts';
+import { decodeMessage, describe as describeMessage, encodeMessage } from '../pbft/codec.ts';
+import { defaultProtocolConfig, type ProtocolConfig } from '../pbft/config.ts';
+import type { ClientId, Message, ReplicaId } from '../pbft/messages.ts';
+import type { ClientOutput, Output, ReplicaEvent } from '../pbft/outputs.ts';
+import { Replica, type PersistedState } from '../pbft/replica.ts';
+
+export type Endpoint = ReplicaId | ClientId;
+
+export interface Envelope {
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly message: Message;
+}
+
+export interface ClientResult {
+  readonly timestamp: number;
+  readonly result: FileResult;
+  readonly matching: number;
+}
+
+export class TestCluster {
+  readonly config: ProtocolConfig;
+  readonly crypto: SimulatedCrypto;
+  readonly replicas: (Replica | null)[];
+  readonly clients = new Map<ClientId, Client>();
+  readonly results = new Map<ClientId, ClientResult[]>();
+  readonly events: { replica: ReplicaId; event: ReplicaEvent }[] = [];
+  /** Messages sent and not yet delivered. */
+  queue: Envelope[] = [];
+  /** What each replica persisted. */
+  readonly disks: PersistedState[];
+
+  constructor(n: number, overrides: Partial<ProtocolConfig> = {}, seed = 1) {
+    this.config = defaultProtocolConfig(n, overrides);
+    this.crypto = simulatedCrypto(n, seed);
+    this.replicas = Array.from({ length: n }, (_, id) => this.makeReplica(id));
+    this.disks = Array.from({ length: n }, () => ({ view: 0, stable: null }));
+  }
+
+  private makeReplica(id: ReplicaId, persisted?: PersistedState): Replica {
+    return new Replica({ id, config: this.config, crypto: this.crypto.replica(id), app: new FileStore(this.crypto.hasher), persisted });
+  }
+
+  replica(id: ReplicaId): Replica {
+    const r = this.replicas[id];
+    if (!r) throw new Error(`replica ${id} is down`);
+    return r;
+  }
+
+  client(id: ClientId): Client {
+    let c = this.clients.get(id);
+    if (!c) {
+      c = new Client(id, { n: this.config.n, retransmitTicks: 50 }, this.crypto.client(id));
+      this.clients.set(id, c);
+      this.results.set(id, []);
+    }
+    return c;
+  }
+
+  /** A client submits a file-store operation (its request is queued, not delivered). */
+  submit(clientId: ClientId, op: FileOp): number {
+    const c = this.client(clientId);
+    const t = c.submit(encodeOp(op));
+    this.drainClient(clientId);
+    return t;
+  }
+
+  crash(id: ReplicaId): void {
+    this.replicas[id] = null;
+    this.queue = this.queue.filter((e) => e.to !== id && e.from !== id);
+  }
+
+  restart(id: ReplicaId, wipeDisk = false): Replica {
+    const persisted = wipeDisk ? { view: 0, stable: null } : this.disks[id]!;
+    if (wipeDisk) this.disks[id] = { view: 0, stable: null };
+    const r = this.makeReplica(id, persisted);
+    this.replicas[id] = r;
+    return r;
+  }
+
+  /** Deliver queued messages matching `filter` (default: all), repeatedly, until none match. Returns how many. */
+  deliverAll(filter: (e: Envelope) => boolean = () => true, limit = 1_000_000): number {
+    let delivered = 0;
+    for (;;) {
+      const index = this.queue.findIndex(filter);
+      if (index < 0 || delivered >= limit) return delivered;
+      const [envelope] = this.queue.splice(index, 1);
+      this.deliver(envelope!);
+      delivered++;
+    }
+  }
+
+  /** Drop queued messages matching `filter`. Returns them. */
+  drop(filter: (e: Envelope) => boolean): Envelope[] {
+    const dropped = this.queue.filter(filter);
+    this.queue = this.queue.filter((e) => !filter(e));
+    return dropped;
+  }
+
+  /** Tick every live replica and client `count` times, delivering everything after each tick unless told not to. */
+  tick(count = 1, deliver: ((e: Envelope) => boolean) | false = () => true): void {
+    for (let i = 0; i < count; i++) {
+      this.replicas.forEach((r, id) => {
+        if (!r) return;
+        r.tick();
+        this.drainReplica(id);
+      });
+      for (const id of this.clients.keys()) {
+        this.clients.get(id)!.tick();
+        this.drainClient(id);
+      }
+      if (deliver) this.deliverAll(deliver);
+    }
+  }
+
+  /** Tick (delivering what `deliver` allows) until `done` holds; throws after `max` ticks. */
+  tickUntil(done: () => boolean, max = 1000, deliver: ((e: Envelope) => boolean) | false = () => true): number {
+    for (let i = 0; i < max; i++) {
+      if (done()) return i;
+      this.tick(1, deliver);
+    }
+    if (done()) return max;
+    throw new Error(`condition not reached within ${max} ticks`);
+  }
+
+  deliver(envelope: Envelope): void {
+    const decoded = decodeMessage(encodeMessage(envelope.message));
+    if (!decoded.ok) throw new Error(`codec rejected ${describeMessage(envelope.message)}: ${decoded.reason}`);
+    const message = decoded.message;
+    if (typeof envelope.to === 'number') {
+      const r = this.replicas[envelope.to];
+      if (!r) return;
+      r.step(envelope.from, message);
+      this.drainReplica(envelope.to);
+      const broken = r.checkInvariants();
+      if (broken) throw new Error(`invariant broken at replica ${envelope.to}: ${broken}`);
+    } else if (message.type === 'reply' && typeof envelope.from === 'number') {
+      this.client(envelope.to).onReply(envelope.from, message);
+      this.drainClient(envelope.to);
+    }
+  }
+
+  private drainReplica(id: ReplicaId): void {
+    const r = this.replicas[id];
+    if (!r) return;
+    for (const out of r.takeOutputs()) this.onOutput(id, out);
+  }
+
+  private onOutput(id: ReplicaId, out: Output): void {
+    switch (out.kind) {
+      case 'send':
+        this.queue.push({ from: id, to: out.to, message: out.message });
+        return;
+      case 'broadcast':
+        for (let r = 0; r < this.config.n; r++) if (r !== id) this.queue.push({ from: id, to: r, message: out.message });
+        return;
+      case 'reply':
+        this.queue.push({ from: id, to: out.client, message: out.reply });
+        return;
+      case 'persist': {
+        const disk = this.disks[id]!;
+        const record = out.record;
+        this.disks[id] = record.type === 'view' ? { ...disk, view: record.view } : { ...disk, stable: { ...record } };
+        return;
+      }
+      case 'event':
+        this.events.push({ replica: id, event: out.event });
+        return;
+    }
+  }
+
+  private drainClient(id: ClientId): void {
+    const c = this.client(id);
+    for (const out of c.takeOutputs()) this.onClientOutput(id, out);
+  }
+
+  private onClientOutput(id: ClientId, out: ClientOutput): void {
+    if (out.kind === 'send') this.queue.push({ from: id, to: out.to, message: out.request });
+    else if (out.kind === 'broadcast') for (let r = 0; r < this.config.n; r++) this.queue.push({ from: id, to: r, message: out.request });
+    else {
+      const decoded = decodeResult(out.result);
+      if (!decoded.ok) throw new Error(`client ${id} accepted an undecodable result: ${decoded.reason}`);
+      this.results.get(id)!.push({ timestamp: out.timestamp, result: decoded.result, matching: out.matching });
+    }
+  }
+
+  /** Events of one type, optionally from one replica. */
+  eventsOf<T extends ReplicaEvent['type']>(type: T, replica?: ReplicaId): Extract<ReplicaEvent, { type: T }>[] {
+    return this.events
+      .filter((e) => e.event.type === type && (replica === undefined || e.replica === replica))
+      .map((e) => e.event as Extract<ReplicaEvent, { type: T }>);
+  }
+
+  /** Reasons for which `replica` ignored messages. */
+  ignoredReasons(replica: ReplicaId): string[] {
+    return this.eventsOf('ignored', replica).map((e) => `${describeMessage(e.message)}: ${e.reason}`);
+  }
+
+  lastResult(clientId: ClientId): ClientResult | undefined {
+    return this.results.get(clientId)?.at(-1);
+  }
+}
+
+export const isType =
+  (...types: Message['type'][]) =>
+  (e: Envelope): boolean =>
+    types.includes(e.message.type);
+
+export const fromReplica =
+  (id: ReplicaId) =>
+  (e: Envelope): boolean =>
+    e.from === id;
+
+export const toReplica =
+  (id: ReplicaId) =>
+  (e: Envelope): boolean =>
+    e.to === id;
+
+export const not =
+  (f: (e: Envelope) => boolean) =>
+  (e: Envelope): boolean =>
+    !f(e);
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
