@@ -1,0 +1,421 @@
+/**
+ * The lab's replicated application: a small file system (the paper's example service is BFS, an
+ * NFS file system; OSDI'99 §6). Operations, results, path rules and limits are in file-ops.ts.
+ *
+ * State digest (what checkpoints certify, OSDI'99 §4.3). It is maintained incrementally, in the
+ * spirit of the state partition tree of Castro & Liskov, TOCS'02 §6.2.2, whose interior digests
+ * are AdHash sums (Bellare & Micciancio, EUROCRYPT'97) of their children's digests, so changing one
+ * page costs O(1) digest work rather than a rehash of the state. Here the state is a set of files:
+ *
+ *   leaf(f)  = H("FSL1" ‖ u32 len(path) ‖ path ‖ u64 version ‖ u64 modifiedSeq ‖ u32 len(data) ‖ data)
+ *   term(f)  = leaf(f) ‖ H("FSX1" ‖ leaf(f) ‖ u8 1) ‖ … ‖ H("FSX1" ‖ leaf(f) ‖ u8 7)   a 2048-bit integer
+ *   sum      = Σ term(f)  mod 2^2048                    (leaf and term as raw digest bytes, big-endian)
+ *   digest() = H("FSD1" ‖ u32 fileCount ‖ sum as 256 big-endian bytes)
+ *
+ * A change to file f subtracts its old term and adds its new one: one hash over f (which is why an
+ * append to a large file rehashes only that file), 7 small hashes to widen the leaf, two 2048-bit
+ * additions; digest() itself is one small hash, cached until the next change. The sum is
+ * order-independent, so equal states give equal digests whatever order their files were created in.
+ *
+ * Why 2048 bits rather than the 256 of one hash per file: a sum modulo 2^n can be matched by
+ * Wagner's k-tree algorithm (CRYPTO'02, "A Generalized Birthday Problem") with roughly
+ * k·2^(n/(1+lg k)) hashes. A faulty replica serving state transfer would need a different set of
+ * files with the same count and sum; with up to FILES_MAX ≈ 2^13 files to play with, n = 256 falls to
+ * about 2^31 hashes, n = 2048 needs about 2^159. The price is the 7 widening hashes per change.
+ */
+import type { Hasher } from '../pbft/crypto.ts';
+import type { Digest } from '../pbft/messages.ts';
+import { ByteReader, ByteWriter, DecodeError, compareBytes, hexToBytes } from './binary.ts';
+import {
+  FILES_MAX,
+  FILE_BYTES_MAX,
+  PATH_BYTES_MAX,
+  STORE_BYTES_MAX,
+  decodeOp,
+  encodeResult,
+  fileError,
+  isReadOnlyKind,
+  peekOpKind,
+  showPath,
+  validateDir,
+  validatePath,
+} from './file-ops.ts';
+import type { FileOp, FileResult, FileStat } from './file-ops.ts';
+import type { ExecutionContext, StateMachine } from './state-machine.ts';
+import { utf8Encode } from './utf8.ts';
+
+/** Width of the digest's AdHash modulus (see the header for why). */
+export const DIGEST_SUM_BITS = 2048;
+/**
+ * Sums and terms are BigInts: parsing a term from its hex and adding 2048-bit BigInts measured
+ * faster here than word arrays (typed-array allocation and hex parsing in JS cost more).
+ */
+const SUM_MASK = (1n << BigInt(DIGEST_SUM_BITS)) - 1n;
+const SUM_BYTES = DIGEST_SUM_BITS / 8;
+/** SHA-256 outputs concatenated into one term. */
+const TERM_HASHES = DIGEST_SUM_BITS / 256;
+
+const LEAF_TAG = utf8Encode('FSL1');
+const EXPAND_TAG = utf8Encode('FSX1');
+const DIGEST_TAG = utf8Encode('FSD1');
+/** Leaves up to this size are built in a reused buffer. */
+const LEAF_SCRATCH_BYTES = 4096;
+
+/**
+ * Snapshot layout: "PFS" 0x01, u32 fileCount, then per file in UTF-8 byte order of path:
+ * path:str version:u64 modifiedSeq:u64 data:bytes. Nothing derived (sum, directories) is stored.
+ */
+const SNAPSHOT_MAGIC = new Uint8Array([0x50, 0x46, 0x53, 0x01]);
+const SNAPSHOT_FILE_BYTES_MIN = 4 + 1 + 8 + 8 + 4;
+
+interface FileEntry {
+  readonly path: string;
+  /** UTF-8 of `path`: the sort key and the bytes hashed and snapshotted. */
+  readonly pathBytes: Uint8Array;
+  /** Owned by the store: never handed out without a copy. */
+  data: Uint8Array;
+  version: number;
+  modifiedSeq: number;
+  /** This file's current term in the digest sum (0n until first counted). */
+  term: bigint;
+}
+
+export class FileStore implements StateMachine {
+  readonly #hasher: Hasher;
+  #files = new Map<string, FileEntry>();
+  /** Each implicit directory (not `/`) → how many files lie beneath it at any depth. */
+  #dirs = new Map<string, number>();
+  /** Σ size of all files. */
+  #bytesTotal = 0;
+  /** Σ term(f) mod 2^DIGEST_SUM_BITS over all files. */
+  #sum = 0n;
+  /** digest() cached until the next change. */
+  #digest: Digest | undefined;
+  /** Files in path byte order, for list and snapshot; dropped when a file is created or deleted. */
+  #sorted: FileEntry[] | undefined = [];
+  /**
+   * Reused inputs for the hasher, which reads its input synchronously and keeps nothing: a fresh
+   * typed array costs about as much as a small SHA-256 here.
+   */
+  readonly #leafScratch = new Uint8Array(LEAF_SCRATCH_BYTES);
+  readonly #expandScratch = new Uint8Array(EXPAND_TAG.length + 32 + 1);
+
+  constructor(hasher: Hasher) {
+    this.#hasher = hasher;
+    this.#expandScratch.set(EXPAND_TAG);
+  }
+
+  get fileCount(): number {
+    return this.#files.size;
+  }
+
+  /** Bytes in all files together. */
+  get bytesTotal(): number {
+    return this.#bytesTotal;
+  }
+
+  /**
+   * StateMachine door: bytes in, bytes out; bad bytes give a BAD_OP result. Throws RangeError only
+   * for a host bug: a write or delete with `ctx.seq` not a non-negative safe integer (before any change).
+   */
+  execute(op: Uint8Array, ctx: ExecutionContext): Uint8Array {
+    const decoded = decodeOp(op);
+    const result = decoded.ok ? this.#apply(decoded.op, ctx.seq) : fileError('BAD_OP', `bad op: ${decoded.reason}`);
+    return encodeResult(result);
+  }
+
+  /** The same as `execute`, typed (for tests, the simulator's checker, local tools); copies data both ways. */
+  apply(op: FileOp, ctx: ExecutionContext): FileResult {
+    const owned = op.kind === 'write' || op.kind === 'append' ? { ...op, data: op.data.slice() } : op;
+    const result = this.#apply(owned, ctx.seq);
+    return result.kind === 'data' ? { ...result, data: result.data.slice() } : result;
+  }
+
+  /** read, list and stat, judged by the tag byte alone; malformed bytes behind such a tag also change nothing. */
+  isReadOnly(op: Uint8Array): boolean {
+    const kind = peekOpKind(op);
+    return kind !== undefined && isReadOnlyKind(kind);
+  }
+
+  digest(): Digest {
+    this.#digest ??= this.#digestOf(this.#files.size, this.#sum);
+    return this.#digest;
+  }
+
+  /** The digest recomputed from every file's contents, ignoring the running sum (a check for tests and the simulator). */
+  digestFromScratch(): Digest {
+    let sum = 0n;
+    for (const entry of this.#files.values()) sum = (sum + this.#termOf(entry)) & SUM_MASK;
+    return this.#digestOf(this.#files.size, sum);
+  }
+
+  snapshot(): Uint8Array {
+    const entries = this.#sortedEntries();
+    let length = SNAPSHOT_MAGIC.length + 4;
+    for (const entry of entries) length += SNAPSHOT_FILE_BYTES_MIN - 1 + entry.pathBytes.length + entry.data.length;
+    const writer = new ByteWriter(length);
+    writer.raw(SNAPSHOT_MAGIC);
+    writer.u32(entries.length);
+    for (const entry of entries) {
+      writer.bytes(entry.pathBytes);
+      writer.u64(entry.version);
+      writer.u64(entry.modifiedSeq);
+      writer.bytes(entry.data);
+    }
+    return writer.finish();
+  }
+
+  /** All or nothing: the snapshot is parsed and checked against every rule before the state is replaced. */
+  restore(snapshot: Uint8Array): { ok: true } | { ok: false; reason: string } {
+    let entries: FileEntry[];
+    try {
+      entries = parseSnapshot(snapshot);
+    } catch (error) {
+      if (error instanceof DecodeError) return { ok: false, reason: `bad snapshot: ${error.message}` };
+      throw error;
+    }
+    let bytesTotal = 0;
+    for (const entry of entries) bytesTotal += entry.data.length;
+    if (bytesTotal > STORE_BYTES_MAX) {
+      return { ok: false, reason: `bad snapshot: files hold ${bytesTotal} bytes (max ${STORE_BYTES_MAX})` };
+    }
+    const dirs = new Map<string, number>();
+    for (const entry of entries) addToDirs(dirs, entry.path, 1);
+    for (const entry of entries) {
+      if (dirs.has(entry.path)) {
+        return { ok: false, reason: `bad snapshot: ${showPath(entry.path)} is both a file and a directory` };
+      }
+    }
+    let sum = 0n;
+    for (const entry of entries) {
+      entry.term = this.#termOf(entry);
+      sum = (sum + entry.term) & SUM_MASK;
+    }
+    this.#files = new Map(entries.map((entry) => [entry.path, entry]));
+    this.#dirs = dirs;
+    this.#bytesTotal = bytesTotal;
+    this.#sum = sum;
+    this.#sorted = entries;
+    this.#digest = undefined;
+    return { ok: true };
+  }
+
+  // ---- operations ---------------------------------------------------------------------------
+
+  /** `op.data` is owned by the store from here on; a `data` result aliases the store's bytes. */
+  #apply(op: FileOp, seq: number): FileResult {
+    switch (op.kind) {
+      case 'write':
+        return this.#write(op.path, op.data, seq, false);
+      case 'append':
+        return this.#write(op.path, op.data, seq, true);
+      case 'read': {
+        const found = this.#find(op.path);
+        return 'kind' in found ? found : { kind: 'data', stat: statOf(found), data: found.data };
+      }
+      case 'stat': {
+        const found = this.#find(op.path);
+        return 'kind' in found ? found : { kind: 'stat', stat: statOf(found) };
+      }
+      case 'delete':
+        return this.#delete(op.path, seq);
+      case 'list':
+        return this.#list(op.dir);
+    }
+  }
+
+  #write(path: string, data: Uint8Array, seq: number, append: boolean): FileResult {
+    checkSeq(seq);
+    const checked = validatePath(path);
+    if (!checked.ok) return badPath(path, checked.reason);
+    const existing = this.#files.get(path);
+    const sizeBefore = existing?.data.length ?? 0;
+    const size = (append ? sizeBefore : 0) + data.length;
+    if (size > FILE_BYTES_MAX) {
+      return fileError('TOO_LARGE', `${showPath(path)} would be ${size} bytes (max ${FILE_BYTES_MAX})`);
+    }
+    const bytesTotal = this.#bytesTotal - sizeBefore + size;
+    if (bytesTotal > STORE_BYTES_MAX) {
+      return fileError('STORE_FULL', `files would hold ${bytesTotal} bytes (max ${STORE_BYTES_MAX})`);
+    }
+    if (existing !== undefined) {
+      this.#bytesTotal = bytesTotal;
+      existing.data = append ? concat(existing.data, data) : data;
+      existing.version += 1;
+      existing.modifiedSeq = seq;
+      this.#recount(existing);
+      return { kind: 'written', stat: statOf(existing) };
+    }
+    const refusal = this.#refuseCreate(path);
+    if (refusal !== undefined) return refusal;
+    const entry: FileEntry = { path, pathBytes: checked.bytes, data, version: 1, modifiedSeq: seq, term: 0n };
+    this.#files.set(path, entry);
+    this.#bytesTotal = bytesTotal;
+    addToDirs(this.#dirs, path, 1);
+    this.#sorted = undefined;
+    this.#recount(entry);
+    return { kind: 'written', stat: statOf(entry) };
+  }
+
+  #delete(path: string, seq: number): FileResult {
+    checkSeq(seq);
+    const found = this.#find(path);
+    if ('kind' in found) return found;
+    this.#files.delete(path);
+    this.#bytesTotal -= found.data.length;
+    addToDirs(this.#dirs, path, -1);
+    this.#sorted = undefined;
+    this.#sum = (this.#sum - found.term) & SUM_MASK;
+    this.#digest = undefined;
+    return { kind: 'deleted', path };
+  }
+
+  #list(dir: string): FileResult {
+    const checked = validateDir(dir);
+    if (!checked.ok) return badPath(dir, checked.reason);
+    if (dir !== '/') {
+      if (this.#files.has(dir)) return fileError('NOT_A_DIRECTORY', `not a directory: ${showPath(dir)}`);
+      if (!this.#dirs.has(dir)) return fileError('NOT_FOUND', `no such directory: ${showPath(dir)}`);
+    }
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    const entries: FileStat[] = [];
+    for (const entry of this.#sortedEntries()) {
+      if (entry.path.startsWith(prefix)) entries.push(statOf(entry));
+    }
+    return { kind: 'listing', dir, entries };
+  }
+
+  /** The file at `path`, or the error result that says why there is none. */
+  #find(path: string): FileEntry | FileResult {
+    const checked = validatePath(path);
+    if (!checked.ok) return badPath(path, checked.reason);
+    const entry = this.#files.get(path);
+    if (entry !== undefined) return entry;
+    if (this.#dirs.has(path)) return fileError('IS_A_DIRECTORY', `is a directory: ${showPath(path)}`);
+    return fileError('NOT_FOUND', `no such file: ${showPath(path)}`);
+  }
+
+  /** Why a new file cannot be created at (valid) `path`, if it cannot. */
+  #refuseCreate(path: string): FileResult | undefined {
+    if (this.#dirs.has(path)) return fileError('IS_A_DIRECTORY', `is a directory: ${showPath(path)}`);
+    for (const dir of ancestorsOf(path)) {
+      if (this.#files.has(dir)) return fileError('NOT_A_DIRECTORY', `not a directory: ${showPath(dir)}`);
+    }
+    if (this.#files.size >= FILES_MAX) return fileError('TOO_MANY_FILES', `the store holds ${FILES_MAX} files (max)`);
+    return undefined;
+  }
+
+  #sortedEntries(): FileEntry[] {
+    this.#sorted ??= [...this.#files.values()].sort((a, b) => compareBytes(a.pathBytes, b.pathBytes));
+    return this.#sorted;
+  }
+
+  // ---- digest ------------------------------------------------------------------------------
+
+  /** Replaces `entry`'s term in the sum after its contents or metadata changed (or it was created). */
+  #recount(entry: FileEntry): void {
+    const term = this.#termOf(entry);
+    this.#sum = (this.#sum - entry.term + term) & SUM_MASK;
+    entry.term = term;
+    this.#digest = undefined;
+  }
+
+  #termOf(entry: FileEntry): bigint {
+    const leafLength = LEAF_TAG.length + 4 + entry.pathBytes.length + 8 + 8 + 4 + entry.data.length;
+    const leafWriter = new ByteWriter(leafLength <= this.#leafScratch.length ? this.#leafScratch : leafLength);
+    leafWriter.raw(LEAF_TAG);
+    leafWriter.bytes(entry.pathBytes);
+    leafWriter.u64(entry.version);
+    leafWriter.u64(entry.modifiedSeq);
+    leafWriter.bytes(entry.data);
+    const leaf = this.#hasher.digest(leafWriter.view());
+    if (leaf.length !== 64) throw new RangeError(`Hasher must return SHA-256 as 64 hex digits, got ${leaf}`);
+
+    const expandInput = this.#expandScratch;
+    hexToBytes(leaf, expandInput, EXPAND_TAG.length);
+    let hex = leaf;
+    for (let i = 1; i < TERM_HASHES; i++) {
+      expandInput[expandInput.length - 1] = i;
+      hex += this.#hasher.digest(expandInput);
+    }
+    return BigInt(`0x${hex}`) & SUM_MASK;
+  }
+
+  #digestOf(fileCount: number, sum: bigint): Digest {
+    const input = new ByteWriter(DIGEST_TAG.length + 4 + SUM_BYTES);
+    input.raw(DIGEST_TAG);
+    input.u32(fileCount);
+    input.raw(hexToBytes(sum.toString(16).padStart(2 * SUM_BYTES, '0')));
+    return this.#hasher.digest(input.finish());
+  }
+}
+
+/** Files in canonical order, every rule checked; terms are left for the caller to compute. */
+function parseSnapshot(snapshot: Uint8Array): FileEntry[] {
+  const reader = new ByteReader(snapshot);
+  if (compareBytes(reader.raw(SNAPSHOT_MAGIC.length, 'magic'), SNAPSHOT_MAGIC) !== 0) {
+    throw new DecodeError('not a file-store snapshot (bad magic)');
+  }
+  const count = reader.u32('file count');
+  if (count > FILES_MAX) throw new DecodeError(`${count} files (max ${FILES_MAX})`);
+  if (count * SNAPSHOT_FILE_BYTES_MIN > reader.remaining) throw new DecodeError(`${count} files do not fit`);
+  const entries: FileEntry[] = [];
+  let previous: FileEntry | undefined;
+  for (let i = 0; i < count; i++) {
+    const path = reader.string(`file ${i} path`, PATH_BYTES_MAX);
+    const checked = validatePath(path);
+    if (!checked.ok) throw new DecodeError(`file ${i} path ${showPath(path)} ${checked.reason}`);
+    if (previous !== undefined && compareBytes(previous.pathBytes, checked.bytes) >= 0) {
+      throw new DecodeError(
+        `file ${i} ${showPath(path)} is not after ${showPath(previous.path)} (unsorted or duplicate)`,
+      );
+    }
+    const version = reader.u64(`file ${i} version`);
+    if (version === 0) throw new DecodeError(`file ${i} has version 0 (a file has version ≥ 1)`);
+    const modifiedSeq = reader.u64(`file ${i} modifiedSeq`);
+    const data = reader.bytes(`file ${i} data`, FILE_BYTES_MAX).slice();
+    previous = { path, pathBytes: checked.bytes, data, version, modifiedSeq, term: 0n };
+    entries.push(previous);
+  }
+  reader.end('snapshot');
+  return entries;
+}
+
+function statOf(entry: FileEntry): FileStat {
+  return { path: entry.path, size: entry.data.length, version: entry.version, modifiedSeq: entry.modifiedSeq };
+}
+
+function badPath(path: string, reason: string): FileResult {
+  return fileError('BAD_PATH', `path ${showPath(path)} ${reason}`);
+}
+
+/** A host bug, not a bad operation: fail loudly before any state changes. */
+function checkSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new RangeError(`ExecutionContext.seq must be a non-negative safe integer, got ${seq}`);
+  }
+}
+
+/** `/a/b/c` → `/a`, `/a/b` (a valid path's directories, without `/`). */
+function ancestorsOf(path: string): string[] {
+  const dirs: string[] = [];
+  for (let slash = path.indexOf('/', 1); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+    dirs.push(path.slice(0, slash));
+  }
+  return dirs;
+}
+
+function addToDirs(dirs: Map<string, number>, path: string, delta: 1 | -1): void {
+  for (const dir of ancestorsOf(path)) {
+    const count = (dirs.get(dir) ?? 0) + delta;
+    if (count === 0) dirs.delete(dir);
+    else dirs.set(dir, count);
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
