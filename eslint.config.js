@@ -6,11 +6,33 @@ import tseslint from 'typescript-eslint';
 const forbiddenInCore = [
   { group: ['node:*'], message: 'core/pbft, core/app and core/sim are sans-IO: no Node modules.' },
   {
-    group: ['fs', 'fs/*', 'path', 'os', 'net', 'http', 'https', 'crypto', 'child_process', 'worker_threads', 'events', 'timers', 'timers/*', 'stream', 'util', 'dgram', 'tls', 'zlib'],
+    group: [
+      'fs',
+      'fs/*',
+      'path',
+      'os',
+      'net',
+      'http',
+      'https',
+      'crypto',
+      'child_process',
+      'worker_threads',
+      'events',
+      'timers',
+      'timers/*',
+      'stream',
+      'util',
+      'dgram',
+      'tls',
+      'zlib',
+    ],
     message: 'core/pbft, core/app and core/sim are sans-IO: no Node modules.',
   },
   { group: ['electron', 'electron/*'], message: 'No Electron in the core.' },
-  { group: ['libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'it-*'], message: 'No libp2p in the core: core/net drives it.' },
+  {
+    group: ['libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'it-*'],
+    message: 'No libp2p in the core: core/net drives it.',
+  },
   { group: ['vue', 'pinia', '@vue/*'], message: 'No UI in the core.' },
   { group: ['**/net/*', '**/host/*', '**/cli/*'], message: 'The core must not depend on its hosts.' },
 ];
@@ -32,9 +54,24 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: forbiddenInCore }],
       'no-restricted-globals': [
         'error',
-        ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process', 'performance', 'crypto', 'window', 'document', 'fetch', 'Buffer', 'require'].map(
-          (name) => ({ name, message: `${name} is I/O or ambient state: the sans-IO core takes time, randomness and crypto as inputs.` }),
-        ),
+        ...[
+          'Date',
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+          'queueMicrotask',
+          'process',
+          'performance',
+          'crypto',
+          'window',
+          'document',
+          'fetch',
+          'Buffer',
+          'require',
+        ].map((name) => ({
+          name,
+          message: `${name} is I/O or ambient state: the sans-IO core takes time, randomness and crypto as inputs.`,
+        })),
       ],
       'no-restricted-properties': [
         'error',
@@ -42,7 +79,11 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: 'FunctionDeclaration[async=true], ArrowFunctionExpression[async=true], FunctionExpression[async=true]', message: 'No promises in the sans-IO core.' },
+        {
+          selector:
+            'FunctionDeclaration[async=true], ArrowFunctionExpression[async=true], FunctionExpression[async=true]',
+          message: 'No promises in the sans-IO core.',
+        },
         { selector: 'AwaitExpression', message: 'No promises in the sans-IO core.' },
       ],
     },

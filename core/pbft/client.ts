@@ -49,10 +49,16 @@ export class Client {
 
   /** Issue an operation; returns its timestamp. One at a time: call again after the result. */
   submit(op: Uint8Array, readOnly = false): number {
-    if (this.outstanding) throw new Error(`client ${this.id} already has request t=${this.outstanding.request.timestamp} outstanding`);
+    if (this.outstanding)
+      throw new Error(`client ${this.id} already has request t=${this.outstanding.request.timestamp} outstanding`);
     const timestamp = ++this.lastTimestamp;
     const request = this.authenticate({ type: 'request', client: this.id, timestamp, readOnly, op, auth: [] });
-    this.outstanding = { request, replies: new Map(), retransmitInTicks: this.config.retransmitTicks, retransmissions: 0 };
+    this.outstanding = {
+      request,
+      replies: new Map(),
+      retransmitInTicks: this.config.retransmitTicks,
+      retransmissions: 0,
+    };
     // Read-only requests go to every replica (§5.1); others to the primary (§4.1).
     if (readOnly) this.outputs.push({ kind: 'broadcast', request });
     else this.outputs.push({ kind: 'send', to: primaryOf(this.view, this.q.n), request });

@@ -53,7 +53,9 @@ export function defaultProtocolConfig(n: number, overrides: Partial<ProtocolConf
     ...overrides,
   };
   if (config.logWindow < config.checkpointInterval || config.logWindow % config.checkpointInterval !== 0) {
-    throw new RangeError(`logWindow (${config.logWindow}) must be a positive multiple of checkpointInterval (${checkpointInterval})`);
+    throw new RangeError(
+      `logWindow (${config.logWindow}) must be a positive multiple of checkpointInterval (${checkpointInterval})`,
+    );
   }
   return config;
 }

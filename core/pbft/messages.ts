@@ -155,16 +155,7 @@ export interface Status {
 
 /** Everything replicas send to replicas. */
 export type ReplicaMessage =
-  | Request
-  | PrePrepare
-  | Prepare
-  | Commit
-  | Checkpoint
-  | ViewChange
-  | NewView
-  | FetchState
-  | StateChunk
-  | Status;
+  Request | PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | FetchState | StateChunk | Status;
 
 /** Everything on the wire, replica-to-replica and client-to-replica. */
 export type Message = ReplicaMessage | Reply;

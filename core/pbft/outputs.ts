@@ -33,7 +33,13 @@ export interface ExecutedRequest {
 
 /** Observability events: the dashboard's log, view and checkpoint panels, and the simulator's checkers. */
 export type ReplicaEvent =
-  | { readonly type: 'pre-prepared'; readonly view: number; readonly seq: number; readonly digest: Digest; readonly batchSize: number }
+  | {
+      readonly type: 'pre-prepared';
+      readonly view: number;
+      readonly seq: number;
+      readonly digest: Digest;
+      readonly batchSize: number;
+    }
   | { readonly type: 'prepared'; readonly view: number; readonly seq: number; readonly digest: Digest }
   | { readonly type: 'committed-local'; readonly view: number; readonly seq: number; readonly digest: Digest }
   | {
@@ -44,13 +50,45 @@ export type ReplicaEvent =
       readonly requests: readonly ExecutedRequest[];
     }
   | { readonly type: 'checkpoint'; readonly seq: number; readonly stateDigest: Digest }
-  | { readonly type: 'checkpoint-stable'; readonly seq: number; readonly stateDigest: Digest; readonly lowWatermark: number; readonly highWatermark: number }
-  | { readonly type: 'view-change-started'; readonly newView: number; readonly reason: string; readonly timeoutTicks: number }
-  | { readonly type: 'new-view'; readonly view: number; readonly primary: ReplicaId; readonly minSeq: number; readonly maxSeq: number }
-  | { readonly type: 'state-transfer-started'; readonly seq: number; readonly stateDigest: Digest; readonly from: ReplicaId }
+  | {
+      readonly type: 'checkpoint-stable';
+      readonly seq: number;
+      readonly stateDigest: Digest;
+      readonly lowWatermark: number;
+      readonly highWatermark: number;
+    }
+  | {
+      readonly type: 'view-change-started';
+      readonly newView: number;
+      readonly reason: string;
+      readonly timeoutTicks: number;
+    }
+  | {
+      readonly type: 'new-view';
+      readonly view: number;
+      readonly primary: ReplicaId;
+      readonly minSeq: number;
+      readonly maxSeq: number;
+    }
+  | {
+      readonly type: 'state-transfer-started';
+      readonly seq: number;
+      readonly stateDigest: Digest;
+      readonly from: ReplicaId;
+    }
   | { readonly type: 'state-transfer-completed'; readonly seq: number; readonly stateDigest: Digest }
-  | { readonly type: 'state-transfer-rejected'; readonly seq: number; readonly from: ReplicaId; readonly reason: string }
-  | { readonly type: 'ignored'; readonly from: ReplicaId | ClientId; readonly message: Message; readonly reason: string };
+  | {
+      readonly type: 'state-transfer-rejected';
+      readonly seq: number;
+      readonly from: ReplicaId;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'ignored';
+      readonly from: ReplicaId | ClientId;
+      readonly message: Message;
+      readonly reason: string;
+    };
 
 export type Output =
   | { readonly kind: 'send'; readonly to: ReplicaId; readonly message: ReplicaMessage }

@@ -69,7 +69,8 @@ export class ProofChecker {
 
   /** A pre-prepare signed by its view's primary whose digest is its batch's. */
   prePrepare(pp: PrePrepare): string | null {
-    if (pp.replica !== primaryOf(pp.view, this.q.n)) return `pre-prepare from ${pp.replica}, not the primary of view ${pp.view}`;
+    if (pp.replica !== primaryOf(pp.view, this.q.n))
+      return `pre-prepare from ${pp.replica}, not the primary of view ${pp.view}`;
     if (this.batchDigest(pp.requests) !== pp.digest) return 'pre-prepare digest does not match its batch';
     if (!this.signatureValid(pp)) return 'pre-prepare has a bad signature';
     return null;
@@ -82,13 +83,16 @@ export class ProofChecker {
     if (bad) return `certificate n=${pp.seq}: ${bad}`;
     const backups = new Set<ReplicaId>();
     for (const p of cert.prepares) {
-      if (p.view !== pp.view || p.seq !== pp.seq || p.digest !== pp.digest) return `certificate n=${pp.seq}: prepare does not match`;
+      if (p.view !== pp.view || p.seq !== pp.seq || p.digest !== pp.digest)
+        return `certificate n=${pp.seq}: prepare does not match`;
       if (p.replica === pp.replica) return `certificate n=${pp.seq}: prepare from the primary`;
       if (backups.has(p.replica)) return `certificate n=${pp.seq}: prepare repeated from ${p.replica}`;
       if (!this.signatureValid(p)) return `certificate n=${pp.seq}: bad prepare signature from ${p.replica}`;
       backups.add(p.replica);
     }
-    return backups.size >= this.q.prepares ? null : `certificate n=${pp.seq}: ${backups.size} < ${this.q.prepares} prepares`;
+    return backups.size >= this.q.prepares
+      ? null
+      : `certificate n=${pp.seq}: ${backups.size} < ${this.q.prepares} prepares`;
   }
 
   /** A VIEW-CHANGE message: signature, C proves its stable checkpoint, every P entry is a valid certificate. */
@@ -104,7 +108,8 @@ export class ProofChecker {
     const seqs = new Set<number>();
     for (const cert of vc.prepared) {
       const pp = cert.prePrepare;
-      if (pp.seq <= vc.stableSeq || pp.seq > vc.stableSeq + logWindow) return `certificate n=${pp.seq} outside the watermarks`;
+      if (pp.seq <= vc.stableSeq || pp.seq > vc.stableSeq + logWindow)
+        return `certificate n=${pp.seq} outside the watermarks`;
       if (pp.view >= vc.newView) return `certificate n=${pp.seq} from view ${pp.view} ≥ ${vc.newView}`;
       if (seqs.has(pp.seq)) return `two certificates for n=${pp.seq}`;
       seqs.add(pp.seq);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromReplica, isType, not, TestCluster, text, toReplica } from '../testing/cluster.ts';
 import { encodeMessage, decodeMessage, signingBytes } from './codec.ts';
-import type { PrePrepare } from './messages.ts';
+import type { NewView, PrePrepare, Request } from './messages.ts';
 
 const write = (path: string, data: string) => ({ kind: 'write', path, data: text(data) }) as const;
 const read = (path: string) => ({ kind: 'read', path }) as const;
@@ -68,7 +68,8 @@ describe('§4.2 normal case', () => {
     const [pp1, pp2] = c.queue.filter((e) => e.message.type === 'pre-prepare' && e.to === 1);
     expect([pp1, pp2].map((e) => (e!.message as PrePrepare).seq)).toEqual([1, 2]);
     // Everything about n=2 first.
-    const aboutSeq = (seq: number) => (e: { message: { type: string } }) => 'seq' in e.message && (e.message as { seq: number }).seq === seq;
+    const aboutSeq = (seq: number) => (e: { message: { type: string } }) =>
+      'seq' in e.message && (e.message as { seq: number }).seq === seq;
     c.deliverAll(aboutSeq(2));
     expect(c.eventsOf('committed-local', 1).map((e) => e.seq)).toEqual([2]);
     expect(c.replica(1).lastExecuted).toBe(0);
@@ -131,9 +132,17 @@ describe('§4.1 exactly-once', () => {
     expect(replies).toHaveLength(4);
     expect(c.eventsOf('executed', 1).length).toBe(executedBefore + 1);
     // A request with an older timestamp gets nothing at all.
-    const stale = { ...(req as import('./messages.ts').Request), timestamp: 1 };
-    c.replica(0).step('alice', { ...stale, auth: c.crypto.client('alice').authenticator(signingBytes({ ...stale, auth: [] })) });
-    expect(c.replica(0).takeOutputs().filter((o) => o.kind === 'reply')).toHaveLength(0);
+    const stale = { ...(req as Request), timestamp: 1 };
+    c.replica(0).step('alice', {
+      ...stale,
+      auth: c.crypto.client('alice').authenticator(signingBytes({ ...stale, auth: [] })),
+    });
+    expect(
+      c
+        .replica(0)
+        .takeOutputs()
+        .filter((o) => o.kind === 'reply'),
+    ).toHaveLength(0);
   });
 
   it('refuses a request whose sender is not the client it names', () => {
@@ -205,7 +214,9 @@ describe('§4.3 checkpoints, garbage collection and watermarks', () => {
     const c = new TestCluster(4, { checkpointInterval: 2, logWindow: 2, batchSizeMax: 1, batchesInFlightMax: 8 });
     for (const id of ['a', 'b', 'c', 'd']) c.submit(id, write(`/${id}`, id));
     c.deliverAll(isType('request'));
-    const seqs = c.queue.filter((e) => e.message.type === 'pre-prepare' && e.to === 1).map((e) => (e.message as PrePrepare).seq);
+    const seqs = c.queue
+      .filter((e) => e.message.type === 'pre-prepare' && e.to === 1)
+      .map((e) => (e.message as PrePrepare).seq);
     expect(seqs).toEqual([1, 2]);
     c.deliverAll();
     expect(c.replica(0).lastExecuted).toBe(4);
@@ -236,7 +247,7 @@ describe('§4.4 view changes', () => {
     // Let view changes flow until the new primary sends NEW-VIEW; hold that back.
     c.tickUntil(() => c.queue.some((e) => e.message.type === 'new-view'), 200, not(isType('new-view')));
     const nvEnvelope = c.queue.find((e) => e.message.type === 'new-view' && e.to === 2)!;
-    const nv = nvEnvelope.message as import('./messages.ts').NewView;
+    const nv = nvEnvelope.message as NewView;
     const crypto1 = c.crypto.replica(1);
     const tampered = { ...nv, prePrepares: [] };
     c.deliver({ from: 1, to: 2, message: { ...tampered, sig: crypto1.sign(signingBytes(tampered)) } });
@@ -267,7 +278,8 @@ describe('§4.4 view changes', () => {
     c.drop(() => true);
     const req = c.client('alice');
     expect(req.busy).toBe(true);
-    const toOneAndTwo = (e: { message: { type: string }; to: unknown }) => e.message.type === 'request' && (e.to === 1 || e.to === 2);
+    const toOneAndTwo = (e: { message: { type: string }; to: unknown }) =>
+      e.message.type === 'request' && (e.to === 1 || e.to === 2);
     c.tick(80, (e) => toOneAndTwo(e) || (e.message.type === 'view-change' && e.to === 3));
     // Replica 3 had nothing pending, yet joined after f+1 = 2 view changes.
     expect(c.eventsOf('view-change-started', 3).length).toBeGreaterThanOrEqual(1);
@@ -297,7 +309,14 @@ describe('§4.4 view changes', () => {
 describe('state transfer (TOCS §5.3)', () => {
   it('a replica cut off past two checkpoints fetches the stable checkpoint, verifies it and catches up', () => {
     const K = 2;
-    const c = new TestCluster(4, { checkpointInterval: K, logWindow: 2 * K, batchSizeMax: 1, retransmitTicks: 2, stateTransferDelayTicks: 2, stateChunkBytes: 64 });
+    const c = new TestCluster(4, {
+      checkpointInterval: K,
+      logWindow: 2 * K,
+      batchSizeMax: 1,
+      retransmitTicks: 2,
+      stateTransferDelayTicks: 2,
+      stateChunkBytes: 64,
+    });
     const cut = (e: { from: unknown; to: unknown }) => e.from === 3 || e.to === 3;
     for (let i = 0; i < 3 * K; i++) {
       c.submit('alice', write(`/f${i}`, 'data '.repeat(20)));
@@ -316,7 +335,13 @@ describe('state transfer (TOCS §5.3)', () => {
 
   it('a replica restarted with a wiped disk recovers by state transfer', () => {
     const K = 2;
-    const c = new TestCluster(4, { checkpointInterval: K, logWindow: 2 * K, batchSizeMax: 1, retransmitTicks: 2, stateTransferDelayTicks: 2 });
+    const c = new TestCluster(4, {
+      checkpointInterval: K,
+      logWindow: 2 * K,
+      batchSizeMax: 1,
+      retransmitTicks: 2,
+      stateTransferDelayTicks: 2,
+    });
     for (let i = 0; i < 2 * K; i++) {
       c.submit('alice', write(`/f${i}`, String(i)));
       c.deliverAll();
@@ -344,7 +369,13 @@ describe('state transfer (TOCS §5.3)', () => {
 
   it('rejects a snapshot that does not match the proven digest and fetches from another replica', () => {
     const K = 2;
-    const c = new TestCluster(4, { checkpointInterval: K, logWindow: 2 * K, batchSizeMax: 1, retransmitTicks: 2, stateTransferDelayTicks: 2 });
+    const c = new TestCluster(4, {
+      checkpointInterval: K,
+      logWindow: 2 * K,
+      batchSizeMax: 1,
+      retransmitTicks: 2,
+      stateTransferDelayTicks: 2,
+    });
     for (let i = 0; i < 2 * K; i++) {
       c.submit('alice', write(`/f${i}`, String(i)));
       c.deliverAll((e) => e.from !== 3 && e.to !== 3);
@@ -357,7 +388,7 @@ describe('state transfer (TOCS §5.3)', () => {
       for (const e of c.queue) {
         if (e.message.type === 'state-chunk' && e.from === 0) {
           const data = e.message.data.slice();
-          data[data.length - 1] ^= 1;
+          data[data.length - 1] = data[data.length - 1]! ^ 1;
           (e as { message: unknown }).message = { ...e.message, data };
           corrupted++;
         }

@@ -109,7 +109,10 @@ export class Replica {
   private readonly clientTable = new ClientTable();
 
   /** Checkpoints taken here and not yet stable: seq → state digest and snapshot. */
-  private readonly ownCheckpoints = new Map<number, { stateDigest: Digest; snapshot: Uint8Array; message: Checkpoint }>();
+  private readonly ownCheckpoints = new Map<
+    number,
+    { stateDigest: Digest; snapshot: Uint8Array; message: Checkpoint }
+  >();
   /** CHECKPOINT votes by seq and replica. Above H each replica keeps only its latest (bounded memory). */
   private readonly checkpointVotes = new Map<number, Map<ReplicaId, Checkpoint>>();
 
@@ -144,7 +147,8 @@ export class Replica {
     this.id = options.id;
     this.config = options.config;
     this.q = quorums(options.config.n);
-    if (!Number.isInteger(this.id) || this.id < 0 || this.id >= this.q.n) throw new RangeError(`replica id ${this.id} not in 0..${this.q.n - 1}`);
+    if (!Number.isInteger(this.id) || this.id < 0 || this.id >= this.q.n)
+      throw new RangeError(`replica id ${this.id} not in 0..${this.q.n - 1}`);
     this.crypto = options.crypto;
     this.app = options.app;
     this.proofs = new ProofChecker(this.crypto, this.q);
@@ -283,7 +287,8 @@ export class Replica {
 
   /** A request relayed by a backup (§4.1): only the primary orders it. */
   private onRelayedRequest(from: ReplicaId, req: Request): void {
-    if (!this.isPrimary || this.status !== 'normal') return this.ignore(from, req, 'relayed request but not the primary');
+    if (!this.isPrimary || this.status !== 'normal')
+      return this.ignore(from, req, 'relayed request but not the primary');
     if (!this.requestAuthentic(req)) return this.ignore(from, req, 'request authenticator invalid for this replica');
     if (req.readOnly) return this.ignore(from, req, 'read-only requests are not relayed');
     if (this.answerFromCache(req)) return;
@@ -295,7 +300,11 @@ export class Replica {
 
   private requestAuthentic(req: Request): boolean {
     const mac = req.auth[this.id];
-    return req.auth.length === this.q.n && mac !== undefined && this.crypto.verifyRequestMac(req.client, requestBytes(req), mac);
+    return (
+      req.auth.length === this.q.n &&
+      mac !== undefined &&
+      this.crypto.verifyRequestMac(req.client, requestBytes(req), mac)
+    );
   }
 
   /** Exactly-once: an old timestamp is dropped, the last one is answered from the reply cache (§4.1). */
@@ -356,16 +365,19 @@ export class Replica {
     if (this.status !== 'normal') return this.ignore(from, pp, `in view change to ${this.view}`);
     if (pp.view !== this.view) return this.ignore(from, pp, `not in view ${pp.view} (in ${this.view})`);
     if (from !== this.primary || pp.replica !== from) return this.ignore(from, pp, 'not from the primary');
-    if (!this.inWatermarks(pp.seq)) return this.ignore(from, pp, `n=${pp.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    if (!this.inWatermarks(pp.seq))
+      return this.ignore(from, pp, `n=${pp.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
     const existing = this.log.get(pp.seq)?.prePrepare;
     if (existing && existing.view === pp.view) {
-      if (existing.digest !== pp.digest) return this.ignore(from, pp, `conflicts with accepted d=${existing.digest.slice(0, 6)}`);
+      if (existing.digest !== pp.digest)
+        return this.ignore(from, pp, `conflicts with accepted d=${existing.digest.slice(0, 6)}`);
       return; // a retransmission of what we hold
     }
     const bad = this.proofs.prePrepare(pp);
     if (bad) return this.ignore(from, pp, bad);
     for (const req of pp.requests) {
-      if (!this.requestAuthentic(req)) return this.ignore(from, pp, `request c=${req.client} t=${req.timestamp} not authentic`);
+      if (!this.requestAuthentic(req))
+        return this.ignore(from, pp, `request c=${req.client} t=${req.timestamp} not authentic`);
       if (req.readOnly) return this.ignore(from, pp, 'read-only request in a batch');
     }
     this.acceptPrePrepare(pp);
@@ -386,7 +398,14 @@ export class Replica {
     }
     this.event({ type: 'pre-prepared', view: pp.view, seq: pp.seq, digest: pp.digest, batchSize: pp.requests.length });
     if (!this.isPrimary) {
-      const prepare = this.sign<Prepare>({ type: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id, sig: EMPTY });
+      const prepare = this.sign<Prepare>({
+        type: 'prepare',
+        view: pp.view,
+        seq: pp.seq,
+        digest: pp.digest,
+        replica: this.id,
+        sig: EMPTY,
+      });
       entry.ownPrepare = prepare;
       entry.prepares.set(this.id, prepare);
       this.broadcast(prepare);
@@ -399,7 +418,8 @@ export class Replica {
     if (p.view !== this.view) return this.ignore(from, p, `not in view ${p.view} (in ${this.view})`);
     if (p.replica !== from) return this.ignore(from, p, `names replica ${p.replica}`);
     if (from === this.primary) return this.ignore(from, p, 'the primary does not prepare');
-    if (!this.inWatermarks(p.seq)) return this.ignore(from, p, `n=${p.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    if (!this.inWatermarks(p.seq))
+      return this.ignore(from, p, `n=${p.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
     const entry = this.entry(p.seq);
     const known = entry.prepares.get(from);
     if (known && known.view === p.view && known.digest === p.digest) return;
@@ -431,7 +451,8 @@ export class Replica {
     if (this.status !== 'normal') return this.ignore(from, c, `in view change to ${this.view}`);
     if (c.view !== this.view) return this.ignore(from, c, `not in view ${c.view} (in ${this.view})`);
     if (c.replica !== from) return this.ignore(from, c, `names replica ${c.replica}`);
-    if (!this.inWatermarks(c.seq)) return this.ignore(from, c, `n=${c.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    if (!this.inWatermarks(c.seq))
+      return this.ignore(from, c, `n=${c.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
     const entry = this.entry(c.seq);
     entry.commits.set(from, c);
     this.checkCommitted(entry);
@@ -530,7 +551,8 @@ export class Replica {
     if (cp.seq > this.highWatermark) {
       // Beyond H keep one vote per replica: enough to learn that others are ahead, bounded in memory.
       for (const [seq, votes] of this.checkpointVotes) {
-        if (seq > this.highWatermark && seq !== cp.seq && votes.delete(cp.replica) && votes.size === 0) this.checkpointVotes.delete(seq);
+        if (seq > this.highWatermark && seq !== cp.seq && votes.delete(cp.replica) && votes.size === 0)
+          this.checkpointVotes.delete(seq);
       }
     }
     let votes = this.checkpointVotes.get(cp.seq);
@@ -576,11 +598,22 @@ export class Replica {
     for (const seq of this.ownCheckpoints.keys()) if (seq < stable.seq) this.ownCheckpoints.delete(seq);
     if (this.catchUp && this.catchUp.seq <= stable.seq) this.catchUp = null;
     if (this.nextSeq <= stable.seq) this.nextSeq = stable.seq + 1;
-    this.persist({ type: 'stable-checkpoint', seq: stable.seq, stateDigest: stable.stateDigest, proof: stable.proof, snapshot: stable.snapshot });
-    this.event({ type: 'checkpoint-stable', seq: stable.seq, stateDigest: stable.stateDigest, lowWatermark: this.lowWatermark, highWatermark: this.highWatermark });
+    this.persist({
+      type: 'stable-checkpoint',
+      seq: stable.seq,
+      stateDigest: stable.stateDigest,
+      proof: stable.proof,
+      snapshot: stable.snapshot,
+    });
+    this.event({
+      type: 'checkpoint-stable',
+      seq: stable.seq,
+      stateDigest: stable.stateDigest,
+      lowWatermark: this.lowWatermark,
+      highWatermark: this.highWatermark,
+    });
     this.propose();
   }
-
 
   // ---------------------------------------------------------------------------------------------
   // State transfer (TOCS'02 §5.3, simplified: the whole snapshot of a proven stable checkpoint, in chunks)
@@ -621,7 +654,8 @@ export class Replica {
   private onFetchState(from: ReplicaId, fs: FetchState): void {
     if (fs.replica !== from) return this.ignore(from, fs, `names replica ${fs.replica}`);
     const stable = this.stable;
-    if (stable.seq === 0 || stable.seq < fs.seq) return this.ignore(from, fs, `no stable checkpoint at or above n=${fs.seq}`);
+    if (stable.seq === 0 || stable.seq < fs.seq)
+      return this.ignore(from, fs, `no stable checkpoint at or above n=${fs.seq}`);
     const size = this.config.stateChunkBytes;
     const chunkCount = Math.max(1, Math.ceil(stable.snapshot.length / size));
     // A newer checkpoint than asked for restarts the transfer from chunk 0 at the requester.
@@ -650,7 +684,16 @@ export class Replica {
     if (sc.seq > fetch.seq || sc.stateDigest !== fetch.stateDigest) {
       const bad = this.proofs.checkpointProof(sc.seq, sc.stateDigest, sc.proof);
       if (bad) return this.ignore(from, sc, bad);
-      fetch = this.fetch = { seq: sc.seq, stateDigest: sc.stateDigest, proof: sc.proof, source: from, chunks: [], chunkCount: sc.chunkCount, retryInTicks: this.config.retransmitTicks * 2, attempts: fetch.attempts };
+      fetch = this.fetch = {
+        seq: sc.seq,
+        stateDigest: sc.stateDigest,
+        proof: sc.proof,
+        source: from,
+        chunks: [],
+        chunkCount: sc.chunkCount,
+        retryInTicks: this.config.retransmitTicks * 2,
+        attempts: fetch.attempts,
+      };
     }
     if (from !== fetch.source) return this.ignore(from, sc, `fetching from ${fetch.source}`);
     if (fetch.chunkCount === 0) fetch.chunkCount = sc.chunkCount;
@@ -661,7 +704,8 @@ export class Replica {
     for (let i = 0; i < fetch.chunkCount; i++) if (fetch.chunks[i] !== undefined) received++;
     if (received === fetch.chunkCount) return this.completeStateTransfer(fetch, from);
     // The end of a window of chunks: ask for the next window from the first chunk still missing.
-    if (sc.chunk === fetch.chunkCount - 1 || (sc.chunk + 1) % Replica.CHUNKS_PER_FETCH === 0) this.requestChunks(from, 'more');
+    if (sc.chunk === fetch.chunkCount - 1 || (sc.chunk + 1) % Replica.CHUNKS_PER_FETCH === 0)
+      this.requestChunks(from, 'more');
   }
 
   private completeStateTransfer(fetch: Fetch, from: ReplicaId): void {
@@ -687,7 +731,8 @@ export class Replica {
       const req = this.waiting.get(key)!;
       if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.waiting.delete(key);
     }
-    for (const [key, req] of this.pending) if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.pending.delete(key);
+    for (const [key, req] of this.pending)
+      if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.pending.delete(key);
     this.event({ type: 'state-transfer-completed', seq: fetch.seq, stateDigest: fetch.stateDigest });
     this.makeStable({ seq: fetch.seq, stateDigest: fetch.stateDigest, proof: fetch.proof, snapshot });
     this.restartRequestTimer();
@@ -715,7 +760,8 @@ export class Replica {
   /** The backup's timer: runs while it waits for some request to execute; restarted on progress. */
   private await(key: string, req: Request): void {
     this.waiting.set(key, req);
-    if (this.viewChangeTimerTicks === null && this.status === 'normal') this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+    if (this.viewChangeTimerTicks === null && this.status === 'normal')
+      this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
   }
 
   private restartRequestTimer(): void {
@@ -780,7 +826,8 @@ export class Replica {
   private startNewViewTimer(): void {
     if (this.status !== 'view-change' || this.viewChangeTimerTicks !== null) return;
     const forView = this.viewChanges.get(this.view);
-    if (forView && forView.has(this.id) && forView.size >= this.q.strong) this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+    if (forView && forView.has(this.id) && forView.size >= this.q.strong)
+      this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
   }
 
   private storeViewChange(vc: ViewChange): void {
@@ -788,7 +835,8 @@ export class Replica {
     if (!forView) this.viewChanges.set(vc.newView, (forView = new Map()));
     forView.set(vc.replica, vc);
     // Bounded memory: per replica keep only its highest view change.
-    for (const [v, others] of this.viewChanges) if (v < vc.newView && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
+    for (const [v, others] of this.viewChanges)
+      if (v < vc.newView && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
   }
 
   /** §4.5: on f+1 VIEW-CHANGEs for views above ours, join the smallest such view without waiting for the timer. */
@@ -800,7 +848,8 @@ export class Replica {
       for (const r of forView.keys()) if (r !== this.id) senders.add(r);
       smallest = Math.min(smallest, v);
     }
-    if (senders.size >= this.q.weak) this.startViewChange(smallest, `${senders.size} replicas moved to view ≥ ${smallest}`);
+    if (senders.size >= this.q.weak)
+      this.startViewChange(smallest, `${senders.size} replicas moved to view ≥ ${smallest}`);
   }
 
   /** The new primary: with 2f+1 VIEW-CHANGEs (its own among them) compute O and multicast NEW-VIEW (§4.4). */
@@ -809,19 +858,38 @@ export class Replica {
     const forView = this.viewChanges.get(this.view);
     const own = forView?.get(this.id);
     if (!forView || !own || forView.size < this.q.strong) return;
-    const chosen = [own, ...[...forView.values()].filter((vc) => vc.replica !== this.id).sort((a, b) => a.replica - b.replica)];
+    const chosen = [
+      own,
+      ...[...forView.values()].filter((vc) => vc.replica !== this.id).sort((a, b) => a.replica - b.replica),
+    ];
     const viewChanges = chosen.slice(0, this.q.strong);
     const plan = planNewView(viewChanges, this.nullDigest);
     const prePrepares = plan.entries.map((e) =>
-      this.sign<PrePrepare>({ type: 'pre-prepare', view: this.view, seq: e.seq, digest: e.digest, requests: e.requests, replica: this.id, sig: EMPTY }),
+      this.sign<PrePrepare>({
+        type: 'pre-prepare',
+        view: this.view,
+        seq: e.seq,
+        digest: e.digest,
+        requests: e.requests,
+        replica: this.id,
+        sig: EMPTY,
+      }),
     );
-    const nv = this.sign<NewView>({ type: 'new-view', view: this.view, viewChanges, prePrepares, replica: this.id, sig: EMPTY });
+    const nv = this.sign<NewView>({
+      type: 'new-view',
+      view: this.view,
+      viewChanges,
+      prePrepares,
+      replica: this.id,
+      sig: EMPTY,
+    });
     this.broadcast(nv);
     this.enterNewView(nv, plan);
   }
 
   private onNewView(from: ReplicaId, nv: NewView): void {
-    if (nv.replica !== from || from !== primaryOf(nv.view, this.q.n)) return this.ignore(from, nv, 'not from the primary of its view');
+    if (nv.replica !== from || from !== primaryOf(nv.view, this.q.n))
+      return this.ignore(from, nv, 'not from the primary of its view');
     if (nv.view < this.view || (nv.view === this.view && this.status === 'normal')) return;
     if (!this.proofs.signatureValid(nv)) return this.ignore(from, nv, 'bad signature');
     const senders = new Set<ReplicaId>();
@@ -835,7 +903,8 @@ export class Replica {
     if (senders.size < this.q.strong) return this.ignore(from, nv, `${senders.size} < ${this.q.strong} view changes`);
     // Backups recompute O and accept the NEW-VIEW only if it is exactly what they compute (§4.4).
     const plan = planNewView(nv.viewChanges, this.nullDigest);
-    if (plan.entries.length !== nv.prePrepares.length) return this.ignore(from, nv, `O has ${nv.prePrepares.length} pre-prepares, expected ${plan.entries.length}`);
+    if (plan.entries.length !== nv.prePrepares.length)
+      return this.ignore(from, nv, `O has ${nv.prePrepares.length} pre-prepares, expected ${plan.entries.length}`);
     for (let i = 0; i < plan.entries.length; i++) {
       const expected = plan.entries[i]!;
       const pp = nv.prePrepares[i]!;
@@ -857,7 +926,13 @@ export class Replica {
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
     if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
       const own = this.ownCheckpoints.get(plan.minSeq);
-      if (own && own.stateDigest === plan.minDigest) this.makeStable({ seq: plan.minSeq, stateDigest: plan.minDigest, proof: plan.minProof, snapshot: own.snapshot });
+      if (own && own.stateDigest === plan.minDigest)
+        this.makeStable({
+          seq: plan.minSeq,
+          stateDigest: plan.minDigest,
+          proof: plan.minProof,
+          snapshot: own.snapshot,
+        });
       else if (plan.minSeq > this.lastExecuted) this.startStateTransfer(plan.minSeq, plan.minDigest, plan.minProof);
     }
     // Normal-case state of old views is void; certificates stay (they go into later VIEW-CHANGEs).
@@ -876,7 +951,8 @@ export class Replica {
     for (const pp of nv.prePrepares) if (this.inWatermarks(pp.seq)) this.acceptPrePrepare(pp);
     this.nextSeq = Math.max(plan.maxSeq, this.stable.seq, this.lastExecuted) + 1;
     if (this.isPrimary) {
-      for (const [key, req] of this.waiting) if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.enqueue(key, req);
+      for (const [key, req] of this.waiting)
+        if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.enqueue(key, req);
       this.propose();
     } else {
       for (const req of this.waiting.values()) this.send(this.primary, req);
@@ -890,7 +966,8 @@ export class Replica {
 
   private retransmit(): void {
     let firstUncommitted = this.lastExecuted + 1;
-    for (const entry of this.log.values()) if (!entry.committed && entry.seq < firstUncommitted) firstUncommitted = entry.seq;
+    for (const entry of this.log.values())
+      if (!entry.committed && entry.seq < firstUncommitted) firstUncommitted = entry.seq;
     const status: Status = {
       type: 'status',
       view: this.view,
@@ -994,7 +1071,8 @@ export class Replica {
       let prepares = 0;
       let commits = 0;
       if (pp) {
-        for (const p of entry.prepares.values()) if (p.view === pp.view && p.digest === pp.digest && p.replica !== pp.replica) prepares++;
+        for (const p of entry.prepares.values())
+          if (p.view === pp.view && p.digest === pp.digest && p.replica !== pp.replica) prepares++;
         for (const c of entry.commits.values()) if (c.view === pp.view && c.digest === pp.digest) commits++;
       }
       rows.push({
@@ -1004,7 +1082,16 @@ export class Replica {
         batchSize: pp?.requests.length ?? 0,
         prepares,
         commits,
-        phase: entry.seq <= this.lastExecuted ? 'executed' : entry.committed ? 'committed' : entry.prepared ? 'prepared' : pp ? 'pre-prepared' : 'empty',
+        phase:
+          entry.seq <= this.lastExecuted
+            ? 'executed'
+            : entry.committed
+              ? 'committed'
+              : entry.prepared
+                ? 'prepared'
+                : pp
+                  ? 'pre-prepared'
+                  : 'empty',
       });
     }
     return rows;
@@ -1012,18 +1099,23 @@ export class Replica {
 
   /** Invariants that must hold after every input (checked by the simulator after each step). */
   checkInvariants(): string | null {
-    if (this.lastExecuted < this.stable.seq) return `executed ${this.lastExecuted} below stable checkpoint ${this.stable.seq}`;
+    if (this.lastExecuted < this.stable.seq)
+      return `executed ${this.lastExecuted} below stable checkpoint ${this.stable.seq}`;
     for (const [seq, entry] of this.log) {
       if (seq <= this.stable.seq) return `log entry ${seq} at or below h=${this.stable.seq} was not collected`;
       if (seq > this.highWatermark) return `log entry ${seq} above H=${this.highWatermark}`;
       if (entry.committed && !entry.prepared) return `entry ${seq} committed without being prepared`;
       const pp = entry.prePrepare;
-      if (pp && pp.view !== this.view && this.status === 'normal') return `entry ${seq} holds a pre-prepare of view ${pp.view} in view ${this.view}`;
-      if (entry.certificate && entry.certificate.prepares.length < this.q.prepares) return `entry ${seq} has a short certificate`;
+      if (pp && pp.view !== this.view && this.status === 'normal')
+        return `entry ${seq} holds a pre-prepare of view ${pp.view} in view ${this.view}`;
+      if (entry.certificate && entry.certificate.prepares.length < this.q.prepares)
+        return `entry ${seq} has a short certificate`;
     }
     const next = this.log.get(this.lastExecuted + 1);
-    if (next?.committed && next.prePrepare && this.status === 'normal') return `entry ${this.lastExecuted + 1} committed but not executed`;
-    if (this.status === 'normal' && this.viewChangeTimerTicks !== null && this.waiting.size === 0) return 'timer running with nothing to wait for';
+    if (next?.committed && next.prePrepare && this.status === 'normal')
+      return `entry ${this.lastExecuted + 1} committed but not executed`;
+    if (this.status === 'normal' && this.viewChangeTimerTicks !== null && this.waiting.size === 0)
+      return 'timer running with nothing to wait for';
     return null;
   }
 

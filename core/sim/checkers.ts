@@ -28,7 +28,10 @@ export class Checkers {
   readonly violations: Violation[] = [];
   private readonly newApp: () => StateMachine;
   /** seq → the batch digest and the requests that really executed there (first replica to execute it). */
-  private readonly executedAt = new Map<number, { digest: Digest; replica: ReplicaId; requests: readonly ExecutedRequest[] }>();
+  private readonly executedAt = new Map<
+    number,
+    { digest: Digest; replica: ReplicaId; requests: readonly ExecutedRequest[] }
+  >();
   private readonly checkpointDigests = new Map<number, { digest: Digest; replica: ReplicaId }>();
   private readonly issuedOps = new Map<string, Uint8Array>();
   /** Per replica, the requests it executed (exactly-once). */
@@ -64,7 +67,10 @@ export class Checkers {
     const known = this.executedAt.get(seq);
     if (!known) this.executedAt.set(seq, { digest, replica, requests });
     else if (known.digest !== digest) {
-      this.violation('agreement', `n=${seq}: replica ${replica} executed batch ${digest.slice(0, 8)}, replica ${known.replica} executed ${known.digest.slice(0, 8)}`);
+      this.violation(
+        'agreement',
+        `n=${seq}: replica ${replica} executed batch ${digest.slice(0, 8)}, replica ${known.replica} executed ${known.digest.slice(0, 8)}`,
+      );
     }
     let mine = this.executedBy.get(replica);
     if (!mine) this.executedBy.set(replica, (mine = new Set()));
@@ -72,9 +78,18 @@ export class Checkers {
       if (!req.executed) continue;
       const k = key(req.client, req.timestamp);
       const op = this.issuedOps.get(k);
-      if (!op) this.violation('validity', `n=${seq}: replica ${replica} executed c=${req.client} t=${req.timestamp}, which no client issued`);
-      else if (!equalBytes(op, req.op)) this.violation('validity', `n=${seq}: c=${req.client} t=${req.timestamp} executed with an operation the client did not issue`);
-      if (mine.has(k)) this.violation('validity', `n=${seq}: replica ${replica} executed c=${req.client} t=${req.timestamp} twice`);
+      if (!op)
+        this.violation(
+          'validity',
+          `n=${seq}: replica ${replica} executed c=${req.client} t=${req.timestamp}, which no client issued`,
+        );
+      else if (!equalBytes(op, req.op))
+        this.violation(
+          'validity',
+          `n=${seq}: c=${req.client} t=${req.timestamp} executed with an operation the client did not issue`,
+        );
+      if (mine.has(k))
+        this.violation('validity', `n=${seq}: replica ${replica} executed c=${req.client} t=${req.timestamp} twice`);
       mine.add(k);
     }
   }
@@ -107,7 +122,10 @@ export class Checkers {
         }
         const result = reference.execute(req.op, { client: req.client, timestamp: req.timestamp, seq });
         if (req.result && !equalBytes(result, req.result)) {
-          this.violation('linearizability', `n=${seq}: c=${req.client} t=${req.timestamp} gave a result the reference execution does not`);
+          this.violation(
+            'linearizability',
+            `n=${seq}: c=${req.client} t=${req.timestamp} gave a result the reference execution does not`,
+          );
           return;
         }
         position.set(k, pos++);
@@ -119,11 +137,17 @@ export class Checkers {
       const k = key(h.client, h.timestamp);
       const expected = results.get(k);
       if (!expected) {
-        this.violation('linearizability', `${h.client} t=${h.timestamp} accepted a result but the operation is not in the agreed order`);
+        this.violation(
+          'linearizability',
+          `${h.client} t=${h.timestamp} accepted a result but the operation is not in the agreed order`,
+        );
         return;
       }
       if (!equalBytes(expected, h.result!)) {
-        this.violation('linearizability', `${h.client} t=${h.timestamp} accepted a result different from its place in the agreed order`);
+        this.violation(
+          'linearizability',
+          `${h.client} t=${h.timestamp} accepted a result different from its place in the agreed order`,
+        );
         return;
       }
     }
@@ -144,7 +168,10 @@ export class Checkers {
       }
       const pb = position.get(key(b.client, b.timestamp))!;
       if (pb < latest) {
-        this.violation('linearizability', `${b.client} t=${b.timestamp} was ordered before ${latestName}, which completed before it was invoked`);
+        this.violation(
+          'linearizability',
+          `${b.client} t=${b.timestamp} was ordered before ${latestName}, which completed before it was invoked`,
+        );
         return;
       }
     }

@@ -19,9 +19,28 @@ export interface NetworkProfile {
 
 /** A fault during the fault phase, in virtual ms from the start. */
 export type Fault =
-  | { readonly kind: 'crash'; readonly at: number; readonly replica: number; readonly restartAt: number | null; readonly wipeDisk: boolean }
-  | { readonly kind: 'partition'; readonly at: number; readonly until: number; readonly side: readonly number[]; readonly oneWay: boolean }
-  | { readonly kind: 'loss'; readonly at: number; readonly until: number; readonly lossProbability: number; readonly delayMsExtra: number; readonly duplicateProbability: number };
+  | {
+      readonly kind: 'crash';
+      readonly at: number;
+      readonly replica: number;
+      readonly restartAt: number | null;
+      readonly wipeDisk: boolean;
+    }
+  | {
+      readonly kind: 'partition';
+      readonly at: number;
+      readonly until: number;
+      readonly side: readonly number[];
+      readonly oneWay: boolean;
+    }
+  | {
+      readonly kind: 'loss';
+      readonly at: number;
+      readonly until: number;
+      readonly lossProbability: number;
+      readonly delayMsExtra: number;
+      readonly duplicateProbability: number;
+    };
 
 export interface Scenario {
   readonly seed: number;
@@ -111,7 +130,13 @@ function faultSchedule(rng: Prng, n: number, f: number, kinds: readonly FaultKin
       // Prefer the primary of view 0 now and then: its crash forces a view change.
       const replica = rng.chance(0.4) ? 0 : rng.int(0, n - 1);
       const restart = kind === 'restart' || rng.chance(0.5);
-      faults.push({ kind: 'crash', at, replica, restartAt: restart ? until : null, wipeDisk: restart && rng.chance(0.4) });
+      faults.push({
+        kind: 'crash',
+        at,
+        replica,
+        restartAt: restart ? until : null,
+        wipeDisk: restart && rng.chance(0.4),
+      });
     } else if (kind === 'partition') {
       const size = rng.int(1, f);
       const side: number[] = [];
@@ -148,7 +173,8 @@ function limitConcurrentCrashes(faults: Fault[], f: number): Fault[] {
       const end = other.kind === 'crash' ? (other.restartAt ?? Infinity) : other.until;
       const start = other.at;
       const faultEnd = fault.kind === 'crash' ? (fault.restartAt ?? Infinity) : fault.until;
-      if (start < faultEnd && fault.at < end) for (const r of other.kind === 'crash' ? [other.replica] : other.side) down.add(r);
+      if (start < faultEnd && fault.at < end)
+        for (const r of other.kind === 'crash' ? [other.replica] : other.side) down.add(r);
     }
     for (const r of fault.kind === 'crash' ? [fault.replica] : fault.side) down.add(r);
     if (down.size <= f) kept.push(fault);

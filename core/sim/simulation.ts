@@ -18,7 +18,10 @@ import { Workload } from './workload.ts';
 
 /** What the simulator needs from outside the sans-IO core: crypto and the application. */
 export interface SimEnvironment {
-  crypto(n: number, seed: number): { hasher: Hasher; replica(id: ReplicaId): ReplicaCrypto; client(id: ClientId): ClientCrypto };
+  crypto(
+    n: number,
+    seed: number,
+  ): { hasher: Hasher; replica(id: ReplicaId): ReplicaCrypto; client(id: ClientId): ClientCrypto };
   app(hasher: Hasher): StateMachine;
 }
 
@@ -46,7 +49,13 @@ export interface RunResult {
 }
 
 type SimEvent =
-  | { readonly at: number; readonly kind: 'deliver'; readonly from: Node; readonly to: Node; readonly bytes: Uint8Array }
+  | {
+      readonly at: number;
+      readonly kind: 'deliver';
+      readonly from: Node;
+      readonly to: Node;
+      readonly bytes: Uint8Array;
+    }
   | { readonly at: number; readonly kind: 'tick' }
   | { readonly at: number; readonly kind: 'submit'; readonly client: number }
   | { readonly at: number; readonly kind: 'fault'; readonly fault: Fault; readonly phase: 'start' | 'end' };
@@ -93,7 +102,8 @@ export class Simulation {
     this.disks = Array.from({ length: scenario.n }, () => ({ view: 0, stable: null }));
     this.clientIds = Array.from({ length: scenario.clients }, (_, j) => `client-${j}`);
     this.clients = this.clientIds.map(
-      (id) => new Client(id, { n: scenario.n, retransmitTicks: scenario.clientRetransmitTicks }, this.crypto.client(id)),
+      (id) =>
+        new Client(id, { n: scenario.n, retransmitTicks: scenario.clientRetransmitTicks }, this.crypto.client(id)),
     );
     this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient);
     this.checkers = new Checkers(scenario.f, () => env.app(this.crypto.hasher));
@@ -126,7 +136,8 @@ export class Simulation {
       this.handle(event);
       if (this.workload.finished) break;
     }
-    if (!livenessFailure && !this.workload.finished && this.checkers.violations.length === 0) livenessFailure = this.describeStall();
+    if (!livenessFailure && !this.workload.finished && this.checkers.violations.length === 0)
+      livenessFailure = this.describeStall();
     if (this.checkers.violations.length === 0) this.checkers.finish(this.workload.history());
     const violations = this.checkers.violations;
     return {
@@ -249,7 +260,13 @@ export class Simulation {
   private persist(id: ReplicaId, record: PersistRecord): void {
     const disk = this.disks[id]!;
     if (record.type === 'view') disk.view = record.view;
-    else disk.stable = { seq: record.seq, stateDigest: record.stateDigest, proof: record.proof, snapshot: record.snapshot };
+    else
+      disk.stable = {
+        seq: record.seq,
+        stateDigest: record.stateDigest,
+        proof: record.proof,
+        snapshot: record.snapshot,
+      };
   }
 
   private drainClient(j: number): void {
@@ -257,7 +274,8 @@ export class Simulation {
     const self: Node = { client: j };
     for (const out of client.takeOutputs()) {
       if (out.kind === 'send') this.transmit(self, { replica: out.to }, out.request);
-      else if (out.kind === 'broadcast') for (let r = 0; r < this.scenario.n; r++) this.transmit(self, { replica: r }, out.request);
+      else if (out.kind === 'broadcast')
+        for (let r = 0; r < this.scenario.n; r++) this.transmit(self, { replica: r }, out.request);
       else {
         this.lastCompletionMs = this.now;
         this.workload.completed(j, out.timestamp, out.result, this.now);
@@ -291,7 +309,8 @@ export class Simulation {
         this.dropped++;
         continue;
       }
-      const delay = net.delayMsBase + this.netRng.int(0, net.delayMsJitter) + (extraDelay ? this.netRng.int(0, extraDelay) : 0);
+      const delay =
+        net.delayMsBase + this.netRng.int(0, net.delayMsJitter) + (extraDelay ? this.netRng.int(0, extraDelay) : 0);
       this.queue.push({ at: this.now + Math.max(1, delay), kind: 'deliver', from, to, bytes });
     }
   }
@@ -339,7 +358,9 @@ export class Simulation {
   private formatTrace(): string[] {
     const ordered = [...this.trace.slice(this.traceNext), ...this.trace.slice(0, this.traceNext)];
     return ordered.map((line) =>
-      typeof line === 'string' ? line : `t=${line.at}ms ${nodeName(line.from)}->${nodeName(line.to)} ${describe(line.message)}`,
+      typeof line === 'string'
+        ? line
+        : `t=${line.at}ms ${nodeName(line.from)}->${nodeName(line.to)} ${describe(line.message)}`,
     );
   }
 }

@@ -47,7 +47,13 @@ export class TestCluster {
   }
 
   private makeReplica(id: ReplicaId, persisted?: PersistedState): Replica {
-    return new Replica({ id, config: this.config, crypto: this.crypto.replica(id), app: new FileStore(this.crypto.hasher), persisted });
+    return new Replica({
+      id,
+      config: this.config,
+      crypto: this.crypto.replica(id),
+      app: new FileStore(this.crypto.hasher),
+      persisted,
+    });
   }
 
   replica(id: ReplicaId): Replica {
@@ -161,7 +167,8 @@ export class TestCluster {
         this.queue.push({ from: id, to: out.to, message: out.message });
         return;
       case 'broadcast':
-        for (let r = 0; r < this.config.n; r++) if (r !== id) this.queue.push({ from: id, to: r, message: out.message });
+        for (let r = 0; r < this.config.n; r++)
+          if (r !== id) this.queue.push({ from: id, to: r, message: out.message });
         return;
       case 'reply':
         this.queue.push({ from: id, to: out.client, message: out.reply });
@@ -185,7 +192,8 @@ export class TestCluster {
 
   private onClientOutput(id: ClientId, out: ClientOutput): void {
     if (out.kind === 'send') this.queue.push({ from: id, to: out.to, message: out.request });
-    else if (out.kind === 'broadcast') for (let r = 0; r < this.config.n; r++) this.queue.push({ from: id, to: r, message: out.request });
+    else if (out.kind === 'broadcast')
+      for (let r = 0; r < this.config.n; r++) this.queue.push({ from: id, to: r, message: out.request });
     else {
       const decoded = decodeResult(out.result);
       if (!decoded.ok) throw new Error(`client ${id} accepted an undecodable result: ${decoded.reason}`);

@@ -1,0 +1,172 @@
+/**
+ * Regression seeds found by the simulator, reproducibility, and tests that the checkers really
+ * catch what they claim to. (The seed sweeps are in sweep-*.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { FileStore } from '../app/file-store.ts';
+import { encodeOp, encodeResult } from '../app/file-ops.ts';
+import { nodeSimEnvironment } from '../cli/sim-environment.ts';
+import { sha256Hasher } from '../crypto/node.ts';
+import { ALL_FAULTS, env, explain } from '../testing/sweep.ts';
+import { Checkers } from './checkers.ts';
+import { scenarioFromSeed } from './scenario.ts';
+import { Simulation } from './simulation.ts';
+import { runSeed } from './sweep.ts';
+
+describe('regression seeds the simulator found', () => {
+  // Each was a liveness failure before the fix named beside it.
+  const seeds: [number, string][] = [
+    [24, 'a backup alone in a view change escalated views; the new-view timer now waits for 2f+1 view changes'],
+    [175, 'same: lone view change racing ahead'],
+    [196, 'a restarted primary stuck in view 0; STATUS now brings a peer the NEW-VIEW it missed'],
+    [235, 'lost commits were never re-sent; retransmission is now driven by STATUS'],
+    [273, 'lone view change racing ahead'],
+    [
+      892,
+      'primary waited forever on a batch a lone view-changing backup would not commit; the primary now runs the timer too',
+    ],
+    [950, 'same as 892'],
+    [1400, 'same as 892'],
+    [
+      1978,
+      'replicas that executed n in an old view withheld their votes in the new one; STATUS now carries firstUncommitted',
+    ],
+  ];
+  for (const [seed, why] of seeds) {
+    it(`seed ${seed}: ${why}`, () => {
+      const options = { faults: ALL_FAULTS };
+      const result = runSeed(seed, options, env);
+      expect(result.ok, explain(result, options)).toBe(true);
+    });
+  }
+});
+
+describe('the simulator is reproducible', () => {
+  it('the same seed gives the same run', () => {
+    const a = runSeed(42, { faults: ALL_FAULTS }, env);
+    const b = runSeed(42, { faults: ALL_FAULTS }, env);
+    expect(b).toEqual(a);
+  });
+
+  it('the seed decides cluster size, workload and faults', () => {
+    const scenarios = Array.from({ length: 50 }, (_, i) => scenarioFromSeed(i + 1, { faults: ALL_FAULTS }));
+    expect(new Set(scenarios.map((s) => s.n))).toEqual(new Set([4, 7]));
+    expect(scenarios.some((s) => s.faults.some((f) => f.kind === 'crash' && f.wipeDisk))).toBe(true);
+    expect(scenarios.some((s) => s.faults.some((f) => f.kind === 'partition' && f.oneWay))).toBe(true);
+  });
+
+  it('a run on real Ed25519 signatures behaves like one on the fast stand-in', () => {
+    const real = new Simulation(scenarioFromSeed(7, { faults: [] }), nodeSimEnvironment('ed25519')).run();
+    expect(real.ok).toBe(true);
+    expect(real.committedOps).toBe(runSeed(7, { faults: [] }, env).committedOps);
+  });
+});
+
+describe('the checkers catch violations', () => {
+  const op = encodeOp({ kind: 'write', path: '/a', data: new Uint8Array([1]) });
+  const executed = (result: Uint8Array) => [{ client: 'c', timestamp: 1, op, executed: true, result }];
+  const newChecker = () => new Checkers(1, () => new FileStore(sha256Hasher));
+  const resultOf = (seq: number) => new FileStore(sha256Hasher).execute(op, { client: 'c', timestamp: 1, seq });
+
+  it('agreement: two replicas executing different batches at one sequence number', () => {
+    const c = newChecker();
+    c.issued('c', 1, op);
+    c.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'aa'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    c.onReplicaEvent(1, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'bb'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    expect(c.violations.map((v) => v.property)).toEqual(['agreement']);
+  });
+
+  it('agreement: different state digests at one checkpoint', () => {
+    const c = newChecker();
+    c.onReplicaEvent(0, { type: 'checkpoint', seq: 8, stateDigest: 'aa'.repeat(32) });
+    c.onReplicaEvent(2, { type: 'checkpoint', seq: 8, stateDigest: 'cc'.repeat(32) });
+    expect(c.violations[0]?.property).toBe('agreement');
+  });
+
+  it('validity: an operation no client issued, or one executed twice by a replica', () => {
+    const c = newChecker();
+    c.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'aa'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    expect(c.violations[0]?.property).toBe('validity');
+    const d = newChecker();
+    d.issued('c', 1, op);
+    d.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'aa'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    d.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 2,
+      digest: 'bb'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    expect(d.violations.some((v) => v.detail.includes('twice'))).toBe(true);
+  });
+
+  it('linearizability: a client accepting a result that is not the one of its place in the order', () => {
+    const c = newChecker();
+    c.issued('c', 1, op);
+    c.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'aa'.repeat(32),
+      requests: executed(resultOf(1)),
+    });
+    const wrong = encodeResult({ kind: 'error', code: 'NOT_FOUND', message: 'made up' });
+    c.finish([{ client: 'c', timestamp: 1, op, invokedAtMs: 0, completedAtMs: 5, result: wrong }]);
+    expect(c.violations.map((v) => v.property)).toEqual(['linearizability']);
+  });
+
+  it('linearizability: an operation ordered before one that completed before it was invoked', () => {
+    const c = newChecker();
+    const op2 = encodeOp({ kind: 'write', path: '/b', data: new Uint8Array([2]) });
+    c.issued('c', 1, op);
+    c.issued('d', 1, op2);
+    const ref = new FileStore(sha256Hasher);
+    const r2 = ref.execute(op2, { client: 'd', timestamp: 1, seq: 1 });
+    const r1 = ref.execute(op, { client: 'c', timestamp: 1, seq: 2 });
+    c.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 1,
+      digest: 'aa'.repeat(32),
+      requests: [{ client: 'd', timestamp: 1, op: op2, executed: true, result: r2 }],
+    });
+    c.onReplicaEvent(0, {
+      type: 'executed',
+      view: 0,
+      seq: 2,
+      digest: 'bb'.repeat(32),
+      requests: [{ client: 'c', timestamp: 1, op, executed: true, result: r1 }],
+    });
+    // c's write completed at 10 ms; d's was invoked at 20 ms, yet d's is ordered first.
+    c.finish([
+      { client: 'c', timestamp: 1, op, invokedAtMs: 0, completedAtMs: 10, result: r1 },
+      { client: 'd', timestamp: 1, op: op2, invokedAtMs: 20, completedAtMs: 30, result: r2 },
+    ]);
+    expect(c.violations[0]?.property).toBe('linearizability');
+    expect(c.violations[0]?.detail).toContain('completed before it was invoked');
+  });
+});

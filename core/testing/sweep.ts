@@ -1,0 +1,28 @@
+/** Helpers for tests that sweep simulator seeds: a failing seed fails the test with its reproduce line. */
+import { expect } from 'vitest';
+import { nodeSimEnvironment } from '../cli/sim-environment.ts';
+import { FAULT_KINDS, type ScenarioOptions } from '../sim/scenario.ts';
+import type { RunResult } from '../sim/simulation.ts';
+import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
+
+export const env = nodeSimEnvironment();
+export const ALL_FAULTS = [...FAULT_KINDS];
+
+export function explain(result: RunResult, options: ScenarioOptions): string {
+  const faults = options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none';
+  return [
+    `seed ${result.seed} failed: ${result.violations.map((v) => `${v.property}: ${v.detail}`).join('; ')} ${result.livenessFailure ?? ''}`,
+    `reproduce with: npx pbft-lab sim --seed ${result.seed}${options.replicas ? ` --replicas ${options.replicas}` : ''} --faults ${faults} --trace`,
+    ...result.trace.slice(-15),
+  ].join('\n');
+}
+
+export function sweep(from: number, to: number, options: ScenarioOptions) {
+  const summary = emptySummary();
+  for (let seed = from; seed <= to; seed++) {
+    const result = runSeed(seed, options, env);
+    addRun(summary, result);
+    expect(result.ok, explain(result, options)).toBe(true);
+  }
+  return summary;
+}
