@@ -27,7 +27,10 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown verb "${verb}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`pbft-lab: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }

@@ -21,15 +21,18 @@ export function parseSeeds(text: string): { from: number; to: number } {
   if (!match) throw new UsageError(`--seeds wants A..B (e.g. 1..1000), got "${text}"`);
   const from = Number(match[1]);
   const to = match[2] === undefined ? from : Number(match[2]);
-  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from) throw new UsageError(`--seeds range "${text}" is empty or too large`);
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from)
+    throw new UsageError(`--seeds range "${text}" is empty or too large`);
   return { from, to };
 }
 
 function parseCount(name: string, text: string | undefined, allowed?: readonly number[]): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} wants a positive whole number, got "${text}"`);
-  if (allowed && !allowed.includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new UsageError(`--${name} wants a positive whole number, got "${text}"`);
+  if (allowed && !allowed.includes(value))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${value}`);
   return value;
 }
 
@@ -38,7 +41,8 @@ export function parseFaults(text: string | undefined): FaultKind[] {
   if (text === 'none' || text === '') return [];
   const kinds = text.split(',').map((k) => k.trim());
   for (const k of kinds) {
-    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new UsageError(`--faults: unknown fault "${k}" (known: ${FAULT_KINDS.join(', ')}, or none)`);
+    if (!(FAULT_KINDS as readonly string[]).includes(k))
+      throw new UsageError(`--faults: unknown fault "${k}" (known: ${FAULT_KINDS.join(', ')}, or none)`);
   }
   return kinds as FaultKind[];
 }
@@ -60,8 +64,10 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     strict: true,
     allowPositionals: false,
   });
-  if ((values.seeds === undefined) === (values.seed === undefined)) throw new UsageError('give exactly one of --seeds A..B or --seed N');
-  if (values.crypto !== 'fast' && values.crypto !== 'ed25519') throw new UsageError(`--crypto must be fast or ed25519, got "${values.crypto}"`);
+  if ((values.seeds === undefined) === (values.seed === undefined))
+    throw new UsageError('give exactly one of --seeds A..B or --seed N');
+  if (values.crypto !== 'fast' && values.crypto !== 'ed25519')
+    throw new UsageError(`--crypto must be fast or ed25519, got "${values.crypto}"`);
   const options: ScenarioOptions = {
     replicas: parseCount('replicas', values.replicas, [4, 7, 10]),
     clients: parseCount('clients', values.clients),

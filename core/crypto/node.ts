@@ -6,7 +6,16 @@
  * replica in place of Ed25519. Within the simulator no replica's code can read another's key, so it is
  * as unforgeable there as a signature, and 30× cheaper to check.
  */
-import { createHash, createHmac, generateKeyPairSync, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import type { ClientCrypto, Hasher, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, ReplicaId } from '../pbft/messages.ts';
 
@@ -19,8 +28,17 @@ function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/** HMAC keys become KeyObjects once: building one per call costs more than the HMAC itself. */
+const secretKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function secretKey(key: Uint8Array): KeyObject {
+  let object = secretKeys.get(key);
+  if (!object) secretKeys.set(key, (object = createSecretKey(key)));
+  return object;
+}
+
 function hmac256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return plain(createHmac('sha256', key).update(data).digest());
+  return plain(createHmac('sha256', secretKey(key)).update(data).digest());
 }
 
 function macEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -83,8 +101,9 @@ export function simulatedCrypto(n: number, seed: number, mode: 'fast' | 'ed25519
     return key;
   };
   const ed = mode === 'ed25519' ? generateEd25519Keys(n) : null;
-  const secrets = Array.from({ length: n }, (_, i) => derive(`replica:${i}`));
-  const keyedSign = (id: ReplicaId, data: Uint8Array): Uint8Array => plain(createHmac('sha512', secrets[id]!).update(data).digest());
+  const secrets = Array.from({ length: n }, (_, i) => createSecretKey(derive(`replica:${i}`)));
+  const keyedSign = (id: ReplicaId, data: Uint8Array): Uint8Array =>
+    plain(createHmac('sha512', secrets[id]!).update(data).digest());
   return {
     hasher: sha256Hasher,
     replica(id) {
