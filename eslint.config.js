@@ -48,6 +48,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JavaScript entry points run by Node.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['core/pbft/**/*.ts', 'core/app/**/*.ts', 'core/sim/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
