@@ -18,6 +18,7 @@ import type {
   Checkpoint,
   Commit,
   FetchState,
+  Status,
   Message,
   NewView,
   PrePrepare,
@@ -128,6 +129,15 @@ const emptyNewView: NewView = {
   sig: sigOf(3),
 };
 const fetchState: FetchState = { type: 'fetch-state', seq: 128, chunk: 0, replica: 1 };
+const status: Status = {
+  type: 'status',
+  view: 3,
+  normal: false,
+  lastExecuted: 130,
+  firstUncommitted: 129,
+  stableSeq: 128,
+  replica: 2,
+};
 const stateChunk: StateChunk = {
   type: 'state-chunk',
   seq: 128,
@@ -156,6 +166,8 @@ const fixtures: readonly Message[] = [
   newView,
   emptyNewView,
   fetchState,
+  status,
+  { ...status, normal: true, view: 0, lastExecuted: 0, firstUncommitted: 1, stableSeq: 0 },
   stateChunk,
   { ...stateChunk, proof: [], chunk: 0, chunkCount: 1, data: new Uint8Array(0) },
 ];
@@ -480,6 +492,7 @@ describe('describe', () => {
     expect(describeMessage(newView)).toBe('NEW-VIEW v=2 V=3 O=5 from 2');
     expect(describeMessage(checkpoint(1))).toBe('CHECKPOINT n=128 d=ab12cd from 1');
     expect(describeMessage(fetchState)).toBe('FETCH-STATE n=128 chunk=0 from 1');
+    expect(describeMessage(status)).toBe('STATUS v=3 view-change exec=130 h=128 from 2');
     expect(describeMessage(stateChunk)).toBe('STATE-CHUNK n=128 2/5 64KiB from 0');
     expect(describeMessage({ ...stateChunk, data: new Uint8Array(3 * 1024 * 1024) })).toBe(
       'STATE-CHUNK n=128 2/5 3MiB from 0',
@@ -605,7 +618,7 @@ class Gen {
     };
   }
   message(): Message {
-    switch (this.int(10)) {
+    switch (this.int(11)) {
       case 0:
         return this.request();
       case 1:
@@ -639,6 +652,16 @@ class Gen {
         };
       case 8:
         return { type: 'fetch-state', seq: this.uint(), chunk: this.uint(), replica: this.replica() };
+      case 9:
+        return {
+          type: 'status',
+          view: this.uint(),
+          normal: this.int(2) === 1,
+          lastExecuted: this.uint(),
+          firstUncommitted: this.uint(),
+          stableSeq: this.uint(),
+          replica: this.replica(),
+        };
       default: {
         const chunkCount = 1 + this.int(10);
         return {

@@ -1,0 +1,65 @@
+/** The `pbft-lab` command line: wrong input gives a clear error and exit code 2; sim prints its summary. */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseFaults, parseSeeds, simCommand } from './sim-command.ts';
+import { UsageError } from './usage-error.ts';
+
+const bin = fileURLToPath(new URL('../../bin/pbft-lab.mjs', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+describe('pbft-lab sim arguments', () => {
+  it('parses seed ranges and rejects bad ones', () => {
+    expect(parseSeeds('1..1000')).toEqual({ from: 1, to: 1000 });
+    expect(parseSeeds('7')).toEqual({ from: 7, to: 7 });
+    expect(() => parseSeeds('10..1')).toThrow(UsageError);
+    expect(() => parseSeeds('a..b')).toThrow(/--seeds wants A..B/);
+  });
+
+  it('parses fault kinds', () => {
+    expect(parseFaults(undefined)).toEqual(['crash', 'restart', 'partition', 'loss']);
+    expect(parseFaults('none')).toEqual([]);
+    expect(parseFaults('crash,loss')).toEqual(['crash', 'loss']);
+    expect(() => parseFaults('crash,meteor')).toThrow(/unknown fault "meteor"/);
+  });
+
+  it('--json ends with one JSON object carrying the summary fields', () => {
+    const lines: string[] = [];
+    const code = simCommand(['--seeds', '1..3', '--json'], (l) => lines.push(l));
+    expect(code).toBe(0);
+    const summary = JSON.parse(lines.at(-1)!);
+    for (const key of [
+      'runs',
+      'safetyViolations',
+      'livenessFailures',
+      'committedOps',
+      'failedSeeds',
+      'viewChanges',
+      'stateTransfers',
+    ]) {
+      expect(summary).toHaveProperty(key);
+    }
+    expect(summary.runs).toBe(3);
+  });
+
+  it('--replicas accepts only 4, 7 or 10', () => {
+    expect(() => simCommand(['--seed', '1', '--replicas', '5'], () => {})).toThrow(/must be one of 4, 7, 10/);
+  });
+});
+
+describe('the pbft-lab binary', () => {
+  it('exits 2 with the usage on an unknown verb or flag', () => {
+    const verb = run('frobnicate');
+    expect(verb.status).toBe(2);
+    expect(verb.stderr).toContain('unknown verb "frobnicate"');
+    const flag = run('sim', '--seeds', '1..2', '--colour', 'blue');
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--colour'");
+  });
+
+  it('runs a sweep and prints a one-line summary', () => {
+    const out = run('sim', '--seeds', '1..2', '--faults', 'none');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/^2 runs, 0 safety violations, 0 liveness failures/);
+  });
+});
