@@ -135,6 +135,8 @@ export class Replica {
   private viewChangeTimeoutTicks: number;
   /** VIEW-CHANGE messages by new view and sender. */
   private readonly viewChanges = new Map<number, Map<ReplicaId, ViewChange>>();
+  /** Our own VIEW-CHANGEs since the last view we were normal in: a peer still waiting in one of those views gets ours. */
+  private readonly ownViewChanges = new Map<number, ViewChange>();
   /** The NEW-VIEW that installed the current view (relayed to replicas that missed it). */
   private currentNewView: NewView | null = null;
   private retransmitInTicks: number;
@@ -799,6 +801,7 @@ export class Replica {
     this.event({ type: 'view-change-started', newView, reason, timeoutTicks: this.viewChangeTimeoutTicks });
     for (const v of this.viewChanges.keys()) if (v < newView) this.viewChanges.delete(v);
     this.storeViewChange(vc);
+    this.ownViewChanges.set(newView, vc);
     this.broadcast(vc);
     this.startNewViewTimer();
     this.tryNewView();
@@ -834,9 +837,12 @@ export class Replica {
     let forView = this.viewChanges.get(vc.newView);
     if (!forView) this.viewChanges.set(vc.newView, (forView = new Map()));
     forView.set(vc.replica, vc);
-    // Bounded memory: per replica keep only its highest view change.
-    for (const [v, others] of this.viewChanges)
-      if (v < vc.newView && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
+    // Bounded memory: per replica keep its highest view change and the one for our current view. The
+    // latter stays valid evidence after the sender moved further (it never entered that view), and
+    // dropping it could leave the view we wait in one VIEW-CHANGE short forever (seed 14915).
+    for (const [v, others] of this.viewChanges) {
+      if (v < vc.newView && v !== this.view && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
+    }
   }
 
   /** §4.5: on f+1 VIEW-CHANGEs for views above ours, join the smallest such view without waiting for the timer. */
@@ -924,6 +930,7 @@ export class Replica {
     this.currentNewView = nv;
     this.viewChangeTimerTicks = null;
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
+    this.ownViewChanges.clear();
     if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
       const own = this.ownCheckpoints.get(plan.minSeq);
       if (own && own.stateDigest === plan.minDigest)
@@ -993,7 +1000,10 @@ export class Replica {
     const behind = st.view < this.view || (st.view === this.view && !st.normal);
     if (this.status === 'normal' && behind && this.currentNewView) this.send(from, this.currentNewView);
     if (this.status === 'view-change' && st.view <= this.view) {
-      const own = this.viewChanges.get(this.view)?.get(this.id);
+      // Our VIEW-CHANGE for the view the peer waits in (it may have missed it before we moved on), and our current one.
+      const forPeer = st.normal ? undefined : this.ownViewChanges.get(st.view);
+      if (forPeer && st.view !== this.view) this.send(from, forPeer);
+      const own = this.ownViewChanges.get(this.view);
       if (own) this.send(from, own);
     }
     // The log: our messages for every sequence number the peer has not committed in this view (it may
