@@ -1,0 +1,545 @@
+/**
+ * The replica's data directory: its libp2p identity, the cluster's agreed roster, and what the core
+ * asks to persist — the view (§4.4) and the last stable checkpoint (§4.3) — so that a restarted
+ * machine rejoins as the same replica, from where it was.
+ *
+ * Layout (files mode 0600; the directory 0700 when we create it):
+ *
+ *   pbft-lab.json    the marker (JSON): format "pbft-lab-data-dir", version, cluster, size, peerId,
+ *                    createdAt. Its presence makes a directory ours; cluster and size tie it to one cluster.
+ *   identity.key     the Ed25519 private key, libp2p protobuf encoding (privateKeyToProtobuf)
+ *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
+ *   view.json        {version, view}: the last view the core asked to persist
+ *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
+ *   .<file>.tmp-<16 hex digits>   a write in progress; found at open only after a crash, then removed
+ *
+ * Every write goes to a temp file in the same directory, is fsynced, renamed over the old file, and
+ * the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
+ *
+ * Opening never repairs, overwrites or deletes anything of value: a directory that is not ours, that
+ * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { faultsTolerated } from '../pbft/config.ts';
+import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
+import type { Ed25519PrivateKey } from '@libp2p/interface';
+import type { FileHandle } from 'node:fs/promises';
+import type { PersistRecord } from '../pbft/outputs.ts';
+import type { PersistedState } from '../pbft/replica.ts';
+
+export const DATA_DIR_FILES = {
+  marker: 'pbft-lab.json',
+  identityKey: 'identity.key',
+  roster: 'roster.json',
+  view: 'view.json',
+  checkpoint: 'checkpoint.bin',
+} as const;
+
+/** The version of the marker, roster and view files; checkpoint.bin carries its own. */
+export const DATA_DIR_VERSION = 1;
+const MARKER_FORMAT = 'pbft-lab-data-dir';
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const TEMP_FILE = /^\.(pbft-lab\.json|identity\.key|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
+/** Unix modes say nothing about Windows ACLs, and directories cannot be fsynced there. */
+const POSIX = process.platform !== 'win32';
+
+/** Why a data directory cannot be used or written; the message names the file and the problem. */
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+  /** The file or directory concerned. */
+  readonly path: string;
+
+  constructor(filePath: string, problem: string, options?: ErrorOptions) {
+    super(`${filePath}: ${problem}`, options);
+    this.path = filePath;
+  }
+}
+
+export interface OpenOptions {
+  readonly dir: string;
+  /** The cluster this machine belongs to; a directory of another cluster is refused. */
+  readonly cluster: string;
+  /** n, the cluster size (3f+1); a directory of a cluster of another size is refused. */
+  readonly size: number;
+  /**
+   * Create and initialise the directory (new identity) if it is missing or empty.
+   * @default true
+   */
+  readonly create?: boolean;
+}
+
+/** What pbft-lab.json holds. */
+export interface DataDirMarker {
+  readonly format: typeof MARKER_FORMAT;
+  readonly version: number;
+  readonly cluster: string;
+  readonly size: number;
+  readonly peerId: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface DataDir {
+  /** Absolute path. */
+  readonly dir: string;
+  /** The libp2p identity. */
+  readonly privateKey: Ed25519PrivateKey;
+  readonly peerId: string;
+  readonly createdAt: string;
+  /** The agreed roster (peer ids by replica id): as loaded at open, then as last saved. */
+  readonly roster: readonly string[] | null;
+  /** The view and stable checkpoint as found at open, for `new Replica({ persisted })`. */
+  readonly persisted: PersistedState;
+  /** Resolves once the roster is on disk. */
+  saveRoster(roster: readonly string[]): Promise<void>;
+  /**
+   * Call for every persist output, in order; resolves once that record (or a later one of the same
+   * type that superseded it) is on disk. Records land in the order given.
+   */
+  persist(record: PersistRecord): Promise<void>;
+  /** Waits for pending writes; later saveRoster/persist calls reject. */
+  close(): Promise<void>;
+}
+
+/**
+ * Open (or create and initialise) a data directory. Throws DataDirError when the directory is not
+ * ours, belongs to another cluster or holds a damaged file; in those cases nothing is written.
+ * Throws RangeError for an invalid cluster name or size.
+ */
+export async function openDataDir(options: OpenOptions): Promise<DataDir> {
+  const { cluster, size } = options;
+  if (typeof cluster !== 'string' || cluster.length === 0) throw new RangeError('cluster must be a non-empty string');
+  faultsTolerated(size);
+  const dir = path.resolve(options.dir);
+  const create = options.create ?? true;
+
+  let entries = await listEntries(dir);
+  if (entries === null) {
+    if (!create) throw new DataDirError(dir, 'does not exist (and create is false)');
+    await makePrivateDir(dir);
+    entries = [];
+  }
+  const own = entries.filter((name) => !TEMP_FILE.test(name));
+  if (own.includes(DATA_DIR_FILES.marker)) return openExisting(dir, cluster, size, entries);
+  // identity.key alone: initialisation was cut short between the key and the marker (see initialise).
+  if (own.length === 0 || (own.length === 1 && own[0] === DATA_DIR_FILES.identityKey)) {
+    if (!create) throw new DataDirError(dir, 'is not initialised (and create is false)');
+    return initialise(dir, cluster, size, entries);
+  }
+  const shown = own.slice(0, 5).join(', ') + (own.length > 5 ? ', …' : '');
+  throw new DataDirError(
+    dir,
+    `not a PBFT Lab data directory (no ${DATA_DIR_FILES.marker}; holds ${shown}): refusing to use it`,
+  );
+}
+
+async function initialise(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+  // The key is written before the marker, so a crash in between leaves a directory holding only
+  // identity.key. No replica can have run with that key (a replica needs the marker to open the
+  // directory), so it is finished with that key rather than refused. Nothing is overwritten.
+  let privateKey: Ed25519PrivateKey;
+  if (entries.includes(DATA_DIR_FILES.identityKey)) {
+    privateKey = await readIdentityKey(dir);
+  } else {
+    privateKey = await generateKeyPair('Ed25519');
+    await writeAtomic(dir, DATA_DIR_FILES.identityKey, [privateKeyToProtobuf(privateKey)]);
+  }
+  const peerId = peerIdFromPrivateKey(privateKey).toString();
+  const marker: DataDirMarker = {
+    format: MARKER_FORMAT,
+    version: DATA_DIR_VERSION,
+    cluster,
+    size,
+    peerId,
+    createdAt: new Date().toISOString(),
+  };
+  await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
+  await removeTempFiles(dir, entries);
+  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
+}
+
+async function openExisting(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+  const marker = await readMarker(dir);
+  if (marker.cluster !== cluster || marker.size !== size) {
+    throw new DataDirError(
+      path.join(dir, DATA_DIR_FILES.marker),
+      `belongs to cluster "${marker.cluster}" of size ${marker.size}, not cluster "${cluster}" of size ${size}: refusing to use it`,
+    );
+  }
+  const privateKey = await readIdentityKey(dir);
+  const peerId = peerIdFromPrivateKey(privateKey).toString();
+  if (peerId !== marker.peerId) {
+    throw new DataDirError(
+      path.join(dir, DATA_DIR_FILES.identityKey),
+      `holds the key of peer ${peerId}, but ${DATA_DIR_FILES.marker} names peer ${marker.peerId}`,
+    );
+  }
+  const roster = await readRoster(dir, size);
+  const view = await readView(dir);
+  const stable = await readCheckpoint(dir);
+  // Only once everything checked out: the temp files are then surely ours, left by a crashed write.
+  await removeTempFiles(dir, entries);
+  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, { view, stable });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The open directory: writes go through one queue, so records land in the order given
+
+type WriteKind = 'roster' | 'view' | 'checkpoint';
+
+interface PendingWrite {
+  readonly kind: WriteKind;
+  readonly write: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+class OpenDataDir implements DataDir {
+  readonly dir: string;
+  readonly privateKey: Ed25519PrivateKey;
+  readonly peerId: string;
+  readonly createdAt: string;
+  readonly persisted: PersistedState;
+  private readonly size: number;
+  private savedRoster: readonly string[] | null;
+  private readonly queue: PendingWrite[] = [];
+  private draining: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    dir: string,
+    size: number,
+    privateKey: Ed25519PrivateKey,
+    peerId: string,
+    createdAt: string,
+    roster: readonly string[] | null,
+    persisted: PersistedState,
+  ) {
+    this.dir = dir;
+    this.size = size;
+    this.privateKey = privateKey;
+    this.peerId = peerId;
+    this.createdAt = createdAt;
+    this.savedRoster = roster;
+    this.persisted = persisted;
+  }
+
+  get roster(): readonly string[] | null {
+    return this.savedRoster;
+  }
+
+  saveRoster(roster: readonly string[]): Promise<void> {
+    const copy = Object.freeze([...roster]);
+    const problem = rosterProblem(copy, this.size);
+    if (problem !== null) return Promise.reject(new RangeError(`cannot save roster: ${problem}`));
+    return this.enqueue('roster', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.roster, [jsonBytes({ version: DATA_DIR_VERSION, roster: copy })]);
+      this.savedRoster = copy;
+    });
+  }
+
+  persist(record: PersistRecord): Promise<void> {
+    switch (record.type) {
+      case 'view': {
+        const { view } = record;
+        if (!Number.isSafeInteger(view) || view < 0)
+          return Promise.reject(new RangeError(`cannot persist view ${view}`));
+        return this.enqueue('view', () =>
+          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, view })]),
+        );
+      }
+      case 'stable-checkpoint': {
+        const { seq, stateDigest, proof, snapshot } = record;
+        return this.enqueue('checkpoint', () =>
+          writeAtomic(this.dir, DATA_DIR_FILES.checkpoint, encodeCheckpointFile({ seq, stateDigest, proof, snapshot })),
+        );
+      }
+      default: {
+        const unknown: never = record;
+        return Promise.reject(new TypeError(`unknown persist record ${JSON.stringify(unknown)}`));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining !== null) await this.draining;
+  }
+
+  private enqueue(kind: WriteKind, write: () => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind, write, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Yield first, so `draining` is set before this can finish; from then on the emptiness check and
+    // `draining = null` run together, and a write enqueued at any moment is seen by this loop or starts the next.
+    await null;
+    while (this.queue.length > 0) {
+      // Consecutive writes of one file supersede each other: only the last is written, and all of
+      // them resolve when it lands. So a slow disk meets a backlog of stale checkpoints (tens of MB
+      // each) or views with one write, and the order across files is still the order given.
+      let count = 1;
+      while (count < this.queue.length && this.queue[count]!.kind === this.queue[0]!.kind) count++;
+      const batch = this.queue.splice(0, count);
+      try {
+        await batch[batch.length - 1]!.write();
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.draining = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and checking the files
+
+async function readMarker(dir: string): Promise<DataDirMarker> {
+  const file = path.join(dir, DATA_DIR_FILES.marker);
+  const value = parseJsonObject(file, await readFileOrNull(file));
+  if (value.format !== MARKER_FORMAT) {
+    throw new DataDirError(file, `is not a PBFT Lab marker (format ${JSON.stringify(value.format)})`);
+  }
+  checkVersion(file, value);
+  const { cluster, size, peerId, createdAt } = value;
+  if (typeof cluster !== 'string' || cluster.length === 0) throw new DataDirError(file, 'has no valid cluster name');
+  if (!Number.isSafeInteger(size) || (size as number) < 1) throw new DataDirError(file, 'has no valid cluster size');
+  if (typeof peerId !== 'string' || peerId.length === 0) throw new DataDirError(file, 'has no valid peer id');
+  if (typeof createdAt !== 'string') throw new DataDirError(file, 'has no valid creation time');
+  return { format: MARKER_FORMAT, version: DATA_DIR_VERSION, cluster, size: size as number, peerId, createdAt };
+}
+
+async function readIdentityKey(dir: string): Promise<Ed25519PrivateKey> {
+  const file = path.join(dir, DATA_DIR_FILES.identityKey);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') {
+      throw new DataDirError(file, 'is missing: the identity of this data directory is lost, and its roster names it');
+    }
+    throw new DataDirError(file, `cannot be read (${errorCode(error)})`, { cause: error });
+  }
+  let bytes: Uint8Array;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new DataDirError(file, 'is not a regular file');
+    // Decision: a key that group or others may access is refused, as ssh refuses one ("UNPROTECTED
+    // PRIVATE KEY FILE"), not silently chmod-ed back to 0600: whoever could read it may have copied
+    // it, and only the user can tell whether to keep it (chmod 600) or take a new identity (a new
+    // data directory, and the cluster forms again). We write it 0600 ourselves, so a wider mode
+    // means someone changed it, or copied the directory carelessly.
+    if (POSIX && (stats.mode & 0o077) !== 0) {
+      const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
+      throw new DataDirError(
+        file,
+        `private key is accessible by group or others (mode ${mode}): refusing to use it. ` +
+          'If nobody else can have read it, run `chmod 600` on it; otherwise start over in a new data directory',
+      );
+    }
+    bytes = await handle.readFile();
+  } catch (error) {
+    if (error instanceof DataDirError) throw error;
+    throw new DataDirError(file, `cannot be read (${errorCode(error)})`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+  let key;
+  try {
+    key = privateKeyFromProtobuf(bytes);
+  } catch (error) {
+    throw new DataDirError(file, `is not a valid libp2p private key (${errorMessage(error)})`, { cause: error });
+  }
+  if (key.type !== 'Ed25519') throw new DataDirError(file, `holds a ${key.type} key, not an Ed25519 key`);
+  return key;
+}
+
+async function readRoster(dir: string, size: number): Promise<readonly string[] | null> {
+  const file = path.join(dir, DATA_DIR_FILES.roster);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  const problem = rosterProblem(value.roster, size);
+  if (problem !== null) throw new DataDirError(file, `holds no valid roster: ${problem}`);
+  return Object.freeze([...(value.roster as string[])]);
+}
+
+async function readView(dir: string): Promise<number> {
+  const file = path.join(dir, DATA_DIR_FILES.view);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return 0;
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  const { view } = value;
+  if (!Number.isSafeInteger(view) || (view as number) < 0) {
+    throw new DataDirError(file, `holds no valid view (${JSON.stringify(view)})`);
+  }
+  return view as number;
+}
+
+async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
+  const file = path.join(dir, DATA_DIR_FILES.checkpoint);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  const decoded = decodeCheckpointFile(bytes);
+  if (!decoded.ok) throw new DataDirError(file, decoded.reason);
+  const { seq, stateDigest, proof, snapshot } = decoded.checkpoint;
+  return { seq, stateDigest, proof, snapshot };
+}
+
+/** Why `roster` is not a roster of `size` distinct peer ids, or null if it is one. */
+function rosterProblem(roster: unknown, size: number): string | null {
+  if (!Array.isArray(roster)) return 'not a list';
+  if (roster.length !== size) return `${roster.length} peers, not ${size}`;
+  if (!roster.every((peer) => typeof peer === 'string' && peer.length > 0)) return 'not all peer ids are strings';
+  if (new Set(roster).size !== roster.length) return 'a peer id appears twice';
+  return null;
+}
+
+/** The file as a plain Uint8Array, or null if it does not exist. A missing marker is caught earlier. */
+async function readFileOrNull(file: string): Promise<Uint8Array | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw new DataDirError(file, `cannot be read (${errorCode(error)})`, { cause: error });
+  }
+  try {
+    const buffer = await handle.readFile();
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch (error) {
+    throw new DataDirError(file, `cannot be read (${errorCode(error)})`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJsonObject(file: string, bytes: Uint8Array | null): Record<string, unknown> {
+  if (bytes === null) throw new DataDirError(file, 'is missing');
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch (error) {
+    throw new DataDirError(file, `is not valid JSON (${errorMessage(error)})`, { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new DataDirError(file, 'is not a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkVersion(file: string, value: Record<string, unknown>): void {
+  const { version } = value;
+  if (version === DATA_DIR_VERSION) return;
+  if (!Number.isSafeInteger(version)) throw new DataDirError(file, 'has no format version');
+  throw new DataDirError(
+    file,
+    `has unknown format version ${String(version)} (this build reads version ${DATA_DIR_VERSION})`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The directory and atomic writes
+
+/** The directory's entries, or null if it does not exist. */
+async function listEntries(dir: string): Promise<string[] | null> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return null;
+    if (code === 'ENOTDIR') throw new DataDirError(dir, 'is not a directory', { cause: error });
+    throw new DataDirError(dir, `cannot be read (${code})`, { cause: error });
+  }
+}
+
+async function makePrivateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    await chmod(dir, DIR_MODE); // mkdir's mode is narrowed by the umask; make it exactly 0700
+    await syncDir(path.dirname(dir));
+  } catch (error) {
+    throw new DataDirError(dir, `cannot be created (${errorCode(error)})`, { cause: error });
+  }
+}
+
+/**
+ * Replace `dir/name` with `chunks`: write a temp file in the same directory, fsync it, rename it
+ * over the old file, fsync the directory. A crash at any point leaves the old file or the new one.
+ */
+async function writeAtomic(dir: string, name: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const target = path.join(dir, name);
+  const temp = path.join(dir, `.${name}.tmp-${randomBytes(8).toString('hex')}`);
+  try {
+    const handle = await open(temp, 'wx', FILE_MODE);
+    try {
+      await handle.chmod(FILE_MODE); // open's mode is narrowed by the umask; make it exactly 0600
+      for (const chunk of chunks) await writeAll(handle, chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw new DataDirError(target, `cannot be written (${errorCode(error)})`, { cause: error });
+  }
+  try {
+    await syncDir(dir);
+  } catch (error) {
+    throw new DataDirError(dir, `cannot be synced after writing ${name} (${errorCode(error)})`, { cause: error });
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+/** Make a rename or a new entry in `dir` durable. */
+async function syncDir(dir: string): Promise<void> {
+  if (!POSIX) return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Temp files from crashed writes: nothing refers to them. Best effort; they are ignored anyway. */
+async function removeTempFiles(dir: string, entries: readonly string[]): Promise<void> {
+  for (const name of entries) {
+    if (TEMP_FILE.test(name)) await unlink(path.join(dir, name)).catch(() => {});
+  }
+}
+
+function jsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : errorMessage(error);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
