@@ -31,6 +31,8 @@ describe('regression seeds the simulator found', () => {
       1978,
       'replicas that executed n in an old view withheld their votes in the new one; STATUS now carries firstUncommitted',
     ],
+    [14915, 'a VIEW-CHANGE for the view we waited in was dropped when its sender moved on; it is now kept'],
+    [15705, 'a replica that moved on no longer re-sent its VIEW-CHANGE for the view others waited in; STATUS now does'],
   ];
   for (const [seed, why] of seeds) {
     it(`seed ${seed}: ${why}`, () => {
