@@ -1,22 +1,37 @@
 /**
  * The `pbft-lab` command. Verbs: sim (more come with the networking issue: replica, demo, client, bench).
  */
+import { CLIENT_USAGE, clientCommand } from './client-command.ts';
+import { DEMO_USAGE, demoCommand } from './demo-command.ts';
+import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
 import { UsageError } from './usage-error.ts';
 
 const USAGE = `usage: pbft-lab <verb> [options]
 
 verbs:
+  replica one headless replica (LAN discovery by mDNS, or --join); --api-port serves the dashboard API
+          ${REPLICA_USAGE.replace(/\n/g, '\n          ')}
+  demo    the one-machine lab: N replicas as separate processes on loopback
+          ${DEMO_USAGE}
+  client  submit one file-store operation and print the result agreed by f+1 replicas
+          ${CLIENT_USAGE.replace(/\n/g, '\n          ')}
   sim     seeded simulation of a PBFT cluster with fault injection and checkers
           ${SIM_USAGE.replace(/\n/g, '\n          ')}`;
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   const print = (line: string): void => void process.stdout.write(line + '\n');
   try {
     switch (verb) {
       case 'sim':
         return simCommand(rest, print);
+      case 'replica':
+        return await replicaCommand(rest, print);
+      case 'demo':
+        return await demoCommand(rest, print);
+      case 'client':
+        return await clientCommand(rest, print);
       case undefined:
       case 'help':
       case '--help':
@@ -34,8 +49,13 @@ export function main(argv: string[]): number {
       process.stderr.write(`pbft-lab: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
+    // Expected failures (a refused data directory, no cluster found…) get one clear line, not a stack.
+    if (error instanceof Error && error.name !== 'Error' && !process.env.PBFT_LAB_DEBUG) {
+      process.stderr.write(`pbft-lab: ${error.message}\n`);
+      return 1;
+    }
     throw error;
   }
 }
 
-if (import.meta.main) process.exitCode = main(process.argv.slice(2));
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

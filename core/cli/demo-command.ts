@@ -1,0 +1,91 @@
+/**
+ * `pbft-lab demo`: the one-machine lab. Starts N replicas as separate processes on loopback, each
+ * with its own data directory and dashboard port, prints where to reach each one, and stops them all
+ * on Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { UsageError } from './usage-error.ts';
+
+export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P]`;
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+export async function demoCommand(argv: string[], print: (line: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      replicas: { type: 'string', default: '4' },
+      'data-dir': { type: 'string' },
+      cluster: { type: 'string' },
+      'api-port-base': { type: 'string', default: '7400' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const n = Number(values.replicas);
+  if (![4, 7, 10].includes(n)) throw new UsageError(`--replicas must be 4, 7 or 10, got "${values.replicas}"`);
+  const portBase = Number(values['api-port-base']);
+  if (!Number.isInteger(portBase) || portBase < 1024 || portBase + n > 65535)
+    throw new UsageError(`--api-port-base must be a port from 1024, got "${values['api-port-base']}"`);
+  // A fresh cluster name per demo, so two demos (or a classroom of them) on one LAN never merge.
+  const cluster = values.cluster ?? `demo-${randomBytes(3).toString('hex')}`;
+  const base = values['data-dir'] ?? (await mkdtemp(join(tmpdir(), 'pbft-lab-demo-')));
+  print(`PBFT Lab demo: ${n} replicas (f = ${(n - 1) / 3}) on this machine, cluster "${cluster}", data in ${base}`);
+
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    const dataDir = join(base, `replica-${i}`);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const args = [
+      MAIN,
+      'replica',
+      '--data-dir',
+      dataDir,
+      '--cluster',
+      cluster,
+      '--size',
+      String(n),
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--allow-loopback',
+      '--api-port',
+      String(portBase + i),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const prefix = `[${i}] `;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          print(prefix + buffered.slice(0, newline));
+          buffered = buffered.slice(newline + 1);
+        }
+      });
+    }
+    child.on('exit', (code, signal) => print(`${prefix}exited (${signal ?? code})`));
+  }
+  print(`submit operations with: npx pbft-lab client --cluster ${cluster} --size ${n} write /hello world`);
+  print('stop all replicas with Ctrl-C');
+
+  await new Promise<void>((resolve) => {
+    let exited = 0;
+    for (const child of children) child.on('exit', () => ++exited === children.length && resolve());
+    const stop = (): void => {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  print('all replicas stopped');
+  return 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * `pbft-lab replica`: one headless replica. With --api-port it serves the LabApi (and the dashboard,
+ * once built) on that port, behind a secret token printed in the URL at start.
+ */
+import { parseArgs } from 'node:util';
+import { startApiServer } from '../host/api-server.ts';
+import { ReplicaHost } from '../host/replica-host.ts';
+import { UsageError } from './usage-error.ts';
+
+export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--cluster NAME] [--size N] [--listen MULTIADDR]
+                        [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns] [--allow-loopback]`;
+
+export const DEFAULT_CLUSTER = 'pbft-lab';
+
+export interface ReplicaArgs {
+  dataDir: string;
+  cluster: string;
+  size: number;
+  listen: string[];
+  join: string[];
+  apiPort: number | null;
+  apiHost: string;
+  mdns: boolean;
+  allowLoopback: boolean;
+}
+
+export function parseReplicaArgs(argv: string[]): ReplicaArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      cluster: { type: 'string', default: DEFAULT_CLUSTER },
+      size: { type: 'string', default: '4' },
+      listen: { type: 'string', multiple: true },
+      join: { type: 'string', multiple: true },
+      'api-port': { type: 'string' },
+      'api-host': { type: 'string', default: '127.0.0.1' },
+      'no-mdns': { type: 'boolean', default: false },
+      'allow-loopback': { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const dataDir = values['data-dir'];
+  if (!dataDir)
+    throw new UsageError('--data-dir DIR is required (the identity key, roster and checkpoints live there)');
+  const size = Number(values.size);
+  if (!Number.isInteger(size) || size < 4 || (size - 1) % 3 !== 0)
+    throw new UsageError(`--size must be 3f+1 (4, 7, 10, …), got "${values.size}"`);
+  if (!/^[\w.-]{1,64}$/.test(values.cluster))
+    throw new UsageError(`--cluster must be 1–64 letters, digits, '.', '_' or '-', got "${values.cluster}"`);
+  let apiPort: number | null = null;
+  if (values['api-port'] !== undefined) {
+    apiPort = Number(values['api-port']);
+    if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
+      throw new UsageError(`--api-port must be a port number, got "${values['api-port']}"`);
+  }
+  return {
+    dataDir,
+    cluster: values.cluster,
+    size,
+    listen: values.listen ?? ['/ip4/0.0.0.0/tcp/0'],
+    join: values.join ?? [],
+    apiPort,
+    apiHost: values['api-host'],
+    mdns: !values['no-mdns'],
+    allowLoopback: values['allow-loopback'],
+  };
+}
+
+/** Runs until SIGINT/SIGTERM. Resolves with the exit code. */
+export async function replicaCommand(argv: string[], print: (line: string) => void): Promise<number> {
+  const args = parseReplicaArgs(argv);
+  const host = new ReplicaHost({
+    dataDir: args.dataDir,
+    cluster: args.cluster,
+    size: args.size,
+    listen: args.listen,
+    join: args.join,
+    mdns: args.mdns,
+    allowLoopback: args.allowLoopback,
+    log: (line) => print(`${new Date().toISOString().slice(11, 23)} ${line}`),
+  });
+  await host.start();
+  const api =
+    args.apiPort === null
+      ? null
+      : await startApiServer({ api: host, host: args.apiHost, port: args.apiPort, log: print });
+  if (api) print(`dashboard and API: ${api.url}`);
+  for (const address of host.listenAddresses)
+    print(`join with: --join ${address.includes('/p2p/') ? address : `${address}/p2p/${host.peerId}`}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      print(`${signal}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await api?.close();
+  await host.stop();
+  print('stopped');
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * The LabApi: the one contract between a replica host and any dashboard (DESIGN.md "The LabApi").
+ * In Electron it crosses the preload bridge; headless it crosses a WebSocket (api-server.ts). So
+ * everything here is plain JSON data: no Uint8Array, no class instances, no functions.
+ */
+
+/** File-store operations as JSON (file contents as UTF-8 text or base64). */
+export type LabOp =
+  | { readonly kind: 'write' | 'append'; readonly path: string; readonly text?: string; readonly base64?: string }
+  | { readonly kind: 'read' | 'delete' | 'stat'; readonly path: string }
+  | { readonly kind: 'list'; readonly dir: string };
+
+export interface LabFileStat {
+  readonly path: string;
+  readonly size: number;
+  readonly version: number;
+  readonly modifiedSeq: number;
+}
+
+export type LabResult =
+  | { readonly kind: 'written'; readonly stat: LabFileStat }
+  | { readonly kind: 'data'; readonly stat: LabFileStat; readonly text: string | null; readonly base64: string }
+  | { readonly kind: 'deleted'; readonly path: string }
+  | { readonly kind: 'listing'; readonly dir: string; readonly entries: readonly LabFileStat[] }
+  | { readonly kind: 'stat'; readonly stat: LabFileStat }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };
+
+export interface SubmitOutcome {
+  readonly timestamp: number;
+  readonly result: LabResult;
+  /** How many replicas sent this same result (≥ f+1 to be accepted). */
+  readonly matching: number;
+  readonly latencyMs: number;
+}
+
+export type Role =
+  /** Discovering peers, agreeing on the roster: the protocol has not started. */
+  | 'forming'
+  /** A member of the roster: runs a replica. */
+  | 'replica'
+  /** A machine beyond n: follows the cluster, runs no replica. */
+  | 'observer';
+
+export interface PeerInfo {
+  readonly peerId: string;
+  /** Its replica id in the roster, null for an observer or a peer not (yet) in it. */
+  readonly replicaId: number | null;
+  readonly addresses: readonly string[];
+  readonly connected: boolean;
+  /** Milliseconds since we last received a frame from it, null if never. */
+  readonly lastHeardMsAgo: number | null;
+  /** Cut off by a fault toggle on this machine. */
+  readonly disconnected: boolean;
+}
+
+export interface LogRowInfo {
+  readonly seq: number;
+  readonly view: number | null;
+  readonly digest: string | null;
+  readonly batchSize: number;
+  readonly prepares: number;
+  readonly commits: number;
+  readonly phase: 'empty' | 'pre-prepared' | 'prepared' | 'committed' | 'executed';
+}
+
+export interface LabSnapshot {
+  readonly self: {
+    readonly peerId: string;
+    readonly cluster: string;
+    readonly size: number;
+    readonly f: number;
+    readonly role: Role;
+    readonly replicaId: number | null;
+    /** Addresses to give another machine for `--join`. */
+    readonly addresses: readonly string[];
+  };
+  /** The agreed roster: peer ids by replica id (empty while forming). */
+  readonly roster: readonly string[];
+  readonly view: {
+    readonly view: number;
+    readonly primary: number;
+    readonly status: 'normal' | 'view-change';
+  } | null;
+  readonly log: readonly LogRowInfo[];
+  readonly checkpoints: {
+    readonly stableSeq: number;
+    readonly stableDigest: string;
+    /** Replica ids whose signed CHECKPOINTs prove the stable checkpoint. */
+    readonly proofFrom: readonly number[];
+    readonly lowWatermark: number;
+    readonly highWatermark: number;
+    readonly lastExecuted: number;
+  } | null;
+  readonly peers: readonly PeerInfo[];
+  readonly metrics: LabMetrics;
+  readonly faults: LabFaults;
+}
+
+export interface LabMetrics {
+  readonly uptimeMs: number;
+  readonly executedRequests: number;
+  readonly executedBatches: number;
+  readonly viewChanges: number;
+  readonly stateTransfers: number;
+  readonly ignoredMessages: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly framesDropped: number;
+}
+
+export interface LabFaults {
+  /** Paused: the replica neither receives nor sends nor ticks (a "frozen" machine). */
+  readonly paused: boolean;
+  /** Peer ids this machine is cut off from (both directions). */
+  readonly disconnectedFrom: readonly string[];
+  /** Added one-way delay on everything this machine sends, ms. */
+  readonly delayMs: number;
+}
+
+export type FaultCommand =
+  | { readonly kind: 'pause' }
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'disconnect'; readonly peerId: string }
+  | { readonly kind: 'reconnect'; readonly peerId: string }
+  | { readonly kind: 'delay'; readonly ms: number };
+
+/** Events for the live panels (messages diagram, log, view, checkpoints). */
+export type LabEvent =
+  | {
+      readonly kind: 'message';
+      readonly atMs: number;
+      readonly direction: 'in' | 'out';
+      /** The other side: a replica id, or a client/peer id string. */
+      readonly peer: number | string;
+      readonly type: string;
+      readonly view: number | null;
+      readonly seq: number | null;
+      readonly text: string;
+    }
+  | { readonly kind: 'replica'; readonly atMs: number; readonly type: string; readonly text: string }
+  | { readonly kind: 'log'; readonly atMs: number; readonly line: string };
+
+export interface LabApi {
+  snapshot(): Promise<LabSnapshot>;
+  /** Live events; returns the unsubscribe function. */
+  subscribe(listener: (event: LabEvent) => void): () => void;
+  /** Submit a file-store operation as this machine's client; resolves when f+1 replicas agree. */
+  submit(op: LabOp): Promise<SubmitOutcome>;
+  fault(command: FaultCommand): Promise<LabFaults>;
+  /** Refuse further requests from a client (PBFT's "revoke access of faulty clients"). */
+  revokeClient(clientId: string): Promise<void>;
+}
+
+/** The calls of the LabApi, by name, for transports that carry them as messages. */
+export const LAB_API_CALLS = ['snapshot', 'submit', 'fault', 'revokeClient'] as const;
+export type LabApiCall = (typeof LAB_API_CALLS)[number];

@@ -1,0 +1,154 @@
+/**
+ * Framing for replica traffic: one libp2p protocol, and on each stream a sequence of frames, each an
+ * unsigned varint (LEB128, as multiformats/libp2p use) byte length followed by that many opaque bytes.
+ *
+ * The decoder is synchronous and sans-IO so the inbound path can run inside a stream's 'message'
+ * listener (no async iteration: libp2p 3's async iterator buffers without bound). It never holds more
+ * than one frame's bytes: a length prefix above `maxFrameBytes` is rejected as soon as the prefix is
+ * read, before any of the announced payload is buffered.
+ */
+import { Uint8ArrayList } from 'uint8arraylist';
+
+/** The one protocol id for replica-to-replica frames (DESIGN.md, Networking). */
+export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/1.0.0';
+
+/** Largest frame payload accepted or sent unless configured otherwise: 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A varint of 5 bytes holds 35 bits; a frame length never needs more than 31, so a sixth byte (or a
+ * fifth with its continuation bit set) is malformed rather than merely large.
+ */
+const MAX_LENGTH_PREFIX_BYTES = 5;
+
+/** Hard ceiling for `maxFrameBytes` so lengths stay exact small integers. */
+export const MAX_FRAME_BYTES_LIMIT = 2 ** 31 - 1;
+
+/** The remote announced a frame longer than the receiver's limit. */
+export class FrameTooLargeError extends Error {
+  override name = 'FrameTooLargeError';
+  readonly announcedBytes: number;
+  readonly maxFrameBytes: number;
+  constructor(announcedBytes: number, maxFrameBytes: number) {
+    super(`frame length prefix announces ${announcedBytes} bytes, limit is ${maxFrameBytes}`);
+    this.announcedBytes = announcedBytes;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+}
+
+/** The length prefix is not a varint of at most five bytes. */
+export class MalformedFrameLengthError extends Error {
+  override name = 'MalformedFrameLengthError';
+  constructor() {
+    super(`frame length prefix is longer than ${MAX_LENGTH_PREFIX_BYTES} bytes`);
+  }
+}
+
+/** Unsigned LEB128 encoding of `value` (a non-negative integer ≤ MAX_FRAME_BYTES_LIMIT). */
+export function encodeLengthPrefix(value: number): Uint8Array {
+  const out: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) {
+    out.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  out.push(rest);
+  return Uint8Array.from(out);
+}
+
+/**
+ * The bytes of `frames`, each with its length prefix, as one list (no payload copies). Sending a batch
+ * in one `stream.send` lets yamux and noise seal it as few chunks instead of one per frame.
+ */
+export function encodeFrames(frames: readonly Uint8Array[]): Uint8ArrayList {
+  const list = new Uint8ArrayList();
+  for (const frame of frames) {
+    list.append(encodeLengthPrefix(frame.byteLength));
+    list.append(frame);
+  }
+  return list;
+}
+
+/**
+ * Incremental decoder for one stream. Feed it every chunk in order; it calls `onFrame` for each
+ * complete frame (a fresh copy, so a retained frame does not pin the transport's chunk buffers) and
+ * throws FrameTooLargeError / MalformedFrameLengthError on a bad prefix, after which it is unusable.
+ */
+export class FrameDecoder {
+  readonly maxFrameBytes: number;
+  readonly #buffer = new Uint8ArrayList();
+  /** Length of the frame being read, or -1 while reading a length prefix. */
+  #pendingLength = -1;
+  #failed = false;
+
+  constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > MAX_FRAME_BYTES_LIMIT) {
+      throw new RangeError(`maxFrameBytes must be an integer in 0..${MAX_FRAME_BYTES_LIMIT}`);
+    }
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes held for an incomplete frame or length prefix. */
+  get bufferedBytes(): number {
+    return this.#buffer.byteLength;
+  }
+
+  /** True between the first byte of a frame and its last: at stream end, the frame was truncated. */
+  get midFrame(): boolean {
+    return this.#pendingLength >= 0 || this.#buffer.byteLength > 0;
+  }
+
+  push(chunk: Uint8Array | Uint8ArrayList, onFrame: (frame: Uint8Array) => void): void {
+    if (this.#failed) {
+      throw new Error('FrameDecoder used after a framing error');
+    }
+    this.#buffer.append(chunk);
+    for (;;) {
+      if (this.#pendingLength < 0) {
+        const prefix = this.#readLengthPrefix();
+        if (prefix == null) {
+          return;
+        }
+        this.#buffer.consume(prefix.bytes);
+        this.#pendingLength = prefix.length;
+      }
+      if (this.#buffer.byteLength < this.#pendingLength) {
+        return;
+      }
+      const frame = this.#buffer.slice(0, this.#pendingLength);
+      this.#buffer.consume(this.#pendingLength);
+      this.#pendingLength = -1;
+      onFrame(frame);
+    }
+  }
+
+  /** Parses a prefix at the head of the buffer; null if more bytes are needed. */
+  #readLengthPrefix(): { length: number; bytes: number } | null {
+    let length = 0;
+    let scale = 1;
+    const available = Math.min(this.#buffer.byteLength, MAX_LENGTH_PREFIX_BYTES);
+    for (let i = 0; i < available; i++) {
+      const byte = this.#buffer.get(i);
+      length += (byte & 0x7f) * scale;
+      scale *= 0x80;
+      if (length > this.maxFrameBytes) {
+        // Reject on the prefix alone; drop what we hold so nothing of the announced payload is kept.
+        this.#fail();
+        throw new FrameTooLargeError(length, this.maxFrameBytes);
+      }
+      if ((byte & 0x80) === 0) {
+        return { length, bytes: i + 1 };
+      }
+    }
+    if (available === MAX_LENGTH_PREFIX_BYTES) {
+      this.#fail();
+      throw new MalformedFrameLengthError();
+    }
+    return null;
+  }
+
+  #fail(): void {
+    this.#failed = true;
+    this.#buffer.consume(this.#buffer.byteLength);
+  }
+}
