@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from './usage-error.ts';
 
-export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P]`;
+export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]`;
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -24,6 +24,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       'data-dir': { type: 'string' },
       cluster: { type: 'string' },
       'api-port-base': { type: 'string', default: '7400' },
+      'api-host': { type: 'string', default: '127.0.0.1' },
     },
     strict: true,
     allowPositionals: false,
@@ -56,6 +57,8 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       '--allow-loopback',
       '--api-port',
       String(portBase + i),
+      '--api-host',
+      values['api-host'],
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);

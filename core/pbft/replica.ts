@@ -841,7 +841,8 @@ export class Replica {
     // latter stays valid evidence after the sender moved further (it never entered that view), and
     // dropping it could leave the view we wait in one VIEW-CHANGE short forever (seed 14915).
     for (const [v, others] of this.viewChanges) {
-      if (v < vc.newView && v !== this.view && others.delete(vc.replica) && others.size === 0) this.viewChanges.delete(v);
+      if (v < vc.newView && v !== this.view && others.delete(vc.replica) && others.size === 0)
+        this.viewChanges.delete(v);
     }
   }
 
