@@ -2,6 +2,7 @@
  * `pbft-lab replica`: one headless replica. With --api-port it serves the LabApi (and the dashboard,
  * once built) on that port, behind a secret token printed in the URL at start.
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApiServer } from '../host/api-server.ts';
 import { ReplicaHost } from '../host/replica-host.ts';
@@ -11,6 +12,9 @@ export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--cluster 
                         [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns] [--allow-loopback]`;
 
 export const DEFAULT_CLUSTER = 'pbft-lab';
+
+/** The built dashboard (`npm run build` → out/renderer), served beside the API. */
+const DASHBOARD_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 
 export interface ReplicaArgs {
   dataDir: string;
@@ -85,7 +89,13 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
   const api =
     args.apiPort === null
       ? null
-      : await startApiServer({ api: host, host: args.apiHost, port: args.apiPort, log: print });
+      : await startApiServer({
+          api: host,
+          host: args.apiHost,
+          port: args.apiPort,
+          staticDir: DASHBOARD_DIR,
+          log: print,
+        });
   if (api) print(`dashboard and API: ${api.url}`);
   for (const address of host.listenAddresses)
     print(`join with: --join ${address.includes('/p2p/') ? address : `${address}/p2p/${host.peerId}`}`);
