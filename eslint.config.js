@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 /** Modules the sans-IO core must never import: I/O, platforms and the network stack. */
 const forbiddenInCore = [
-  { group: ['node:*'], message: 'core/pbft, core/app and core/sim are sans-IO: no Node modules.' },
+  { group: ['node:*'], message: 'core/pbft, core/app, core/sim and core/byzantine are sans-IO: no Node modules.' },
   {
     group: [
       'fs',
@@ -26,7 +26,7 @@ const forbiddenInCore = [
       'tls',
       'zlib',
     ],
-    message: 'core/pbft, core/app and core/sim are sans-IO: no Node modules.',
+    message: 'core/pbft, core/app, core/sim and core/byzantine are sans-IO: no Node modules.',
   },
   { group: ['electron', 'electron/*'], message: 'No Electron in the core.' },
   {
@@ -53,7 +53,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    files: ['core/pbft/**/*.ts', 'core/app/**/*.ts', 'core/sim/**/*.ts'],
+    files: ['core/pbft/**/*.ts', 'core/app/**/*.ts', 'core/sim/**/*.ts', 'core/byzantine/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: forbiddenInCore }],

@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from './usage-error.ts';
 
-export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]`;
+export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]
+                     [--checkpoint-interval K]`;
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
@@ -25,6 +26,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       cluster: { type: 'string' },
       'api-port-base': { type: 'string', default: '7400' },
       'api-host': { type: 'string', default: '127.0.0.1' },
+      'checkpoint-interval': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -59,6 +61,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       String(portBase + i),
       '--api-host',
       values['api-host'],
+      ...(values['checkpoint-interval'] ? ['--checkpoint-interval', values['checkpoint-interval']] : []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);

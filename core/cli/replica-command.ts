@@ -9,7 +9,8 @@ import { ReplicaHost } from '../host/replica-host.ts';
 import { UsageError } from './usage-error.ts';
 
 export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--cluster NAME] [--size N] [--listen MULTIADDR]
-                        [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns] [--allow-loopback]`;
+                        [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns] [--allow-loopback]
+                        [--checkpoint-interval K]`;
 
 export const DEFAULT_CLUSTER = 'pbft-lab';
 
@@ -26,6 +27,8 @@ export interface ReplicaArgs {
   apiHost: string;
   mdns: boolean;
   allowLoopback: boolean;
+  /** K (default 128): a small K shows checkpoints and garbage collection in class. */
+  checkpointInterval: number | null;
 }
 
 export function parseReplicaArgs(argv: string[]): ReplicaArgs {
@@ -41,6 +44,7 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
       'api-host': { type: 'string', default: '127.0.0.1' },
       'no-mdns': { type: 'boolean', default: false },
       'allow-loopback': { type: 'boolean', default: false },
+      'checkpoint-interval': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -59,7 +63,17 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
     if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
       throw new UsageError(`--api-port must be a port number, got "${values['api-port']}"`);
   }
+  let checkpointInterval: number | null = null;
+  if (values['checkpoint-interval'] !== undefined) {
+    checkpointInterval = Number(values['checkpoint-interval']);
+    if (!Number.isInteger(checkpointInterval) || checkpointInterval < 1 || checkpointInterval > 10_000) {
+      throw new UsageError(
+        `--checkpoint-interval must be a whole number from 1 to 10000, got "${values['checkpoint-interval']}"`,
+      );
+    }
+  }
   return {
+    checkpointInterval,
     dataDir,
     cluster: values.cluster,
     size,
@@ -83,6 +97,10 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
     join: args.join,
     mdns: args.mdns,
     allowLoopback: args.allowLoopback,
+    protocol:
+      args.checkpointInterval === null
+        ? undefined
+        : { checkpointInterval: args.checkpointInterval, logWindow: 2 * args.checkpointInterval },
     log: (line) => print(`${new Date().toISOString().slice(11, 23)} ${line}`),
   });
   await host.start();

@@ -5,6 +5,7 @@
  * (WebSocket, URL, JSON), so the dashboard can use the same client when it is served headless.
  */
 import type {
+  BehaviourInfo,
   FaultCommand,
   LabApi,
   LabApiCall,
@@ -150,6 +151,8 @@ export function connectLabApi(url: string, options: ConnectLabApiOptions = {}): 
     revokeClient: async (clientId: string) => {
       await call('revokeClient', [clientId]);
     },
+    behaviours: () => call('behaviours', []) as Promise<readonly BehaviourInfo[]>,
+    setBehaviour: (id: string | null) => call('setBehaviour', [id]) as Promise<string | null>,
     subscribe(listener) {
       listeners.add(listener);
       return () => {

@@ -71,6 +71,20 @@ export function parseClientId(value: unknown): string {
   return value;
 }
 
+/** A behaviour id from the catalogue, or null for honest. */
+export function parseBehaviourId(value: unknown): string | null {
+  if (value === null) return null;
+  if (typeof value !== 'string' || !/^[a-z][a-z0-9-]{0,39}$/.test(value)) {
+    throw new BadRequestError('behaviour: expected a catalogue id (lowercase letters, digits, -) or null');
+  }
+  return value;
+}
+
+/** The `POST /api/behaviour` body: `{ "id": "silent" | null }`. */
+export function parseBehaviourBody(value: unknown): string | null {
+  return parseBehaviourId(expectObject(value, 'body').id);
+}
+
 /** The `POST /api/revoke` body: `{ "clientId": "…" }`. */
 export function parseRevokeBody(value: unknown): string {
   return parseClientId(expectObject(value, 'body').clientId);
@@ -91,7 +105,9 @@ export type ParsedCall =
   | { readonly call: 'snapshot' }
   | { readonly call: 'submit'; readonly op: LabOp }
   | { readonly call: 'fault'; readonly command: FaultCommand }
-  | { readonly call: 'revokeClient'; readonly clientId: string };
+  | { readonly call: 'revokeClient'; readonly clientId: string }
+  | { readonly call: 'behaviours' }
+  | { readonly call: 'setBehaviour'; readonly id: string | null };
 
 /** A WebSocket request `{ id, call, args }` whose id has already been read with requestIdOf. */
 export function parseWsRequest(value: unknown): ParsedCall {
@@ -118,6 +134,12 @@ export function parseWsRequest(value: unknown): ParsedCall {
     case 'revokeClient':
       expectArgs(1);
       return { call: 'revokeClient', clientId: parseClientId(args[0]) };
+    case 'behaviours':
+      expectArgs(0);
+      return { call: 'behaviours' };
+    case 'setBehaviour':
+      expectArgs(1);
+      return { call: 'setBehaviour', id: parseBehaviourId(args[0]) };
   }
 }
 

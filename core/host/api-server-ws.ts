@@ -148,6 +148,10 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
       return api.fault(parsed.command);
     case 'revokeClient':
       return api.revokeClient(parsed.clientId);
+    case 'behaviours':
+      return api.behaviours();
+    case 'setBehaviour':
+      return api.setBehaviour(parsed.id);
   }
 }
 

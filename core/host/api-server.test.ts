@@ -30,6 +30,7 @@ const SNAPSHOT: LabSnapshot = {
   view: { view: 0, primary: 0, status: 'normal' },
   log: [{ seq: 1, view: 0, digest: 'ab12', batchSize: 3, prepares: 2, commits: 3, phase: 'executed' }],
   checkpoints: null,
+  behaviour: null,
   peers: [],
   metrics: {
     uptimeMs: 1234,
@@ -88,6 +89,14 @@ function fakeLabApi(): FakeLabApi {
     },
     async revokeClient(clientId: string) {
       calls.push({ call: 'revokeClient', args: [clientId] });
+    },
+    async behaviours() {
+      calls.push({ call: 'behaviours', args: [] });
+      return [{ id: 'silent', name: 'Silent', description: 'says nothing', observe: 'a view change' }];
+    },
+    async setBehaviour(id: string | null) {
+      calls.push({ call: 'setBehaviour', args: [id] });
+      return id;
     },
   };
   return {
@@ -643,5 +652,36 @@ describe('startApiServer: close()', () => {
     await expect(connectLabApi(server.url)).rejects.toBeInstanceOf(LabApiConnectionError);
     await expect(rawHttp(server.port, '/')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await server.close(); // idempotent
+  });
+});
+
+describe('the Byzantine switch over both transports', () => {
+  it('lists the catalogue and switches a behaviour over HTTP and WebSocket, validating the id', async () => {
+    const fake = fakeLabApi();
+    const server = await startApiServer({ api: fake.api, port: 0, token: 'tok' });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const list = await fetch(`${base}/api/behaviours?token=tok`);
+      expect(((await list.json()) as { id: string }[])[0]!.id).toBe('silent');
+      const set = await fetch(`${base}/api/behaviour?token=tok`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'silent' }),
+      });
+      expect(await set.json()).toEqual({ behaviour: 'silent' });
+      const bad = await fetch(`${base}/api/behaviour?token=tok`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'DROP TABLE' }),
+      });
+      expect(bad.status).toBe(400);
+      const ws = await connectLabApi(server.url);
+      expect(await ws.setBehaviour(null)).toBeNull();
+      expect((await ws.behaviours()).length).toBe(1);
+      ws.close();
+      expect(fake.calls.filter((c) => c.call === 'setBehaviour').map((c) => c.args[0])).toEqual(['silent', null]);
+    } finally {
+      await server.close();
+    }
   });
 });

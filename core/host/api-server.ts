@@ -23,7 +23,13 @@ import {
   tokenCookie,
 } from './api-server-auth.ts';
 import { NO_DASHBOARD_PAGE, lookupStatic, sendFile } from './api-server-static.ts';
-import { BadRequestError, parseFaultCommand, parseLabOp, parseRevokeBody } from './api-server-validate.ts';
+import {
+  BadRequestError,
+  parseFaultCommand,
+  parseLabOp,
+  parseRevokeBody,
+  parseBehaviourBody,
+} from './api-server-validate.ts';
 import { errorInfo, serveLabApiSocket } from './api-server-ws.ts';
 import type { LabApi } from './lab-api.ts';
 
@@ -132,6 +138,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           return;
         case '/api/fault':
           if (requireMethod('POST')) sendJson(response, 200, await api.fault(parseFaultCommand(await readJson())));
+          return;
+        case '/api/behaviours':
+          if (requireMethod('GET')) sendJson(response, 200, await api.behaviours());
+          return;
+        case '/api/behaviour':
+          if (requireMethod('POST'))
+            sendJson(response, 200, { behaviour: await api.setBehaviour(parseBehaviourBody(await readJson())) });
           return;
         case '/api/revoke':
           if (requireMethod('POST')) {

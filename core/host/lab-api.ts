@@ -94,6 +94,17 @@ export interface LabSnapshot {
   readonly peers: readonly PeerInfo[];
   readonly metrics: LabMetrics;
   readonly faults: LabFaults;
+  /** The Byzantine behaviour this replica runs, or null when it is honest. */
+  readonly behaviour: string | null;
+}
+
+/** One entry of the Byzantine catalogue (docs/byzantine.md). */
+export interface BehaviourInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  /** What a student should see on the dashboards when it is on. */
+  readonly observe: string;
 }
 
 export interface LabMetrics {
@@ -151,8 +162,12 @@ export interface LabApi {
   fault(command: FaultCommand): Promise<LabFaults>;
   /** Refuse further requests from a client (PBFT's "revoke access of faulty clients"). */
   revokeClient(clientId: string): Promise<void>;
+  /** The catalogue of Byzantine behaviours this replica can be switched to. */
+  behaviours(): Promise<readonly BehaviourInfo[]>;
+  /** Make this replica Byzantine (an id from the catalogue) or honest again (null); returns the active one. */
+  setBehaviour(id: string | null): Promise<string | null>;
 }
 
 /** The calls of the LabApi, by name, for transports that carry them as messages. */
-export const LAB_API_CALLS = ['snapshot', 'submit', 'fault', 'revokeClient'] as const;
+export const LAB_API_CALLS = ['snapshot', 'submit', 'fault', 'revokeClient', 'behaviours', 'setBehaviour'] as const;
 export type LabApiCall = (typeof LAB_API_CALLS)[number];

@@ -18,6 +18,8 @@ import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/con
 import type { Message, ReplicaId, Request } from '../pbft/messages.ts';
 import type { Output, ReplicaEvent } from '../pbft/outputs.ts';
 import { Replica } from '../pbft/replica.ts';
+import { CATALOGUE } from '../byzantine/catalogue.ts';
+import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { peerIdOfMultiaddr } from '../net/addresses.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
@@ -25,6 +27,7 @@ import { createLabNode, type LabNode } from '../net/node.ts';
 import { parseHello, RosterFormation, type Hello } from '../net/roster.ts';
 import { ClientSession } from './client-session.ts';
 import type {
+  BehaviourInfo,
   FaultCommand,
   LabApi,
   LabEvent,
@@ -41,8 +44,10 @@ import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
 
 export const TICK_MS = 10;
 const HELLO_INTERVAL_MS = 1_000;
-/** A client peer silent this long is forgotten (its link is no longer redialled). */
-const CLIENT_IDLE_MS = 30_000;
+/** A peer outside the roster silent this long is forgotten (its link is no longer redialled). */
+const PEER_IDLE_MS = 30_000;
+/** Most peers (members, observers, clients, strangers) tracked at once. */
+const MAX_TRACKED_PEERS = 256;
 /** Recent events kept for a dashboard that connects late. */
 const EVENT_HISTORY = 500;
 
@@ -59,6 +64,8 @@ export interface ReplicaHostOptions {
   readonly mdnsIntervalMs?: number;
   /** One-machine demo and loopback tests only. @default false */
   readonly allowLoopback?: boolean;
+  /** A peer outside the roster silent this long is forgotten. @default 30_000 */
+  readonly peerIdleMs?: number;
   /** Protocol parameters (checkpoint interval, timeouts…). */
   readonly protocol?: Partial<ProtocolConfig>;
   /** One line per notable event, for an instructor to read. @default console */
@@ -74,12 +81,16 @@ export class ReplicaHost implements LabApi {
   private discovery: LabDiscovery | null = null;
   private roster!: RosterFormation;
   private replica: Replica | null = null;
+  /** The replica behind its Byzantine switch: every input and output goes through it. */
+  private faulty: FaultyReplica | null = null;
   private session: ClientSession | null = null;
   private readonly clientKeys = new Map<string, Uint8Array>();
   /** Client peers (not cluster members) we keep a link to for replies. */
   private readonly clients = new Set<string>();
   private readonly revoked = new Map<string, string>();
   private readonly lastHeard = new Map<string, number>();
+  /** When a peer outside the roster last said something acceptable (a HELLO of our cluster, a client frame). */
+  private readonly lastAccepted = new Map<string, number>();
   private readonly addresses = new Map<string, Multiaddr[]>();
   private readonly listeners = new Set<(e: LabEvent) => void>();
   private readonly history: LabEvent[] = [];
@@ -169,7 +180,9 @@ export class ReplicaHost implements LabApi {
   // Peers and the roster
 
   private meet(peer: string, addrs: readonly Multiaddr[]): void {
-    if (peer === this.peerId) return;
+    if (peer === this.peerId || !this.admits(peer)) return;
+    // A discovered peer gets PEER_IDLE_MS to answer with a HELLO of our cluster before it is forgotten.
+    if (!this.lastAccepted.has(peer)) this.lastAccepted.set(peer, performance.now());
     if (!this.addresses.has(peer)) this.note(`discovered ${short(peer)} at ${addrs.map(String).join(' ')}`);
     this.addresses.set(peer, [...addrs]);
     this.transport.addPeer(peer, addrs);
@@ -201,20 +214,38 @@ export class ReplicaHost implements LabApi {
     if (this.session) for (let r = 0; r < this.session.keys.length; r++) this.sendClientKey(r);
     const now = performance.now();
     for (const peer of this.addresses.keys()) {
-      if (!this.clients.has(peer)) this.sendHello(peer);
-      else if (now - (this.lastHeard.get(peer) ?? 0) > CLIENT_IDLE_MS) this.forgetClient(peer);
+      const member = this.roster.adopted?.includes(peer) ?? false;
+      if (!member && now - (this.lastAccepted.get(peer) ?? 0) > (this.options.peerIdleMs ?? PEER_IDLE_MS))
+        this.forgetPeer(peer);
+      else if (!this.clients.has(peer)) this.sendHello(peer);
     }
   }
 
-  /** A client that has been silent for a while is gone: stop redialling it. */
-  private forgetClient(peer: string): void {
+  /**
+   * A peer outside the roster that has said nothing acceptable for a while (a client that left, a
+   * machine of another cluster, a stranger) is forgotten: no more redialling, no state kept for it.
+   */
+  private forgetPeer(peer: string): void {
     this.clients.delete(peer);
     this.addresses.delete(peer);
+    this.lastHeard.delete(peer);
+    this.lastAccepted.delete(peer);
+    this.clientKeys.delete(peer);
+    this.roster.forget(peer);
     this.transport.removePeer(peer);
   }
 
+  /** Room for one more peer outside the roster? (Bounded: strangers cannot make us keep state without end.) */
+  private admits(peer: string): boolean {
+    if (this.addresses.has(peer) || this.roster.adopted?.includes(peer)) return true;
+    if (this.addresses.size < MAX_TRACKED_PEERS) return true;
+    this.note(`peer ${short(peer)} ignored: already tracking ${MAX_TRACKED_PEERS} peers`);
+    return false;
+  }
+
   private rememberClient(peer: string): void {
-    if (this.roster.adopted?.includes(peer) || this.clients.has(peer)) return;
+    this.lastAccepted.set(peer, performance.now());
+    if (this.roster.adopted?.includes(peer) || this.clients.has(peer) || !this.admits(peer)) return;
     this.clients.add(peer);
     if (!this.addresses.has(peer)) this.addresses.set(peer, []);
     this.transport.addPeer(peer);
@@ -236,12 +267,19 @@ export class ReplicaHost implements LabApi {
   private onHello(from: string, json: string): void {
     const hello = parseHello(json);
     if (!hello) return this.note(`HELLO from ${short(from)} ignored: malformed`);
+    if (hello.cluster !== this.options.cluster || hello.size !== this.options.size) {
+      return this.note(
+        `HELLO from ${short(from)} ignored: cluster "${hello.cluster}" of ${hello.size}, not "${this.options.cluster}" of ${this.options.size}`,
+      );
+    }
     if (hello.role === 'client') {
       this.rememberClient(from);
       return this.sendHello(from);
     }
+    if (!this.admits(from)) return;
     const verdict = this.roster.onHello(from, hello);
     if (!verdict.ok) return this.note(`HELLO from ${short(from)} ignored: ${verdict.reason}`);
+    this.lastAccepted.set(from, performance.now());
     if (!this.addresses.has(from)) {
       this.addresses.set(from, []);
       this.transport.addPeer(from);
@@ -281,6 +319,7 @@ export class ReplicaHost implements LabApi {
       app: new FileStore(crypto),
       persisted: this.data.persisted,
     });
+    this.faulty = new FaultyReplica(this.replica, crypto, Math.random);
     this.note(`replica ${id} started in view ${this.replica.view}, stable checkpoint ${this.replica.lowWatermark}`);
   }
 
@@ -313,17 +352,19 @@ export class ReplicaHost implements LabApi {
         if (replicaId < 0)
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.emitMessage('in', replicaId, frame.message);
-        this.replica?.step(replicaId, frame.message);
+        this.faulty?.step(replicaId, frame.message);
         return this.drain();
       }
       case 'client-key':
-        this.clientKeys.set(from, frame.key);
-        return this.rememberClient(from);
+        this.rememberClient(from);
+        if (this.addresses.has(from) || this.roster.adopted?.includes(from)) this.clientKeys.set(from, frame.key);
+        return;
       case 'client-request': {
+        if (this.clients.has(from)) this.lastAccepted.set(from, performance.now());
         const refusal = this.revoked.get(from);
         if (refusal) return this.sendFrame(from, { kind: 'client-refused', reason: refusal });
         this.emitMessage('in', from, frame.request);
-        this.replica?.step(from, frame.request);
+        this.faulty?.step(from, frame.request);
         return this.drain();
       }
       case 'client-reply': {
@@ -342,7 +383,7 @@ export class ReplicaHost implements LabApi {
     if (!member) return;
     if (member === this.peerId) {
       queueMicrotask(() => {
-        this.replica?.step(this.peerId, request);
+        this.faulty?.step(this.peerId, request);
         this.drain();
       });
     } else this.sendFrame(member, { kind: 'client-request', request });
@@ -353,15 +394,15 @@ export class ReplicaHost implements LabApi {
 
   private tick(): void {
     if (this.faults.paused) return;
-    this.replica?.tick();
+    this.faulty?.tick();
     this.drain();
     this.session?.tick();
   }
 
   private drain(): void {
-    const replica = this.replica;
-    if (!replica) return;
-    for (const out of replica.takeOutputs()) this.onOutput(out);
+    const faulty = this.faulty;
+    if (!faulty) return;
+    for (const out of faulty.takeOutputs()) this.onOutput(out);
   }
 
   private onOutput(out: Output): void {
@@ -542,6 +583,7 @@ export class ReplicaHost implements LabApi {
       peers,
       metrics,
       faults: this.currentFaults(),
+      behaviour: this.faulty?.behaviourId ?? null,
     };
   }
 
@@ -594,6 +636,22 @@ export class ReplicaHost implements LabApi {
   async revokeClient(clientId: string): Promise<void> {
     this.revoked.set(clientId, `client ${clientId} was revoked by replica ${this.replicaId ?? '?'}`);
     this.note(`revoked client ${short(clientId)}: its requests are refused`);
+  }
+
+  async behaviours(): Promise<readonly BehaviourInfo[]> {
+    return CATALOGUE;
+  }
+
+  async setBehaviour(id: string | null): Promise<string | null> {
+    if (!this.faulty) throw new Error('this machine runs no replica (forming, or an observer)');
+    this.faulty.setBehaviour(id);
+    const info = CATALOGUE.find((b) => b.id === id);
+    this.note(
+      id === null
+        ? `replica ${this.replicaId} is honest again`
+        : `replica ${this.replicaId} is now BYZANTINE: ${info?.name ?? id}`,
+    );
+    return this.faulty.behaviourId;
   }
 
   private currentFaults(): LabFaults {

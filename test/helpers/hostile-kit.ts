@@ -63,7 +63,7 @@ export interface TestCluster {
 export async function eventually<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs: number,
-  what: string,
+  what: string | (() => string),
   intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -77,7 +77,7 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
       );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
@@ -124,6 +124,7 @@ export async function startCluster(size: number, protocol: ReplicaHostOptions['p
         mdns: false,
         allowLoopback: true,
         protocol,
+        peerIdleMs: 3_000,
         log: log.write,
       });
       hosts.push(host);
