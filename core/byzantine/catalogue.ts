@@ -105,12 +105,12 @@ const corruptReply: Factory = () => ({
   description: 'Executes correctly but sends clients a wrong result.',
   observe:
     'Clients wait for f+1 matching replies, so the wrong one is outvoted: the Client panel shows the correct result with one matching reply fewer.',
-  onOutputs: (ctx, outputs) =>
+  onOutputs: (_ctx, outputs) =>
     outputs.map((o) => {
       if (o.kind !== 'reply') return o;
       const result = o.reply.result.slice();
-      if (result.length === 0)
-        return { ...o, reply: { ...o.reply, result: Uint8Array.of(Math.floor(ctx.random() * 256)) } };
+      // Deterministic, so that f+1 colluding liars agree on the same wrong result.
+      if (result.length === 0) return { ...o, reply: { ...o.reply, result: Uint8Array.of(0x42) } };
       result[result.length - 1] = result[result.length - 1]! ^ 0xff;
       return { ...o, reply: { ...o.reply, result } };
     }),

@@ -31,7 +31,12 @@ export class FaultyReplica {
 
   /** Switch to a behaviour from the catalogue (fresh state each time), or back to honest with null. */
   setBehaviour(id: string | null): void {
-    this.behaviour = id === null ? null : createBehaviour(id);
+    this.use(id === null ? null : createBehaviour(id));
+  }
+
+  /** Switch to a behaviour object (a coalition member's, which shares state with the others). */
+  use(behaviour: Behaviour | null): void {
+    this.behaviour = behaviour;
     this.ticks = 0;
     this.extra = [];
   }

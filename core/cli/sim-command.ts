@@ -12,9 +12,13 @@ import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
 import type { RunResult } from '../sim/simulation.ts';
 import { nodeSimEnvironment } from './sim-environment.ts';
 import { UsageError } from './usage-error.ts';
+import { CATALOGUE } from '../byzantine/catalogue.ts';
+import { EQUIVOCATION_COALITION } from '../byzantine/coalition.ts';
 
 export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--replicas 4|7|10] [--clients M] [--ops K]
-                    [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]`;
+                    [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]
+                    [--faulty K --behaviour ID|random [--expect-violation]]
+       pbft-lab sim --list-behaviours`;
 
 export function parseSeeds(text: string): { from: number; to: number } {
   const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim());
@@ -60,12 +64,29 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
       crypto: { type: 'string', default: 'fast' },
       json: { type: 'boolean', default: false },
       trace: { type: 'boolean', default: false },
+      faulty: { type: 'string' },
+      behaviour: { type: 'string' },
+      'expect-violation': { type: 'boolean', default: false },
+      'list-behaviours': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
+  if (values['list-behaviours']) {
+    print(JSON.stringify([...CATALOGUE, EQUIVOCATION_COALITION], null, 2));
+    return 0;
+  }
   if ((values.seeds === undefined) === (values.seed === undefined))
     throw new UsageError('give exactly one of --seeds A..B or --seed N');
+  const behaviourIds = [...CATALOGUE.map((b) => b.id), EQUIVOCATION_COALITION.id];
+  if (values.behaviour !== undefined && values.behaviour !== 'random' && !behaviourIds.includes(values.behaviour)) {
+    throw new UsageError(
+      `--behaviour: unknown "${values.behaviour}" (known: random, ${behaviourIds.join(', ')}; see --list-behaviours)`,
+    );
+  }
+  const faulty = parseCount('faulty', values.faulty);
+  if (values.behaviour !== undefined && faulty === undefined) throw new UsageError('--behaviour needs --faulty K');
+  const expectViolation = values['expect-violation'];
   if (values.crypto !== 'fast' && values.crypto !== 'ed25519')
     throw new UsageError(`--crypto must be fast or ed25519, got "${values.crypto}"`);
   const options: ScenarioOptions = {
@@ -73,6 +94,8 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     clients: parseCount('clients', values.clients),
     ops: parseCount('ops', values.ops),
     faults: parseFaults(values.faults),
+    faulty,
+    behaviour: values.behaviour,
   };
   const env = nodeSimEnvironment(values.crypto);
   const range = parseSeeds(values.seeds ?? values.seed!);
@@ -81,8 +104,11 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
   const started = performance.now();
   for (let seed = range.from; seed <= range.to; seed++) {
     const result = runSeed(seed, options, env);
-    addRun(summary, result);
-    if (!result.ok) printFailure(result, options, print);
+    addRun(summary, result, expectViolation);
+    const failed = expectViolation ? result.violations.length === 0 : !result.ok;
+    if (failed) printFailure(result, options, print, expectViolation);
+    else if (expectViolation && !values.json)
+      for (const v of result.violations) print(`seed ${seed}: ${v.property} violated, as expected: ${v.detail}`);
     else if (single && values.trace) for (const line of result.trace) print(line);
   }
   const wallMs = Math.round(performance.now() - started);
@@ -104,13 +130,23 @@ function reproduceCommand(seed: number, options: ScenarioOptions): string {
   if (options.replicas) parts.push(`--replicas ${options.replicas}`);
   if (options.clients) parts.push(`--clients ${options.clients}`);
   if (options.ops) parts.push(`--ops ${options.ops}`);
+  if (options.faulty) parts.push(`--faulty ${options.faulty}`);
+  if (options.behaviour) parts.push(`--behaviour ${options.behaviour}`);
   parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
   return parts.join(' ') + ' --trace';
 }
 
-function printFailure(result: RunResult, options: ScenarioOptions, print: (line: string) => void): void {
+function printFailure(
+  result: RunResult,
+  options: ScenarioOptions,
+  print: (line: string) => void,
+  expectViolation = false,
+): void {
   const scenario = scenarioFromSeed(result.seed, options);
   print(`FAIL seed ${result.seed} (n=${result.n}, ${result.clients} clients)`);
+  if (scenario.byzantine)
+    print(`  byzantine: replicas ${scenario.byzantine.replicas.join(', ')} run "${scenario.byzantine.behaviour}"`);
+  if (expectViolation) print('  expected a violation (--expect-violation), and the checkers found none');
   for (const v of result.violations) print(`  ${v.property} violated: ${v.detail}`);
   if (result.livenessFailure) print(`  liveness failed: ${result.livenessFailure}`);
   for (const fault of scenario.faults) print(`  fault: ${describeFault(fault)}`);

@@ -139,6 +139,8 @@ export class Replica {
   private readonly ownViewChanges = new Map<number, ViewChange>();
   /** The NEW-VIEW that installed the current view (relayed to replicas that missed it). */
   private currentNewView: NewView | null = null;
+  /** Recent NEW-VIEWs by view, kept after we move on: a peer still waiting for one of them gets it (seed 15, silent primary). */
+  private readonly recentNewViews = new Map<number, NewView>();
   private retransmitInTicks: number;
 
   /** The highest proven stable checkpoint above our state, and when to fetch it if we do not get there ourselves. */
@@ -929,6 +931,8 @@ export class Replica {
     this.view = nv.view;
     this.status = 'normal';
     this.currentNewView = nv;
+    this.recentNewViews.set(nv.view, nv);
+    for (const v of this.recentNewViews.keys()) if (v < nv.view - RECENT_NEW_VIEWS) this.recentNewViews.delete(v);
     this.viewChangeTimerTicks = null;
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
     this.ownViewChanges.clear();
@@ -1000,6 +1004,9 @@ export class Replica {
     // Views: a peer behind our view gets the NEW-VIEW that installed it; in a view change, our VIEW-CHANGE.
     const behind = st.view < this.view || (st.view === this.view && !st.normal);
     if (this.status === 'normal' && behind && this.currentNewView) this.send(from, this.currentNewView);
+    // A peer waiting for the NEW-VIEW of a view we already left (we timed out there and moved on) gets it too.
+    const awaited = st.normal || st.view === this.view ? undefined : this.recentNewViews.get(st.view);
+    if (awaited) this.send(from, awaited);
     if (this.status === 'view-change' && st.view <= this.view) {
       // Our VIEW-CHANGE for the view the peer waits in (it may have missed it before we moved on), and our current one.
       const forPeer = st.normal ? undefined : this.ownViewChanges.get(st.view);
@@ -1147,5 +1154,7 @@ export interface LogRow {
 }
 
 const EMPTY = new Uint8Array(0);
+/** NEW-VIEWs kept for peers that missed them. */
+const RECENT_NEW_VIEWS = 4;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;

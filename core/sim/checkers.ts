@@ -37,8 +37,12 @@ export class Checkers {
   /** Per replica, the requests it executed (exactly-once). */
   private readonly executedBy = new Map<ReplicaId, Set<string>>();
 
-  constructor(_f: number, newApp: () => StateMachine) {
+  /** Byzantine replicas: the checkers judge only correct replicas and clients. */
+  private readonly faulty: ReadonlySet<ReplicaId>;
+
+  constructor(_f: number, newApp: () => StateMachine, faulty: ReadonlySet<ReplicaId> = new Set()) {
     this.newApp = newApp;
+    this.faulty = faulty;
   }
 
   violation(property: Property, detail: string): void {
@@ -50,6 +54,7 @@ export class Checkers {
   }
 
   onReplicaEvent(replica: ReplicaId, event: ReplicaEvent): void {
+    if (this.faulty.has(replica)) return;
     if (event.type === 'executed') this.onExecuted(replica, event.seq, event.digest, event.requests);
     else if (event.type === 'checkpoint') {
       const known = this.checkpointDigests.get(event.seq);

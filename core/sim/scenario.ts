@@ -3,7 +3,10 @@
  * parameters, clients and workload, network behaviour and the fault schedule.
  */
 import { defaultProtocolConfig, faultsTolerated, type ProtocolConfig } from '../pbft/config.ts';
+import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { Prng } from './prng.ts';
+
+const BEHAVIOUR_IDS = CATALOGUE.map((b) => b.id);
 
 export const FAULT_KINDS = ['crash', 'restart', 'partition', 'loss'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -58,6 +61,8 @@ export interface Scenario {
   readonly healAt: number;
   /** Liveness bound: every operation must complete by this virtual time. */
   readonly deadlineMs: number;
+  /** Byzantine replicas and what they do (null: every replica is correct). */
+  readonly byzantine: { readonly replicas: readonly number[]; readonly behaviour: string } | null;
 }
 
 export interface ScenarioOptions {
@@ -66,7 +71,19 @@ export interface ScenarioOptions {
   readonly ops?: number;
   /** Fault kinds allowed in the fault phase; empty = a fault-free run (loss and delay only as background). */
   readonly faults?: readonly FaultKind[];
+  /** How many replicas are Byzantine (K). @default 0 */
+  readonly faulty?: number;
+  /** Their behaviour: a catalogue id, 'random' (drawn from the seed), or 'equivocation-coalition'. */
+  readonly behaviour?: string;
 }
+
+/** Behaviours that only do something at the primary: the primary of view 0 is then among the faulty. */
+export const PRIMARY_BEHAVIOURS = new Set([
+  'equivocate',
+  'delay-preprepare',
+  'censor-client',
+  'equivocation-coalition',
+]);
 
 /** Virtual ms per tick (the network host ticks every 10 ms too). */
 export const TICK_MS = 10;
@@ -95,8 +112,13 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     lossProbability: kinds.includes('loss') ? rng.pick([0, 0, 0.01, 0.03]) : rng.pick([0, 0, 0.005]),
     duplicateProbability: rng.pick([0, 0.01, 0.05]),
   };
-  const faultPhaseMs = kinds.length > 0 ? rng.int(1_000, 6_000) : 0;
-  const faults = kinds.length > 0 ? faultSchedule(rng.fork(), n, f, kinds, faultPhaseMs) : [];
+  const byzantine = byzantineFromSeed(rng.fork(), n, options);
+  // Crashes and partitions share the fault budget f with the Byzantine replicas (at most f faulty in all).
+  const budget = f - Math.min(f, byzantine?.replicas.length ?? 0);
+  const allowed = budget > 0 ? kinds : kinds.filter((k) => k === 'loss');
+  const faultPhaseMs = allowed.length > 0 ? rng.int(1_000, 6_000) : 0;
+  const faults =
+    allowed.length > 0 ? faultSchedule(rng.fork(), n, budget, allowed, faultPhaseMs, byzantine?.replicas ?? []) : [];
   const worstDelay = network.delayMsBase + network.delayMsJitter;
   return {
     seed,
@@ -112,14 +134,36 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     healAt: faultPhaseMs,
     // Generous: after healing, view changes with doubled timeouts and state transfer must still fit.
     deadlineMs: faultPhaseMs + 60_000 + opsPerClient * clients * (4 * worstDelay + 20),
+    byzantine,
   };
+}
+
+function byzantineFromSeed(rng: Prng, n: number, options: ScenarioOptions): Scenario['byzantine'] {
+  const count = options.faulty ?? 0;
+  if (count <= 0) return null;
+  if (count >= n) throw new RangeError(`--faulty ${count}: at least one replica must be correct (n = ${n})`);
+  const behaviour =
+    options.behaviour === undefined || options.behaviour === 'random' ? rng.pick(BEHAVIOUR_IDS) : options.behaviour;
+  const replicas: number[] = PRIMARY_BEHAVIOURS.has(behaviour) || rng.chance(0.5) ? [0] : [];
+  while (replicas.length < count) {
+    const r = rng.int(0, n - 1);
+    if (!replicas.includes(r)) replicas.push(r);
+  }
+  return { replicas: replicas.sort((a, b) => a - b), behaviour };
 }
 
 /**
  * Faults for the fault phase. At most f replicas are crashed at any moment; partitions cut off at
  * most f replicas (the minority side) so a quorum of 2f+1 always exists after healing.
  */
-function faultSchedule(rng: Prng, n: number, f: number, kinds: readonly FaultKind[], phaseMs: number): Fault[] {
+function faultSchedule(
+  rng: Prng,
+  n: number,
+  f: number,
+  kinds: readonly FaultKind[],
+  phaseMs: number,
+  byzantine: readonly number[],
+): Fault[] {
   const faults: Fault[] = [];
   const count = rng.int(1, 4);
   for (let i = 0; i < count; i++) {
@@ -128,7 +172,8 @@ function faultSchedule(rng: Prng, n: number, f: number, kinds: readonly FaultKin
     const until = Math.min(phaseMs, at + rng.int(200, 3_000));
     if (kind === 'crash' || kind === 'restart') {
       // Prefer the primary of view 0 now and then: its crash forces a view change.
-      const replica = rng.chance(0.4) ? 0 : rng.int(0, n - 1);
+      const replica = rng.chance(0.4) && !byzantine.includes(0) ? 0 : rng.int(0, n - 1);
+      if (byzantine.includes(replica)) continue;
       const restart = kind === 'restart' || rng.chance(0.5);
       faults.push({
         kind: 'crash',
@@ -142,7 +187,8 @@ function faultSchedule(rng: Prng, n: number, f: number, kinds: readonly FaultKin
       const side: number[] = [];
       while (side.length < size) {
         const r = rng.chance(0.3) ? 0 : rng.int(0, n - 1);
-        if (!side.includes(r)) side.push(r);
+        if (!side.includes(r) && !byzantine.includes(r)) side.push(r);
+        else if (side.length + byzantine.length >= n) break;
       }
       faults.push({ kind: 'partition', at, until, side, oneWay: rng.chance(0.3) });
     } else {

@@ -10,6 +10,10 @@ import type { Hasher, ClientCrypto, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, Message, Reply, ReplicaId } from '../pbft/messages.ts';
 import type { Output, PersistRecord } from '../pbft/outputs.ts';
 import { Replica, type PersistedState } from '../pbft/replica.ts';
+import type { Behaviour } from '../byzantine/behaviour.ts';
+import { createBehaviour } from '../byzantine/catalogue.ts';
+import { EQUIVOCATION_COALITION, equivocationCoalition } from '../byzantine/coalition.ts';
+import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { Checkers, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { Prng } from './prng.ts';
@@ -72,7 +76,10 @@ export class Simulation {
   private readonly netRng: Prng;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly crypto: ReturnType<SimEnvironment['crypto']>;
-  private readonly replicas: (Replica | null)[];
+  /** Every replica sits behind a Byzantine switch; correct ones have none set. */
+  private readonly replicas: (FaultyReplica | null)[];
+  /** Behaviours of the Byzantine replicas, by replica id (coalition members share state). */
+  private readonly behaviours = new Map<ReplicaId, Behaviour>();
   /** What each replica persisted (its "disk"), for restarts. */
   private readonly disks: { view: number; stable: PersistedState['stable'] }[];
   private readonly clients: Client[];
@@ -98,6 +105,14 @@ export class Simulation {
     this.rng = new Prng(scenario.seed ^ 0x5eed);
     this.netRng = this.rng.fork();
     this.crypto = env.crypto(scenario.n, scenario.seed);
+    const byzantine = scenario.byzantine;
+    if (byzantine) {
+      if (byzantine.behaviour === EQUIVOCATION_COALITION.id) {
+        for (const [id, b] of equivocationCoalition(byzantine.replicas)) this.behaviours.set(id, b);
+      } else {
+        for (const id of byzantine.replicas) this.behaviours.set(id, createBehaviour(byzantine.behaviour));
+      }
+    }
     this.replicas = Array.from({ length: scenario.n }, (_, id) => this.newReplica(id, undefined));
     this.disks = Array.from({ length: scenario.n }, () => ({ view: 0, stable: null }));
     this.clientIds = Array.from({ length: scenario.clients }, (_, j) => `client-${j}`);
@@ -106,17 +121,21 @@ export class Simulation {
         new Client(id, { n: scenario.n, retransmitTicks: scenario.clientRetransmitTicks }, this.crypto.client(id)),
     );
     this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient);
-    this.checkers = new Checkers(scenario.f, () => env.app(this.crypto.hasher));
+    this.checkers = new Checkers(scenario.f, () => env.app(this.crypto.hasher), new Set(this.behaviours.keys()));
   }
 
-  private newReplica(id: ReplicaId, persisted: PersistedState | undefined): Replica {
-    return new Replica({
+  private newReplica(id: ReplicaId, persisted: PersistedState | undefined): FaultyReplica {
+    const crypto = this.crypto.replica(id);
+    const replica = new Replica({
       id,
       config: this.scenario.protocol,
-      crypto: this.crypto.replica(id),
+      crypto,
       app: this.env.app(this.crypto.hasher),
       persisted,
     });
+    const faulty = new FaultyReplica(replica, crypto, () => this.rng.float());
+    faulty.use(this.behaviours.get(id) ?? null);
+    return faulty;
   }
 
   run(): RunResult {
@@ -164,7 +183,9 @@ export class Simulation {
   private describeStall(): string {
     const pending = this.workload.pendingDescriptions();
     const states = this.replicas.map((r, i) =>
-      r ? `r${i}: v=${r.view} ${r.status} exec=${r.lastExecuted} h=${r.lowWatermark}` : `r${i}: down`,
+      r
+        ? `r${i}${this.behaviours.has(i) ? '(byzantine)' : ''}: v=${r.replica.view} ${r.replica.status} exec=${r.replica.lastExecuted} h=${r.replica.lowWatermark}`
+        : `r${i}: down`,
     );
     return `${pending.length} operation(s) incomplete at ${this.scenario.deadlineMs} ms (${pending.slice(0, 3).join('; ')}); ${states.join(', ')}`;
   }
@@ -216,7 +237,7 @@ export class Simulation {
       const sender = 'replica' in from ? from.replica : this.clientIds[from.client]!;
       replica.step(sender, message);
       this.drainReplica(to.replica);
-      const broken = replica.checkInvariants();
+      const broken = this.behaviours.has(to.replica) ? null : replica.replica.checkInvariants();
       if (broken) this.checkers.violation('invariant', `replica ${to.replica}: ${broken}`);
     } else if (message.type === 'reply' && 'replica' in from) {
       this.clients[to.client]!.onReply(from.replica, message);

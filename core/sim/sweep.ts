@@ -35,12 +35,14 @@ export function emptySummary(): SweepSummary {
   };
 }
 
-export function addRun(summary: SweepSummary, result: RunResult): void {
+/** With `expectViolation` (an f+1 coalition demonstration) a run fails when the checkers found nothing. */
+export function addRun(summary: SweepSummary, result: RunResult, expectViolation = false): void {
   summary.runs++;
   summary.safetyViolations += result.violations.length > 0 ? 1 : 0;
   summary.livenessFailures += result.livenessFailure !== null ? 1 : 0;
   summary.committedOps += result.committedOps;
-  if (!result.ok) summary.failedSeeds.push(result.seed);
+  const failed = expectViolation ? result.violations.length === 0 : !result.ok;
+  if (failed) summary.failedSeeds.push(result.seed);
   summary.viewChanges += result.viewChanges;
   summary.stateTransfers += result.stateTransfers;
   summary.checkpointsStable += result.checkpointsStable;

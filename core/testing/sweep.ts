@@ -26,3 +26,20 @@ export function sweep(from: number, to: number, options: ScenarioOptions) {
   }
   return summary;
 }
+
+/** A behaviour on K = f replicas over seeds 1..seeds with every fault kind: each run must be safe and live. */
+export function sweepBehaviour(behaviour: string, n: 4 | 7, seeds: number): { viewChanges: number } {
+  const options: ScenarioOptions = {
+    replicas: n,
+    faulty: (n - 1) / 3,
+    behaviour,
+    faults: ['crash', 'restart', 'partition', 'loss'],
+  };
+  let viewChanges = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const result = runSeed(seed, options, env);
+    expect(result.ok, explain(result, options)).toBe(true);
+    viewChanges += result.viewChanges;
+  }
+  return { viewChanges };
+}

@@ -1,0 +1,127 @@
+/**
+ * The Byzantine catalogue in the simulator: with at most f faulty replicas every behaviour leaves
+ * safety and liveness intact (n = 4 here, n = 7 in catalogue-n7.test.ts); with f+1 colluding the
+ * checkers name the property that breaks; and the honest replica is untouched by the wrappers.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TestCluster, text } from '../testing/cluster.ts';
+import { env, explain, sweepBehaviour } from '../testing/sweep.ts';
+import { runSeed } from '../sim/sweep.ts';
+import type { ScenarioOptions } from '../sim/scenario.ts';
+import { CATALOGUE, createBehaviour, UnknownBehaviourError } from './catalogue.ts';
+import { FaultyReplica } from './faulty-replica.ts';
+import { Replica } from '../pbft/replica.ts';
+import { FileStore } from '../app/file-store.ts';
+
+describe('the catalogue as data', () => {
+  it('has the twelve replica behaviours, each with a description and what to observe', () => {
+    expect(CATALOGUE.map((b) => b.id)).toEqual([
+      'silent',
+      'equivocate',
+      'wrong-digest',
+      'corrupt-reply',
+      'delay-preprepare',
+      'censor-client',
+      'replay',
+      'forge-view-change',
+      'lying-checkpoint',
+      'spurious-view-change',
+      'flood',
+      'bad-auth',
+    ]);
+    for (const b of CATALOGUE) {
+      expect(b.description.length).toBeGreaterThan(20);
+      expect(b.observe.length).toBeGreaterThan(20);
+    }
+    expect(() => createBehaviour('nice')).toThrow(UnknownBehaviourError);
+  });
+});
+
+describe('K = f faulty replicas, n = 4: safety always, liveness after healing, 20 seeds per behaviour', () => {
+  for (const { id } of CATALOGUE) {
+    it(id, () => {
+      const { viewChanges } = sweepBehaviour(id, 4, 20);
+      // A faulty primary that equivocates or censors is replaced.
+      if (id === 'equivocate' || id === 'censor-client') expect(viewChanges).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('regression seeds with Byzantine replicas', () => {
+  it('seed 15, a silent primary: the next primary moved on after its NEW-VIEW was lost; it now re-sends it to replicas still waiting', () => {
+    const options: ScenarioOptions = {
+      replicas: 4,
+      faulty: 1,
+      behaviour: 'silent',
+      faults: ['crash', 'restart', 'partition', 'loss'],
+    };
+    const result = runSeed(15, options, env);
+    expect(result.ok, explain(result, options)).toBe(true);
+  });
+});
+
+describe('f+1 colluding replicas break what n ≥ 3f+1 promised, and the checkers say what', () => {
+  const demo = (behaviour: string, n: 4 | 7, property: string) => {
+    const options: ScenarioOptions = { replicas: n, faulty: (n - 1) / 3 + 1, behaviour, faults: [] };
+    for (let seed = 1; seed <= 3; seed++) {
+      const result = runSeed(seed, options, env);
+      expect(
+        result.violations.map((v) => v.property),
+        explain(result, options),
+      ).toContain(property);
+    }
+  };
+  it('an equivocating primary with a colluding backup: two correct replicas commit different batches (agreement)', () =>
+    demo('equivocation-coalition', 4, 'agreement'));
+  it('f+1 replicas sending the same wrong reply: a client accepts a wrong result (linearizability)', () =>
+    demo('corrupt-reply', 4, 'linearizability'));
+});
+
+describe('the honest replica is untouched by the catalogue', () => {
+  it('a FaultyReplica with no behaviour produces exactly the honest outputs', () => {
+    const c = new TestCluster(4, { checkpointInterval: 2, logWindow: 4 });
+    const config = c.config;
+    const crypto = c.crypto.replica(1);
+    const bare = new Replica({ id: 1, config, crypto, app: new FileStore(c.crypto.hasher) });
+    const wrapped = new FaultyReplica(
+      new Replica({ id: 1, config, crypto, app: new FileStore(c.crypto.hasher) }),
+      crypto,
+      () => 0.5,
+    );
+    for (let i = 0; i < 5; i++) {
+      c.submit('alice', { kind: 'write', path: `/f${i}`, data: text(String(i)) });
+      c.deliverAll();
+    }
+    // Replay to both replicas every message replica 1 received in the cluster run.
+    const inputs = c.events.length;
+    expect(inputs).toBeGreaterThan(0);
+    const c2 = new TestCluster(4, { checkpointInterval: 2, logWindow: 4 });
+    let steps = 0;
+    const originalDeliver = c2.deliver.bind(c2);
+    c2.deliver = (e) => {
+      if (e.to === 1) {
+        bare.step(e.from, e.message);
+        wrapped.step(e.from, e.message);
+        expect(wrapped.takeOutputs()).toEqual(bare.takeOutputs());
+        steps++;
+      }
+      originalDeliver(e);
+    };
+    for (let i = 0; i < 5; i++) {
+      c2.submit('alice', { kind: 'write', path: `/f${i}`, data: text(String(i)) });
+      c2.deliverAll();
+      bare.tick();
+      wrapped.tick();
+      expect(wrapped.takeOutputs()).toEqual(bare.takeOutputs());
+    }
+    expect(steps).toBeGreaterThan(20);
+  });
+
+  it('the honest code does not know behaviours exist', () => {
+    for (const file of ['replica.ts', 'client.ts', 'proofs.ts']) {
+      const source = readFileSync(new URL(`../pbft/${file}`, import.meta.url), 'utf8');
+      expect(source).not.toMatch(/byzantine|behaviour/i);
+    }
+  });
+});
