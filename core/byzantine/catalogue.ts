@@ -124,7 +124,7 @@ const delayPrePrepare: Factory = () => {
     description:
       'As primary, holds every PRE-PREPARE for just under the view-change timeout before sending it (Aardvark\'s "pre-prepare delay" attack).',
     observe:
-      'Latency jumps to nearly the timeout on every request, yet no view change happens: the primary stays just fast enough. Throughput in the Metrics panel collapses.',
+      "Latency jumps to nearly the view-change timeout. Whether the primary is caught depends on timing: backups start their timer only once they hold the request, so with clients that retransmit early the primary is replaced; with patient clients it goes on slowly (Aardvark's point: timeouts alone do not bound a slow primary).",
     onOutputs: (ctx, outputs) =>
       outputs.filter((o) => {
         if (
