@@ -164,6 +164,19 @@ export class NetworkClient {
           list.filter((a): a is string => typeof a === 'string'),
         );
     }
+    // Ask the other members too (we may know only the one we joined): f+1 of them must vouch.
+    for (const member of hello.adopted) {
+      if (this.peers.has(member)) continue;
+      const addrs: Multiaddr[] = [];
+      for (const a of this.memberAddrs.get(member) ?? []) {
+        try {
+          addrs.push(multiaddr(a));
+        } catch {
+          // an address we cannot parse is simply not used
+        }
+      }
+      if (addrs.length > 0) this.meet(member, addrs);
+    }
     const key = hello.adopted.join(',');
     const vouching = this.vouches.get(key) ?? new Set<string>();
     vouching.add(from);

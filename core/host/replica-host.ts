@@ -20,7 +20,7 @@ import type { Output, ReplicaEvent } from '../pbft/outputs.ts';
 import { Replica } from '../pbft/replica.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { FaultyReplica } from '../byzantine/faulty-replica.ts';
-import { peerIdOfMultiaddr } from '../net/addresses.ts';
+import { dialableRemoteAddrs, peerIdOfMultiaddr } from '../net/addresses.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
@@ -212,12 +212,34 @@ export class ReplicaHost implements LabApi {
     // Re-send our client's MAC keys too: a replica that restarted has forgotten them, and without them
     // it cannot accept a pre-prepare carrying our requests (the paper refreshes keys periodically, §5.2).
     if (this.session) for (let r = 0; r < this.session.keys.length; r++) this.sendClientKey(r);
+    void this.refreshMemberAddresses();
     const now = performance.now();
     for (const peer of this.addresses.keys()) {
       const member = this.roster.adopted?.includes(peer) ?? false;
       if (!member && now - (this.lastAccepted.get(peer) ?? 0) > (this.options.peerIdleMs ?? PEER_IDLE_MS))
         this.forgetPeer(peer);
       else if (!this.clients.has(peer)) this.sendHello(peer);
+    }
+  }
+
+  /**
+   * Members that joined us (rather than being discovered) are known by peer id only; identify has
+   * told libp2p's peer store where they listen. Those addresses go into our HELLOs, so a client that
+   * joined one replica can reach them all.
+   */
+  private async refreshMemberAddresses(): Promise<void> {
+    for (const member of this.roster.adopted ?? []) {
+      if (member === this.peerId || (this.addresses.get(member)?.length ?? 0) > 0) continue;
+      try {
+        const peer = await this.node.peerStore.get(peerIdFromString(member));
+        const addrs = dialableRemoteAddrs(
+          peer.addresses.map((a) => a.multiaddr),
+          this.options.allowLoopback ?? false,
+        );
+        if (addrs.length > 0) this.addresses.set(member, addrs);
+      } catch {
+        // not in the peer store yet
+      }
     }
   }
 
