@@ -47,6 +47,31 @@ describe('pbft-lab sim arguments', () => {
   });
 });
 
+describe('pbft-lab sim with Byzantine replicas', () => {
+  it('--list-behaviours prints the catalogue as JSON with ids, descriptions and what to observe', () => {
+    const lines: string[] = [];
+    expect(simCommand(['--list-behaviours'], (l) => lines.push(l))).toBe(0);
+    const catalogue = JSON.parse(lines.join('\n')) as { id: string; description: string; observe: string }[];
+    expect(catalogue.map((b) => b.id)).toContain('equivocate');
+    expect(catalogue.every((b) => b.description && b.observe)).toBe(true);
+  });
+
+  it('refuses an unknown behaviour, and --behaviour without --faulty', () => {
+    expect(() => simCommand(['--seed', '1', '--faulty', '1', '--behaviour', 'nice'], () => {})).toThrow(
+      /unknown "nice"/,
+    );
+    expect(() => simCommand(['--seed', '1', '--behaviour', 'silent'], () => {})).toThrow(/needs --faulty/);
+  });
+
+  it('--expect-violation passes only when the checkers find one', () => {
+    const args = ['--seeds', '1..2', '--replicas', '4', '--faults', 'none', '--json'];
+    expect(
+      simCommand([...args, '--faulty', '2', '--behaviour', 'equivocation-coalition', '--expect-violation'], () => {}),
+    ).toBe(0);
+    expect(simCommand([...args, '--faulty', '1', '--behaviour', 'silent', '--expect-violation'], () => {})).toBe(1);
+  });
+});
+
 describe('the pbft-lab binary', () => {
   it('exits 2 with the usage on an unknown verb or flag', () => {
     const verb = run('frobnicate');
