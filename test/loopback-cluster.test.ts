@@ -10,24 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabOp, SubmitOutcome } from '../core/host/lab-api.ts';
 import { canUseNetns, LoopbackNamespace } from './helpers/netns.ts';
-import { eventually, fetchSnapshot, ReplicaProcess } from './helpers/replica-process.ts';
+import { eventually, fetchSnapshot, ReplicaProcess, submitVia } from './helpers/replica-process.ts';
 
 const usable = canUseNetns();
 const N = 4;
-
-export async function submitVia(apiUrl: string, op: LabOp, timeoutMs = 30_000): Promise<SubmitOutcome> {
-  const url = new URL(apiUrl);
-  const response = await fetch(`${url.origin}/api/submit?token=${url.searchParams.get('token')}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(op),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (!response.ok) throw new Error(`submit: HTTP ${response.status} ${await response.text()}`);
-  return (await response.json()) as SubmitOutcome;
-}
 
 describe.skipIf(!usable.ok)(
   `four replicas on loopback, separate processes${usable.ok ? '' : ` (skipped: ${usable.reason})`}`,

@@ -9,24 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabSnapshot, SubmitOutcome } from '../core/host/lab-api.ts';
+import type { LabSnapshot } from '../core/host/lab-api.ts';
 import { canUseNetns, NetnsLan } from './helpers/netns.ts';
-import { eventually, fetchSnapshot, ReplicaProcess } from './helpers/replica-process.ts';
+import { eventually, fetchSnapshot, ReplicaProcess, submitVia } from './helpers/replica-process.ts';
 
 const usable = canUseNetns();
 const N = 4;
-
-async function submit(apiUrl: string, body: unknown): Promise<SubmitOutcome> {
-  const url = new URL(apiUrl);
-  const response = await fetch(`${url.origin}/api/submit?token=${url.searchParams.get('token')}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  if (!response.ok) throw new Error(`submit: HTTP ${response.status} ${await response.text()}`);
-  return (await response.json()) as SubmitOutcome;
-}
 
 describe.skipIf(!usable.ok)(
   `a LAN of four network namespaces${usable.ok ? '' : ` (skipped: ${usable.reason})`}`,
@@ -80,14 +68,14 @@ describe.skipIf(!usable.ok)(
     }, 90_000);
 
     it('commits operations submitted on one machine, visible on every machine', async () => {
-      const outcome = await submit(replicas[1]!.apiUrl!, {
+      const outcome = await submitVia(replicas[1]!.apiUrl!, {
         kind: 'write',
         path: '/lan',
         text: 'hello over the bridge',
       });
       expect(outcome.result.kind).toBe('written');
       expect(outcome.matching).toBeGreaterThanOrEqual(2);
-      const read = await submit(replicas[3]!.apiUrl!, { kind: 'read', path: '/lan' });
+      const read = await submitVia(replicas[3]!.apiUrl!, { kind: 'read', path: '/lan' });
       expect(read.result.kind === 'data' && read.result.text).toBe('hello over the bridge');
     }, 60_000);
 
@@ -98,14 +86,14 @@ describe.skipIf(!usable.ok)(
       const primaryHost = lan.hosts[primaryIndex]!;
       lan.setLink(primaryHost, false);
       const others = replicas.filter((_, i) => i !== primaryIndex);
-      const outcome = await submit(others[0]!.apiUrl!, { kind: 'write', path: '/during-cut', text: 'x' });
+      const outcome = await submitVia(others[0]!.apiUrl!, { kind: 'write', path: '/during-cut', text: 'x' });
       expect(outcome.result.kind).toBe('written');
       const views = await Promise.all(others.map((r) => fetchSnapshot(r.apiUrl!)));
       expect(views.every((s) => s.view!.view > 0 && s.view!.primary !== primaryId)).toBe(true);
 
       lan.setLink(primaryHost, true);
       for (let i = 0; i < 3; i++)
-        await submit(others[1]!.apiUrl!, { kind: 'write', path: `/after-${i}`, text: String(i) });
+        await submitVia(others[1]!.apiUrl!, { kind: 'write', path: `/after-${i}`, text: String(i) });
       const target = Math.max(
         ...(await Promise.all(others.map((r) => fetchSnapshot(r.apiUrl!)))).map((s) => s.checkpoints!.lastExecuted),
       );

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LabSnapshot } from '../../core/host/lab-api.ts';
+import type { LabOp, LabSnapshot, SubmitOutcome } from '../../core/host/lab-api.ts';
 
 const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));
 
@@ -128,4 +128,17 @@ export async function fetchSnapshot(apiUrl: string): Promise<LabSnapshot> {
   const response = await fetch(`${url.origin}/api/snapshot?token=${url.searchParams.get('token')}`);
   if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
   return (await response.json()) as LabSnapshot;
+}
+
+/** POST /api/submit on a replica: its dashboard's client submits the operation. */
+export async function submitVia(apiUrl: string, op: LabOp, timeoutMs = 30_000): Promise<SubmitOutcome> {
+  const url = new URL(apiUrl);
+  const response = await fetch(`${url.origin}/api/submit?token=${url.searchParams.get('token')}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(op),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!response.ok) throw new Error(`submit: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as SubmitOutcome;
 }
