@@ -1,10 +1,16 @@
 /**
- * The Electron main process: a thin host. Decisions live in plain functions (window.ts, csp.ts,
- * ipc.ts) that are tested under Node; this file only wires them to Electron.
+ * The Electron main process: a thin host for one ReplicaHost. Decisions live in plain functions
+ * (lab-host.ts, lab-events.ts, ipc.ts, window.ts, csp.ts) that are tested under Node; this file
+ * only wires them to Electron.
  */
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { ReplicaHost } from '../../core/host/replica-host.ts';
+import { labEventsChannel } from '../shared/ipc.ts';
 import { contentSecurityPolicy } from './csp.ts';
-import { registerLabHandlers } from './ipc.ts';
+import { labHandlersFor, registerLabEventControl, registerLabHandlers } from './ipc.ts';
+import { LabEventForwarder } from './lab-events.ts';
+import { createQuitGuard, startLabHost } from './lab-host.ts';
+import type { LabHost } from './lab-host.ts';
 import { createMainWindowOptions, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
 import type { RendererEntry } from './window.ts';
 
@@ -16,9 +22,17 @@ const rendererEntry: RendererEntry = resolveRendererEntry({
   mainDir,
 });
 
-let mainWindow: BrowserWindow | null = null;
+const isTrustedSender = (senderUrl: string): boolean => isAppUrl(senderUrl, rendererEntry);
 
-function createMainWindow(): BrowserWindow {
+function log(line: string): void {
+  console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+}
+
+let mainWindow: BrowserWindow | null = null;
+/** Event forwarders by `webContents.id`: one per window, listening once its page has asked. */
+const forwarders = new Map<number, LabEventForwarder>();
+
+function createMainWindow(host: LabHost): BrowserWindow {
   const window = new BrowserWindow(createMainWindowOptions(preloadScriptPath(mainDir)));
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => {
@@ -26,10 +40,34 @@ function createMainWindow(): BrowserWindow {
   });
 
   // The window shows the dashboard and nothing else: no navigation away, no new windows.
-  window.webContents.on('will-navigate', (event, url) => {
+  const contents = window.webContents;
+  contents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url, rendererEntry)) event.preventDefault();
   });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+
+  const contentsId = contents.id;
+  const forwarder = new LabEventForwarder({
+    subscribe: (listener) => host.subscribe(listener),
+    send: (events) => {
+      if (!contents.isDestroyed()) contents.send(labEventsChannel, events);
+    },
+    log,
+  });
+  forwarders.set(contentsId, forwarder);
+  const updateHidden = (): void => {
+    if (!window.isDestroyed()) forwarder.setHidden(window.isMinimized() || !window.isVisible());
+  };
+  window.on('minimize', updateHidden);
+  window.on('restore', updateHidden);
+  window.on('hide', updateHidden);
+  window.on('show', updateHidden);
+  // A crashed page gets no more events; a reloaded page asks again (listen() re-subscribes).
+  contents.on('render-process-gone', () => forwarder.unlisten());
+  contents.on('destroyed', () => {
+    forwarder.unlisten();
+    forwarders.delete(contentsId);
+  });
 
   if (rendererEntry.kind === 'url') {
     void window.loadURL(rendererEntry.url);
@@ -60,20 +98,47 @@ async function start(): Promise<void> {
 
   await app.whenReady();
   hardenSession();
-  const removeHandlers = registerLabHandlers(ipcMain, { 'lab:version': () => app.getVersion() }, (senderUrl) =>
-    isAppUrl(senderUrl, rendererEntry),
+
+  const host = await startLabHost(
+    { argv: process.argv, env: process.env, userDataDir: app.getPath('userData') },
+    {
+      createHost: (options) => new ReplicaHost(options),
+      showErrorBox: (title, content) => dialog.showErrorBox(title, content),
+      log,
+    },
+  );
+  if (host === null) {
+    // startLabHost has shown why and released what the host had opened.
+    app.exit(1);
+    return;
+  }
+  // Quitting (the menu, closing the last window, …) first stops the replica.
+  app.on('before-quit', createQuitGuard({ stopHost: () => host.stop(), quit: () => app.quit(), log }));
+
+  const removeHandlers = registerLabHandlers(
+    ipcMain,
+    labHandlersFor(host, () => app.getVersion()),
+    isTrustedSender,
+  );
+  const removeEventControl = registerLabEventControl(
+    ipcMain,
+    isTrustedSender,
+    (contentsId) => forwarders.get(contentsId)?.listen(),
+    log,
   );
 
-  mainWindow = createMainWindow();
+  mainWindow = createMainWindow(host);
   app.on('activate', () => {
     // macOS: clicking the dock icon with no window open reopens it.
-    if (mainWindow === null) mainWindow = createMainWindow();
+    if (mainWindow === null) mainWindow = createMainWindow(host);
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => {
-    // The replica host will be stopped here too, once main hosts one.
+    // The host has stopped by now (before-quit waited for it).
+    for (const forwarder of forwarders.values()) forwarder.unlisten();
+    removeEventControl();
     removeHandlers();
   });
 }

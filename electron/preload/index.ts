@@ -1,19 +1,16 @@
 /**
- * The preload: exposes `window.pbftLab`, one function per channel of the shared map, and nothing
- * else (never `ipcRenderer` itself). Runs sandboxed, so it is built as one CommonJS file that
- * requires only `electron`.
+ * The preload: exposes `window.pbftLab` (PbftLabBridge: the LabApi plus `version`), one function
+ * per call, and nothing else (never `ipcRenderer` itself). Runs sandboxed, so it is built as one
+ * CommonJS file that requires only `electron`.
  */
 import { contextBridge, ipcRenderer } from 'electron';
 import { labBridgeKey } from '../shared/ipc.ts';
-import type { LabArgs, LabBridge, LabChannel, LabResult } from '../shared/ipc.ts';
+import { createLabBridge } from './bridge.ts';
+import type { BridgeIpc } from './bridge.ts';
 
-/** A function that invokes one channel; the renderer never sees the channel name or the event. */
-function invoker<C extends LabChannel>(channel: C): (...args: LabArgs<C>) => Promise<LabResult<C>> {
-  return (...args) => ipcRenderer.invoke(channel, ...args) as Promise<LabResult<C>>;
-}
+const ipc: BridgeIpc = ipcRenderer;
 
-const bridge: LabBridge = {
-  version: invoker('lab:version'),
-};
-
-contextBridge.exposeInMainWorld(labBridgeKey, bridge);
+contextBridge.exposeInMainWorld(
+  labBridgeKey,
+  createLabBridge(ipc, (error) => console.error('PBFT Lab: a LabEvent listener threw:', error)),
+);

@@ -4,32 +4,86 @@
  * Every call the dashboard can make is a channel here: its arguments and its result. The preload
  * exposes one function per channel (the part after `lab:`), and the main process registers one
  * handler per channel; both are typed from this map, so a channel added here is a compile error
- * until both sides implement it.
+ * until both sides implement it. The calls are the LabApi's (core/host/lab-api.ts), plus `version`.
  *
  * This file is shared by main, preload and renderer: it must stay free of runtime imports
- * (no `electron`, no Node, no DOM).
+ * (no `electron`, no Node, no DOM); type imports are erased.
  */
+import type {
+  BehaviourInfo,
+  FaultCommand,
+  LabApi,
+  LabEvent,
+  LabFaults,
+  LabOp,
+  LabSnapshot,
+  SubmitOutcome,
+} from '../../core/host/lab-api.ts';
+
+/**
+ * What the preload exposes as `window.pbftLab`: exactly the LabApi, plus the app version.
+ * The dashboard codes against LabApi, so the same components run on this bridge and on the
+ * headless host's WebSocket (core/host/api-client.ts).
+ *
+ * One difference from the WebSocket client: an Error that crosses Electron's contextBridge keeps
+ * only its message, so a rejected call carries the host's message but not its error `name`.
+ */
+export type PbftLabBridge = LabApi & { version(): Promise<string> };
+
+/** Request/response channels (`ipcRenderer.invoke` → `ipcMain.handle`), one per call. */
 export interface LabIpc {
   /** The application version (package.json `version`). */
   'lab:version': { args: []; result: string };
+  'lab:snapshot': { args: []; result: LabSnapshot };
+  'lab:submit': { args: [op: LabOp]; result: SubmitOutcome };
+  'lab:fault': { args: [command: FaultCommand]; result: LabFaults };
+  'lab:revokeClient': { args: [clientId: string]; result: void };
+  'lab:behaviours': { args: []; result: readonly BehaviourInfo[] };
+  'lab:setBehaviour': { args: [id: string | null]; result: string | null };
 }
 
 export type LabChannel = keyof LabIpc;
-export type LabArgs<C extends LabChannel> = LabIpc[C]['args'];
-export type LabResult<C extends LabChannel> = LabIpc[C]['result'];
+export type LabChannelArgs<C extends LabChannel> = LabIpc[C]['args'];
+export type LabChannelResult<C extends LabChannel> = LabIpc[C]['result'];
 
 /** `lab:version` → `version`: the name the preload gives the channel on `window.pbftLab`. */
 export type LabMethodName<C extends LabChannel> = C extends `lab:${infer Method}` ? Method : never;
 
-/** What the preload exposes as `window.pbftLab`: one async function per channel. */
-export type LabBridge = {
-  readonly [C in LabChannel as LabMethodName<C>]: (...args: LabArgs<C>) => Promise<LabResult<C>>;
+/** The bridge's request/response part: one async function per channel (everything but `subscribe`). */
+export type LabInvokeBridge = {
+  [C in LabChannel as LabMethodName<C>]: (...args: LabChannelArgs<C>) => Promise<LabChannelResult<C>>;
 };
 
-/** What the main process implements: one handler per channel, sync or async. */
+/** What the main process implements: one handler per channel, sync or async, on validated arguments. */
 export type LabHandlers = {
-  readonly [C in LabChannel]: (...args: LabArgs<C>) => LabResult<C> | Promise<LabResult<C>>;
+  readonly [C in LabChannel]: (...args: LabChannelArgs<C>) => LabChannelResult<C> | Promise<LabChannelResult<C>>;
 };
 
-/** The name under which the preload exposes the bridge (renderer/src/env.d.ts types `window` from it). */
+/**
+ * What a handled channel resolves to on the wire. Main catches the handler's error and sends its
+ * name and message as data: an error thrown through `ipcMain.handle` reaches the renderer wrapped
+ * as "Error invoking remote method 'lab:submit': BadRequestError: …". The preload unwraps the
+ * reply and rejects with the host's own message.
+ */
+export type LabIpcReply<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: { readonly name: string; readonly message: string } };
+
+/**
+ * The event stream, which is not a call. A page asks for it once, with `lab:listen`, when its first
+ * listener subscribes; main then subscribes to the host for that page (the host replays its recent
+ * history first, as it does for a new WebSocket connection) and sends batches of LabEvents on
+ * `lab:events` until the page goes away. A reloaded page asks again and gets the history again.
+ */
+export interface LabEventChannels {
+  /** main → renderer (`webContents.send`): events in the order the host emitted them. */
+  'lab:events': readonly LabEvent[];
+  /** renderer → main (`ipcRenderer.send`, no payload): start sending `lab:events` to this page. */
+  'lab:listen': [];
+}
+
+export const labEventsChannel = 'lab:events' satisfies keyof LabEventChannels;
+export const labListenChannel = 'lab:listen' satisfies keyof LabEventChannels;
+
+/** The name under which the preload exposes the bridge: `window.pbftLab`. */
 export const labBridgeKey = 'pbftLab';
