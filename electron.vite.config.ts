@@ -55,6 +55,8 @@ export default defineConfig({
     plugins: [vue(), contentSecurityPolicyMeta()],
     build: {
       outDir: resolve(root, 'out/renderer'),
+      // The headless replica serves this bundle over the LAN: keep it small.
+      minify: true,
       rolldownOptions: {
         input: { index: resolve(root, 'renderer/index.html') },
       },

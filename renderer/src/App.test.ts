@@ -1,35 +1,54 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount } from '@vue/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { LabBridge } from '../../electron/shared/ipc.ts';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PbftLabBridge } from './api/lab.ts';
 import App from './App.vue';
+import { useConnectionStore } from './stores/connection.ts';
+import { FakeLabApi } from './test-support/fake-lab-api.ts';
 
 /** Stands in for the preload bridge that Electron exposes as window.pbftLab. */
-function installBridge(bridge: LabBridge): void {
+function installBridge(bridge: PbftLabBridge): void {
   Object.defineProperty(window, 'pbftLab', { value: bridge, configurable: true });
 }
 
+let unmount: (() => void) | null = null;
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+});
+
 afterEach(() => {
+  unmount?.();
+  unmount = null;
   Reflect.deleteProperty(window, 'pbftLab');
 });
 
 describe('App', () => {
-  it('shows the title', () => {
+  it('in Electron, connects through window.pbftLab and shows the dashboard with the version', async () => {
+    const bridge = Object.assign(new FakeLabApi(), { version: () => Promise.resolve('1.2.3') });
+    installBridge(bridge);
     const wrapper = mount(App);
-    expect(wrapper.get('h1').text()).toBe('PBFT Lab');
-    expect(wrapper.text()).toContain('dashboard coming');
+    unmount = () => wrapper.unmount();
+    await flushPromises();
+    expect(useConnectionStore().transport).toBe('electron');
+    expect(wrapper.get('[data-testid=connection-status]').text()).toContain('Electron');
+    expect(wrapper.text()).toContain('v1.2.3');
+    expect(wrapper.get('[data-testid=dashboard-title]').text()).toBe('PBFT Lab — replica 0');
+    expect(bridge.callsOf('snapshot').length).toBeGreaterThan(0);
   });
 
-  it('shows the version reported through the bridge', async () => {
-    installBridge({ version: () => Promise.resolve('1.2.3') });
+  it('says so when the replica cannot be reached', async () => {
+    const connection = useConnectionStore();
+    await connection.connect({
+      bridge: undefined,
+      href: 'http://127.0.0.1:1/?token=x',
+      replaceUrl: () => {},
+      connect: () => Promise.reject(new Error('could not connect to ws://127.0.0.1:1/api/ws')),
+    });
     const wrapper = mount(App);
-    await flushPromises();
-    expect(wrapper.get('.version').text()).toBe('version 1.2.3');
-  });
-
-  it('shows no version outside Electron', async () => {
-    const wrapper = mount(App);
-    await flushPromises();
-    expect(wrapper.find('.version').exists()).toBe(false);
+    unmount = () => wrapper.unmount();
+    expect(wrapper.get('[data-testid=connection-error]').text()).toContain('could not connect');
+    expect(wrapper.find('[data-testid=cluster-panel]').exists()).toBe(false);
   });
 });

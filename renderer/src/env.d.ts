@@ -1,8 +1,8 @@
-import type { LabBridge, labBridgeKey } from '../../electron/shared/ipc.ts';
+import type { PbftLabBridge } from './api/lab.ts';
 
 declare global {
   interface Window {
-    /** The preload bridge (`pbftLab`); absent when the dashboard runs outside Electron (headless, tests). */
-    readonly [labBridgeKey]?: LabBridge;
+    /** The Electron preload's bridge; absent when the dashboard is served headless (and in tests). */
+    readonly pbftLab?: PbftLabBridge;
   }
 }

@@ -1,0 +1,170 @@
+// @vitest-environment happy-dom
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useConnectionStore } from '../../stores/connection.ts';
+import { useMessagesStore } from '../../stores/messages.ts';
+import { FakeLabApi, PEER_IDS, fakeSnapshot, messageEvent } from '../../test-support/fake-lab-api.ts';
+import DashboardView from './index.vue';
+
+let api: FakeLabApi;
+let wrapper: VueWrapper | null = null;
+
+async function mountDashboard(): Promise<VueWrapper> {
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  useConnectionStore().attach(api, 'websocket');
+  wrapper = mount(DashboardView, { global: { plugins: [pinia] } });
+  await flushPromises();
+  return wrapper;
+}
+
+const testid = (w: VueWrapper, id: string) => w.get(`[data-testid=${id}]`);
+
+beforeEach(() => {
+  api = new FakeLabApi();
+  api.snapshotValue = fakeSnapshot({
+    selfId: 2,
+    view: 0,
+    lastExecuted: 3,
+    log: [
+      { seq: 3, view: 0, digest: 'aa'.repeat(32), batchSize: 1, prepares: 2, commits: 3, phase: 'executed' },
+      { seq: 4, view: 0, digest: 'bb'.repeat(32), batchSize: 2, prepares: 1, commits: 0, phase: 'pre-prepared' },
+    ],
+  });
+});
+
+afterEach(() => {
+  wrapper?.unmount();
+  wrapper = null;
+});
+
+describe('dashboard', () => {
+  it('shows the cluster: roster by replica id, the primary, this machine', async () => {
+    const w = await mountDashboard();
+    expect(testid(w, 'cluster-role').text()).toBe('replica');
+    expect(testid(w, 'self-replica-id').text()).toBe('2');
+    const rows = w.findAll('[data-testid=roster-row]');
+    expect(rows).toHaveLength(4);
+    expect(rows[0]!.find('[data-testid=primary-badge]').exists()).toBe(true);
+    expect(rows[2]!.text()).toContain('this machine');
+    expect(testid(w, 'join-address').element.getAttribute('value')).toContain(PEER_IDS[2]);
+  });
+
+  it('shows the log with phases and quorum counts, the view and the checkpoints', async () => {
+    const w = await mountDashboard();
+    const rows = w.findAll('[data-testid=log-row]');
+    expect(rows.map((r) => r.attributes('data-phase'))).toEqual(['pre-prepared', 'executed']);
+    expect(rows[0]!.text()).toContain('1/2f=2');
+    expect(rows[1]!.text()).toContain('3/2f+1=3');
+    expect(testid(w, 'view-number').text()).toBe('0');
+    expect(testid(w, 'view-primary').text()).toBe('0');
+    expect(testid(w, 'view-status').text()).toBe('normal');
+    expect(testid(w, 'last-executed').text()).toBe('3');
+    expect(testid(w, 'high-watermark').text()).toBe('256');
+  });
+
+  it('submits a client operation and shows the result with matching replies against f+1', async () => {
+    const w = await mountDashboard();
+    await testid(w, 'client-op-kind').setValue('write');
+    await testid(w, 'client-path').setValue('/notes.txt');
+    await testid(w, 'client-text').setValue('hello');
+    await w.get('.op-form').trigger('submit');
+    await flushPromises();
+    // The file browser listed / when the dashboard opened; then the write, then / again.
+    expect(api.callsOf('submit')).toEqual([
+      [{ kind: 'list', dir: '/' }],
+      [{ kind: 'write', path: '/notes.txt', text: 'hello' }],
+      [{ kind: 'list', dir: '/' }],
+    ]);
+    expect(testid(w, 'client-result').text()).toContain('written: /notes.txt');
+    expect(testid(w, 'client-matching').text()).toBe('3 replicas matched (f+1 = 2 needed)');
+  });
+
+  it('lists the files of the replicated file system, and opening one reads it', async () => {
+    api.submitOutcome = (op) => ({
+      timestamp: 1,
+      result:
+        op.kind === 'list'
+          ? { kind: 'listing', dir: '/', entries: [{ path: '/a.txt', size: 2, version: 1, modifiedSeq: 4 }] }
+          : { kind: 'data', stat: { path: '/a.txt', size: 2, version: 1, modifiedSeq: 4 }, text: 'hi', base64: 'aGk=' },
+      matching: 2,
+      latencyMs: 3,
+    });
+    const w = await mountDashboard();
+    const entries = w.findAll('[data-testid=file-entry]');
+    expect(entries.map((e) => e.attributes('data-path'))).toEqual(['/a.txt']);
+    await entries[0]!.get('a').trigger('click');
+    await flushPromises();
+    expect(api.callsOf('submit').at(-1)).toEqual([{ kind: 'read', path: '/a.txt' }]);
+    expect(testid(w, 'client-result').text()).toContain('/a.txt: hi');
+  });
+
+  it('makes the replica Byzantine from the catalogue and shows a red banner', async () => {
+    const w = await mountDashboard();
+    expect(w.find('[data-testid=byzantine-banner]').exists()).toBe(false);
+    expect(w.findAll('[data-testid=behaviour-option]').map((o) => o.text())).toEqual(['Silent', 'Equivocate']);
+    await testid(w, 'behaviour-select').setValue('silent');
+    expect(testid(w, 'behaviour-info').text()).toContain('the backups time out');
+    await testid(w, 'behaviour-apply').trigger('click');
+    await flushPromises();
+    expect(api.callsOf('setBehaviour')).toEqual([['silent']]);
+    expect(testid(w, 'byzantine-banner').text()).toContain('This replica is Byzantine: Silent');
+    await testid(w, 'behaviour-honest').trigger('click');
+    await flushPromises();
+    expect(w.find('[data-testid=byzantine-banner]').exists()).toBe(false);
+  });
+
+  it('pauses the replica and cuts a link from the Faults panel', async () => {
+    const w = await mountDashboard();
+    await testid(w, 'fault-pause').trigger('click');
+    await testid(w, 'fault-link-1').trigger('change');
+    await testid(w, 'fault-delay').setValue('150');
+    await w.get('[data-testid=faults-panel] form').trigger('submit');
+    await flushPromises();
+    expect(api.callsOf('fault')).toEqual([
+      [{ kind: 'pause' }],
+      [{ kind: 'disconnect', peerId: PEER_IDS[1] }],
+      [{ kind: 'delay', ms: 150 }],
+    ]);
+  });
+
+  it('shows a paused replica and a cut link from the snapshot', async () => {
+    api.snapshotValue = fakeSnapshot({ selfId: 2, faults: { paused: true, disconnectedFrom: [PEER_IDS[0]] } });
+    const w = await mountDashboard();
+    expect(w.find('[data-testid=paused-banner]').exists()).toBe(true);
+    expect(w.find('[data-testid=fault-resume]').exists()).toBe(true);
+    expect((testid(w, 'fault-link-0').element as HTMLInputElement).checked).toBe(true);
+    expect(w.findAll('[data-testid=roster-row]')[0]!.text()).toContain('cut (fault)');
+  });
+
+  it('draws streamed messages as arrows in the diagram, and stops listening when closed', async () => {
+    const w = await mountDashboard();
+    expect(api.listeners.size).toBe(1);
+    const at = api.snapshotValue.metrics.uptimeMs;
+    api.emit(messageEvent(at - 100, 'out', 'all', 'pre-prepare'));
+    api.emit(messageEvent(at - 50, 'in', 0, 'prepare'));
+    useMessagesStore().flush();
+    await flushPromises();
+    const arrows = w.findAll('[data-testid=diagram-arrow]');
+    // A broadcast from replica 2 fans out to 0, 1 and 3; the prepare comes in from 0.
+    expect(arrows.map((a) => a.attributes('data-type'))).toEqual([
+      'pre-prepare',
+      'pre-prepare',
+      'pre-prepare',
+      'prepare',
+    ]);
+    w.unmount();
+    wrapper = null;
+    expect(api.listeners.size).toBe(0);
+  });
+
+  it('stops polling the snapshot once unmounted', async () => {
+    const w = await mountDashboard();
+    w.unmount();
+    wrapper = null;
+    const calls = api.callsOf('snapshot').length;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(api.callsOf('snapshot').length).toBe(calls);
+  });
+});
