@@ -1,6 +1,7 @@
 /**
- * The `pbft-lab` command. Verbs: sim (more come with the networking issue: replica, demo, client, bench).
+ * The `pbft-lab` command. Verbs: replica, demo, client, sim, bench.
  */
+import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
@@ -17,7 +18,9 @@ verbs:
   client  submit one file-store operation and print the result agreed by f+1 replicas
           ${CLIENT_USAGE.replace(/\n/g, '\n          ')}
   sim     seeded simulation of a PBFT cluster with fault injection and checkers
-          ${SIM_USAGE.replace(/\n/g, '\n          ')}`;
+          ${SIM_USAGE.replace(/\n/g, '\n          ')}
+  bench   closed-loop throughput and latency (in-memory transport, or libp2p on loopback)
+          ${BENCH_USAGE.replace(/\n/g, '\n          ')}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -32,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         return await demoCommand(rest, print);
       case 'client':
         return await clientCommand(rest, print);
+      case 'bench':
+        return await benchCommand(rest, print);
       case undefined:
       case 'help':
       case '--help':

@@ -14,10 +14,11 @@ import { nodeSimEnvironment } from './sim-environment.ts';
 import { UsageError } from './usage-error.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { EQUIVOCATION_COALITION } from '../byzantine/coalition.ts';
+import { CLIENT_CATALOGUE } from '../byzantine/client-behaviours.ts';
 
 export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--replicas 4|7|10] [--clients M] [--ops K]
                     [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]
-                    [--faulty K --behaviour ID|random [--expect-violation]]
+                    [--faulty K --behaviour ID|random [--expect-violation]] [--client-behaviour ID]
        pbft-lab sim --list-behaviours`;
 
 export function parseSeeds(text: string): { from: number; to: number } {
@@ -66,6 +67,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
       trace: { type: 'boolean', default: false },
       faulty: { type: 'string' },
       behaviour: { type: 'string' },
+      'client-behaviour': { type: 'string' },
       'expect-violation': { type: 'boolean', default: false },
       'list-behaviours': { type: 'boolean', default: false },
     },
@@ -73,7 +75,16 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     allowPositionals: false,
   });
   if (values['list-behaviours']) {
-    print(JSON.stringify([...CATALOGUE, EQUIVOCATION_COALITION], null, 2));
+    print(
+      JSON.stringify(
+        [
+          ...[...CATALOGUE, EQUIVOCATION_COALITION].map((b) => ({ ...b, scope: 'replica' })),
+          ...CLIENT_CATALOGUE.map((b) => ({ ...b, scope: 'client' })),
+        ],
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if ((values.seeds === undefined) === (values.seed === undefined))
@@ -87,6 +98,12 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
   const faulty = parseCount('faulty', values.faulty);
   if (values.behaviour !== undefined && faulty === undefined) throw new UsageError('--behaviour needs --faulty K');
   const expectViolation = values['expect-violation'];
+  const clientBehaviour = values['client-behaviour'];
+  if (clientBehaviour !== undefined && !CLIENT_CATALOGUE.some((b) => b.id === clientBehaviour)) {
+    throw new UsageError(
+      `--client-behaviour: unknown "${clientBehaviour}" (known: ${CLIENT_CATALOGUE.map((b) => b.id).join(', ')})`,
+    );
+  }
   if (values.crypto !== 'fast' && values.crypto !== 'ed25519')
     throw new UsageError(`--crypto must be fast or ed25519, got "${values.crypto}"`);
   const options: ScenarioOptions = {
@@ -96,6 +113,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     faults: parseFaults(values.faults),
     faulty,
     behaviour: values.behaviour,
+    clientBehaviour,
   };
   const env = nodeSimEnvironment(values.crypto);
   const range = parseSeeds(values.seeds ?? values.seed!);
@@ -132,6 +150,7 @@ function reproduceCommand(seed: number, options: ScenarioOptions): string {
   if (options.ops) parts.push(`--ops ${options.ops}`);
   if (options.faulty) parts.push(`--faulty ${options.faulty}`);
   if (options.behaviour) parts.push(`--behaviour ${options.behaviour}`);
+  if (options.clientBehaviour) parts.push(`--client-behaviour ${options.clientBehaviour}`);
   parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
   return parts.join(' ') + ' --trace';
 }

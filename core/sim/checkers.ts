@@ -40,9 +40,18 @@ export class Checkers {
   /** Byzantine replicas: the checkers judge only correct replicas and clients. */
   private readonly faulty: ReadonlySet<ReplicaId>;
 
-  constructor(_f: number, newApp: () => StateMachine, faulty: ReadonlySet<ReplicaId> = new Set()) {
+  /** Faulty clients: their requests still execute (and count in the replayed order), but nothing is promised them. */
+  private readonly faultyClients: ReadonlySet<ClientId>;
+
+  constructor(
+    _f: number,
+    newApp: () => StateMachine,
+    faulty: ReadonlySet<ReplicaId> = new Set(),
+    faultyClients: ReadonlySet<ClientId> = new Set(),
+  ) {
     this.newApp = newApp;
     this.faulty = faulty;
+    this.faultyClients = faultyClients;
   }
 
   violation(property: Property, detail: string): void {
@@ -82,6 +91,8 @@ export class Checkers {
     for (const req of requests) {
       if (!req.executed) continue;
       const k = key(req.client, req.timestamp);
+      // A faulty client's requests are whatever it sent: validity is promised to correct clients only.
+      if (this.faultyClients.has(req.client)) continue;
       const op = this.issuedOps.get(k);
       if (!op)
         this.violation(
@@ -137,7 +148,7 @@ export class Checkers {
         results.set(k, result);
       }
     }
-    const completed = history.filter((h) => h.completedAtMs !== null);
+    const completed = history.filter((h) => h.completedAtMs !== null && !this.faultyClients.has(h.client));
     for (const h of completed) {
       const k = key(h.client, h.timestamp);
       const expected = results.get(k);

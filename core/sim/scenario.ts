@@ -63,6 +63,8 @@ export interface Scenario {
   readonly deadlineMs: number;
   /** Byzantine replicas and what they do (null: every replica is correct). */
   readonly byzantine: { readonly replicas: readonly number[]; readonly behaviour: string } | null;
+  /** A faulty client's behaviour (client-0 runs it), or null. */
+  readonly clientBehaviour: string | null;
 }
 
 export interface ScenarioOptions {
@@ -75,6 +77,8 @@ export interface ScenarioOptions {
   readonly faulty?: number;
   /** Their behaviour: a catalogue id, 'random' (drawn from the seed), or 'equivocation-coalition'. */
   readonly behaviour?: string;
+  /** Make client-0 faulty with this client behaviour (core/byzantine/client-behaviours.ts). */
+  readonly clientBehaviour?: string;
 }
 
 /** Behaviours that only do something at the primary: the primary of view 0 is then among the faulty. */
@@ -103,7 +107,8 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     stateTransferDelayTicks: rng.pick([5, 20]),
     stateChunkBytes: rng.pick([64, 512, 4096, 65536]),
   });
-  const clients = options.clients ?? rng.int(1, 4);
+  // A faulty client needs a correct one beside it, whose operations must complete.
+  const clients = Math.max(options.clients ?? rng.int(1, 4), options.clientBehaviour ? 2 : 1);
   const opsPerClient = options.ops ?? rng.int(10, 40);
   const kinds = options.faults ?? [];
   const network: NetworkProfile = {
@@ -135,6 +140,7 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     // Generous: after healing, view changes with doubled timeouts and state transfer must still fit.
     deadlineMs: faultPhaseMs + 60_000 + opsPerClient * clients * (4 * worstDelay + 20),
     byzantine,
+    clientBehaviour: options.clientBehaviour ?? null,
   };
 }
 

@@ -14,6 +14,7 @@ import type { Behaviour } from '../byzantine/behaviour.ts';
 import { createBehaviour } from '../byzantine/catalogue.ts';
 import { EQUIVOCATION_COALITION, equivocationCoalition } from '../byzantine/coalition.ts';
 import { FaultyReplica } from '../byzantine/faulty-replica.ts';
+import { FaultyClient } from '../byzantine/client-behaviours.ts';
 import { Checkers, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { Prng } from './prng.ts';
@@ -82,7 +83,7 @@ export class Simulation {
   private readonly behaviours = new Map<ReplicaId, Behaviour>();
   /** What each replica persisted (its "disk"), for restarts. */
   private readonly disks: { view: number; stable: PersistedState['stable'] }[];
-  private readonly clients: Client[];
+  private readonly clients: (Client | FaultyClient)[];
   private readonly clientIds: ClientId[];
   private readonly workload: Workload;
   private readonly checkers: Checkers;
@@ -116,12 +117,22 @@ export class Simulation {
     this.replicas = Array.from({ length: scenario.n }, (_, id) => this.newReplica(id, undefined));
     this.disks = Array.from({ length: scenario.n }, () => ({ view: 0, stable: null }));
     this.clientIds = Array.from({ length: scenario.clients }, (_, j) => `client-${j}`);
-    this.clients = this.clientIds.map(
-      (id) =>
-        new Client(id, { n: scenario.n, retransmitTicks: scenario.clientRetransmitTicks }, this.crypto.client(id)),
-    );
+    this.clients = this.clientIds.map((id, j) => {
+      const crypto = this.crypto.client(id);
+      const client = new Client(id, { n: scenario.n, retransmitTicks: scenario.clientRetransmitTicks }, crypto);
+      // client-0 is the faulty one when a client behaviour is set.
+      return j === 0 && scenario.clientBehaviour
+        ? new FaultyClient(client, crypto, scenario.clientBehaviour, () => this.rng.float())
+        : client;
+    });
     this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient);
-    this.checkers = new Checkers(scenario.f, () => env.app(this.crypto.hasher), new Set(this.behaviours.keys()));
+    if (scenario.clientBehaviour) this.workload.exempt.add(0);
+    this.checkers = new Checkers(
+      scenario.f,
+      () => env.app(this.crypto.hasher),
+      new Set(this.behaviours.keys()),
+      new Set(scenario.clientBehaviour ? [this.clientIds[0]!] : []),
+    );
   }
 
   private newReplica(id: ReplicaId, persisted: PersistedState | undefined): FaultyReplica {

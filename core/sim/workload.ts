@@ -36,8 +36,14 @@ export class Workload {
     this.outstanding = Array.from({ length: clients }, () => null);
   }
 
+  /** Clients whose completion is not required (faulty ones). */
+  readonly exempt = new Set<number>();
+
   get finished(): boolean {
-    return this.remaining.every((r) => r === 0) && this.outstanding.every((o) => o === null);
+    return (
+      this.remaining.every((r, j) => r === 0 || this.exempt.has(j)) &&
+      this.outstanding.every((o, j) => o === null || this.exempt.has(j))
+    );
   }
 
   next(client: number, _nowMs: number): PlannedOp | null {

@@ -1,0 +1,98 @@
+/**
+ * What a benchmark run reports, and the small statistics both transports share.
+ */
+
+export type Transport = 'memory' | 'libp2p';
+
+export interface BenchOptions {
+  readonly replicas: number;
+  readonly clients: number;
+  readonly durationS: number;
+  /** Warm-up before measuring, in seconds. */
+  readonly warmupS: number;
+  /** 0: a null operation (`stat` of a missing path); otherwise a write of this many bytes. */
+  readonly payload: number;
+  /** Fraction of operations sent as read-only `stat`s (§5.1's read-only optimisation). */
+  readonly readRatio: number;
+}
+
+export interface ProcessCost {
+  readonly role: string;
+  readonly pid: number;
+  /** User + system CPU seconds over the whole life of the process. */
+  readonly cpuS: number;
+  /** Peak resident set size (VmHWM / maxRSS), MiB. */
+  readonly peakRssMiB: number;
+}
+
+export interface BenchReport {
+  readonly transport: Transport;
+  readonly replicas: number;
+  readonly clients: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly payload: number;
+  readonly readRatio: number;
+  readonly operation: string;
+  readonly ops: number;
+  readonly opsPerSec: number;
+  readonly latencyMsP50: number;
+  readonly latencyMsP90: number;
+  readonly latencyMsP99: number;
+  readonly latencyMsMax: number;
+  /** Mean requests per executed batch (replica 0's `executed` events in the measured window); null when not observable (libp2p). */
+  readonly batchSizeMean: number | null;
+  readonly cpu: {
+    /** CPU seconds spent in the measured window (memory: this process; libp2p: all children). */
+    readonly seconds: number;
+    /** CPU seconds per wall second (1.0 = one core busy). */
+    readonly cores: number;
+    /** CPU microseconds per operation. */
+    readonly usPerOp: number;
+  };
+  readonly memory: {
+    /** Peak RSS of the benchmark process (memory) or the largest replica process (libp2p), MiB. */
+    readonly peakRssMiB: number;
+    /** Heap used at the end of the run, MiB (memory transport only). */
+    readonly heapUsedMiB?: number;
+  };
+  readonly processes?: readonly ProcessCost[];
+  readonly loadAverage: readonly number[];
+}
+
+/** Latency percentiles of an unsorted sample, in ms. */
+export function percentiles(samples: number[]): { p50: number; p90: number; p99: number; max: number } {
+  if (samples.length === 0) return { p50: NaN, p90: NaN, p99: NaN, max: NaN };
+  const sorted = Float64Array.from(samples).sort();
+  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+export const round = (x: number, digits = 3): number => {
+  const scale = 10 ** digits;
+  return Math.round(x * scale) / scale;
+};
+
+export function describeOperation(options: BenchOptions): string {
+  const rw =
+    options.payload === 0
+      ? 'stat /bench-null (missing path, 0-byte arg/result) ordered'
+      : `write of ${options.payload} B to /bench/<client>`;
+  return options.readRatio > 0 ? `${rw}; ${options.readRatio * 100}% read-only stat /bench-null` : rw;
+}
+
+export function formatReport(r: BenchReport): string[] {
+  const lines = [
+    `transport ${r.transport}, ${r.replicas} replicas, ${r.clients} closed-loop clients, ${r.durationS} s after ${r.warmupS} s warm-up`,
+    `operation: ${r.operation}`,
+    `throughput: ${r.opsPerSec.toFixed(0)} ops/s (${r.ops} ops)`,
+    `latency ms: p50 ${r.latencyMsP50.toFixed(3)}  p90 ${r.latencyMsP90.toFixed(3)}  p99 ${r.latencyMsP99.toFixed(3)}  max ${r.latencyMsMax.toFixed(3)}`,
+    `batch size mean: ${r.batchSizeMean === null ? 'n/a' : r.batchSizeMean.toFixed(2)}`,
+    `cpu: ${r.cpu.seconds.toFixed(2)} s (${r.cpu.cores.toFixed(2)} cores, ${r.cpu.usPerOp.toFixed(1)} µs/op)`,
+    `peak RSS: ${r.memory.peakRssMiB.toFixed(1)} MiB${r.memory.heapUsedMiB !== undefined ? `, heap used ${r.memory.heapUsedMiB.toFixed(1)} MiB` : ''}`,
+  ];
+  for (const p of r.processes ?? [])
+    lines.push(`  ${p.role} pid ${p.pid}: cpu ${p.cpuS.toFixed(2)} s, peak RSS ${p.peakRssMiB.toFixed(1)} MiB`);
+  lines.push(`load average at start: ${r.loadAverage.map((x) => x.toFixed(2)).join(' ')}`);
+  return lines;
+}

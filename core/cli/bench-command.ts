@@ -1,0 +1,61 @@
+/**
+ * `pbft-lab bench`: closed-loop throughput and latency of a PBFT cluster, either in one process with
+ * an in-memory transport (the protocol's own cost) or over libp2p on loopback (docs/performance.md).
+ */
+import { parseArgs } from 'node:util';
+import { runLibp2pBench } from '../bench/libp2p-bench.ts';
+import { runMemoryBench } from '../bench/memory-bench.ts';
+import { formatReport, type BenchOptions, type Transport } from '../bench/report.ts';
+import { MAX_OP_BYTES } from '../pbft/codec.ts';
+import { UsageError } from './usage-error.ts';
+
+export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--warmup S] [--payload BYTES]
+                      [--read-ratio R] [--transport memory|libp2p] [--json]`;
+
+export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Transport; json: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      replicas: { type: 'string', default: '4' },
+      clients: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      payload: { type: 'string', default: '0' },
+      'read-ratio': { type: 'string', default: '0' },
+      transport: { type: 'string', default: 'memory' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 4 || (replicas - 1) % 3 !== 0 || replicas > 64)
+    throw new UsageError(`--replicas must be 3f+1 (4, 7, 10, …), got "${values.replicas}"`);
+  const clients = Number(values.clients);
+  if (!Number.isInteger(clients) || clients < 1 || clients > 10_000)
+    throw new UsageError(`--clients must be an integer from 1 to 10000, got "${values.clients}"`);
+  const durationS = Number(values.duration);
+  if (!(durationS > 0) || durationS > 3600)
+    throw new UsageError(`--duration must be a positive number of seconds, got "${values.duration}"`);
+  const warmupS = Number(values.warmup);
+  if (!(warmupS >= 0) || warmupS > 600)
+    throw new UsageError(`--warmup must be a number of seconds ≥ 0, got "${values.warmup}"`);
+  const payload = Number(values.payload);
+  if (!Number.isInteger(payload) || payload < 0 || payload > MAX_OP_BYTES - 512)
+    throw new UsageError(`--payload must be an integer from 0 to ${MAX_OP_BYTES - 512}, got "${values.payload}"`);
+  const readRatio = Number(values['read-ratio']);
+  if (!(readRatio >= 0 && readRatio <= 1))
+    throw new UsageError(`--read-ratio must be between 0 and 1, got "${values['read-ratio']}"`);
+  const transport = values.transport;
+  if (transport !== 'memory' && transport !== 'libp2p')
+    throw new UsageError(`--transport must be memory or libp2p, got "${transport}"`);
+  return { replicas, clients, durationS, warmupS, payload, readRatio, transport, json: values.json };
+}
+
+export async function benchCommand(argv: string[], print: (line: string) => void): Promise<number> {
+  const { transport, json, ...options } = parseBenchArgs(argv);
+  const report = transport === 'memory' ? await runMemoryBench(options) : await runLibp2pBench(options, print);
+  if (!json) for (const line of formatReport(report)) print(line);
+  else print(JSON.stringify(report));
+  return 0;
+}
