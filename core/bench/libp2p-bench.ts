@@ -1,8 +1,8 @@
 /**
  * The libp2p transport of `pbft-lab bench`: n `pbft-lab replica` processes and one client process
  * (core/bench/libp2p-clients.ts) on loopback. No mDNS (it would multicast on the machine's real
- * interface): replica 0 starts first, and its `join with: --join …` address is handed to the other
- * replicas and to the clients. CPU and peak memory of every child come from /proc at the end.
+ * interface): replicas start one after another, each given the `join with: --join …` addresses of
+ * those before it; the clients join replica 0. CPU and peak memory of every child come from /proc at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
-import { describeOperation, percentiles, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
+import {
+  describeOperation,
+  percentiles,
+  round,
+  type BenchOptions,
+  type BenchReport,
+  type ProcessCost,
+} from './report.ts';
 
 const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./libp2p-clients.ts', import.meta.url));
@@ -57,7 +64,10 @@ function start(role: string, args: string[]): Child {
 function waitForLine(c: Child, test: (line: string) => boolean, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new BenchError(`${c.role}: no expected output within ${timeoutMs} ms; last lines:\n${c.lines.join('\n')}`)),
+      () =>
+        reject(
+          new BenchError(`${c.role}: no expected output within ${timeoutMs} ms; last lines:\n${c.lines.join('\n')}`),
+        ),
       timeoutMs,
     );
     const onExit = (code: number | null): void => {
@@ -93,7 +103,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
   const base = await mkdtemp(join(tmpdir(), 'pbft-lab-bench-'));
   const children: Child[] = [];
   const loadAverage = loadavg();
-  const replicaArgs = (i: number, joinAddress: string | null): string[] => [
+  const replicaArgs = (i: number, joinAddresses: readonly string[]): string[] => [
     MAIN,
     'replica',
     '--data-dir',
@@ -106,15 +116,27 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     '/ip4/127.0.0.1/tcp/0',
     '--allow-loopback',
     '--no-mdns',
-    ...(joinAddress ? ['--join', joinAddress] : []),
+    ...joinAddresses.flatMap((a) => ['--join', a]),
   ];
-  const isJoinLine = (line: string): boolean => line.startsWith('join with: --join ');
+  const joinPrefix = 'join with: --join ';
+  // Ctrl-C on the benchmark stops its children too (the default SIGINT would orphan them).
+  const interrupted = (): void => {
+    for (const c of children) c.process.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
-    const first = start('replica 0', replicaArgs(0, null));
-    children.push(first);
-    const joinAddress = (await waitForLine(first, isJoinLine, 30_000)).slice('join with: --join '.length).trim();
-    for (let i = 1; i < n; i++) children.push(start(`replica ${i}`, replicaArgs(i, joinAddress)));
-    await Promise.all(children.slice(1).map((c) => waitForLine(c, isJoinLine, 30_000)));
+    // Replica i joins replicas 0..i-1, so every pair is introduced (a replica does not pass on the
+    // addresses of peers it met by --join before the roster exists).
+    const joinable: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const replica = start(`replica ${i}`, replicaArgs(i, joinable));
+      children.push(replica);
+      const line = await waitForLine(replica, (l) => l.startsWith(joinPrefix), 30_000);
+      joinable.push(line.slice(joinPrefix.length).trim());
+    }
+    const joinAddress = joinable[0]!;
     const clientsOptions: ClientsOptions = {
       cluster,
       size: n,
@@ -170,6 +192,8 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
       loadAverage: loadAverage.map((x) => round(x, 2)),
     };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await Promise.all(
       children.map(
         (c) =>

@@ -24,7 +24,9 @@ export function topSelfTime(profile: Profile, top: number): { name: string; ms: 
     const delta = profile.timeDeltas[i] ?? 0;
     const frame = byId.get(id)?.callFrame;
     const file = frame?.url.replace(/^file:\/\/.*?\/(core|node_modules)\//, '$1/') ?? '';
-    const name = frame ? `${frame.functionName || '(anonymous)'} ${file}${file ? `:${frame.lineNumber + 1}` : ''}` : '?';
+    const name = frame
+      ? `${frame.functionName || '(anonymous)'} ${file}${file ? `:${frame.lineNumber + 1}` : ''}`
+      : '?';
     totals.set(name, (totals.get(name) ?? 0) + delta);
     all += delta;
   });
