@@ -124,7 +124,7 @@ const delayPrePrepare: Factory = () => {
     description:
       'As primary, holds every PRE-PREPARE for just under the view-change timeout before sending it (Aardvark\'s "pre-prepare delay" attack).',
     observe:
-      "Latency jumps to nearly the view-change timeout. Whether the primary is caught depends on timing: backups start their timer only once they hold the request, so with clients that retransmit early the primary is replaced; with patient clients it goes on slowly (Aardvark's point: timeouts alone do not bound a slow primary).",
+      "Latency jumps to nearly the view-change timeout and throughput collapses. A backup's timer runs per request and is not reset by other requests' progress, so once some request has waited a full timeout the slow primary is replaced; until then it slows everyone (Aardvark's point: timeouts alone only catch a primary that is slower than the timeout).",
     onOutputs: (ctx, outputs) =>
       outputs.filter((o) => {
         if (

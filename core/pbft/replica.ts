@@ -131,6 +131,8 @@ export class Replica {
    */
   private readonly waiting = new Map<string, Request>();
   private viewChangeTimerTicks: number | null = null;
+  /** The request the running timer was started for. */
+  private timedRequest: string | null = null;
   /** T, doubled on each view change that does not complete (§4.5). */
   private viewChangeTimeoutTicks: number;
   /** VIEW-CHANGE messages by new view and sender. */
@@ -485,7 +487,7 @@ export class Replica {
     }
     if (!progressed) return;
     this.viewChangeTimeoutTicks = this.config.viewChangeTimeoutTicks;
-    this.restartRequestTimer();
+    this.continueRequestTimer();
     this.propose();
   }
 
@@ -764,13 +766,29 @@ export class Replica {
   /** The backup's timer: runs while it waits for some request to execute; restarted on progress. */
   private await(key: string, req: Request): void {
     this.waiting.set(key, req);
-    if (this.viewChangeTimerTicks === null && this.status === 'normal')
+    if (this.viewChangeTimerTicks === null && this.status === 'normal') {
       this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+      this.timedRequest = key;
+    }
   }
 
+  /** A fresh timer for the oldest request we wait for (new view, installed state). */
   private restartRequestTimer(): void {
     if (this.status !== 'normal') return;
-    this.viewChangeTimerTicks = this.waiting.size > 0 ? this.viewChangeTimeoutTicks : null;
+    const oldest = this.waiting.keys().next();
+    this.timedRequest = oldest.done ? null : oldest.value;
+    this.viewChangeTimerTicks = oldest.done ? null : this.viewChangeTimeoutTicks;
+  }
+
+  /**
+   * After executions (§4.4): the timer stops when the request it was started for has executed, and
+   * restarts if another is waiting. Progress on *other* requests does not reset it — otherwise a
+   * primary that orders just often enough (Aardvark's slow primary) would never be suspected.
+   */
+  private continueRequestTimer(): void {
+    if (this.status !== 'normal') return;
+    if (this.timedRequest !== null && this.waiting.has(this.timedRequest) && this.viewChangeTimerTicks !== null) return;
+    this.restartRequestTimer();
   }
 
   /** Move to view `newView` and multicast VIEW-CHANGE with C and P (§4.4). */
