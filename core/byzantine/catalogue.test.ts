@@ -72,6 +72,18 @@ describe('faulty clients (n = 4 and 7): correct clients keep safety and liveness
 });
 
 describe('regression seeds with Byzantine replicas', () => {
+  for (const seed of [820, 2191]) {
+    it(`seed ${seed}, a slow primary (random behaviour): the request timer was reset by any progress, so the primary was never replaced`, () => {
+      const options: ScenarioOptions = {
+        faulty: 1,
+        behaviour: 'random',
+        faults: ['crash', 'restart', 'partition', 'loss'],
+      };
+      const result = runSeed(seed, options, env);
+      expect(result.ok, explain(result, options)).toBe(true);
+    });
+  }
+
   it('seed 15, a silent primary: the next primary moved on after its NEW-VIEW was lost; it now re-sends it to replicas still waiting', () => {
     const options: ScenarioOptions = {
       replicas: 4,
