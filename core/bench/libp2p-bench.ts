@@ -4,6 +4,7 @@
  * interface): replicas start one after another, each given the `join with: --join …` addresses of
  * those before it; the clients join replica 0. CPU and peak memory of every child come from /proc at the end.
  */
+import { forEachLine } from '../cli/lines.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -41,20 +42,12 @@ function start(role: string, args: string[]): Child {
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const c: Child = { role, process: child, lines: [], waiters: [] };
   for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        c.lines.push(line);
-        if (c.lines.length > 50) c.lines.shift();
-        for (const w of c.waiters.splice(0)) {
-          if (w.test(line)) w.resolve(line);
-          else c.waiters.push(w);
-        }
+    forEachLine(stream, (line) => {
+      c.lines.push(line);
+      if (c.lines.length > 50) c.lines.shift();
+      for (const w of c.waiters.splice(0)) {
+        if (w.test(line)) w.resolve(line);
+        else c.waiters.push(w);
       }
     });
   }

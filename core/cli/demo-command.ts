@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { forEachLine } from './lines.ts';
 import { UsageError } from './usage-error.ts';
 
 export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]
@@ -66,18 +67,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     const prefix = `[${i}] `;
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buffered = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          print(prefix + buffered.slice(0, newline));
-          buffered = buffered.slice(newline + 1);
-        }
-      });
-    }
+    for (const stream of [child.stdout!, child.stderr!]) forEachLine(stream, (line) => print(prefix + line));
     child.on('exit', (code, signal) => print(`${prefix}exited (${signal ?? code})`));
   }
   print(`submit operations with: npx pbft-lab client --cluster ${cluster} --size ${n} write /hello world`);

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { forEachLine } from '../../core/cli/lines.ts';
 import type { LabOp, LabSnapshot, SubmitOutcome } from '../../core/host/lab-api.ts';
 
 const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));
@@ -51,21 +52,13 @@ export class ReplicaProcess {
     const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {
-      let buffered = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          this.output.push(line);
-          if (this.output.length > 2000) this.output.shift();
-          const match = /dashboard and API: (\S+)/.exec(line);
-          if (match) {
-            this.apiUrl = match[1]!;
-            for (const resolve of this.urlWaiters.splice(0)) resolve(this.apiUrl);
-          }
+      forEachLine(stream, (line) => {
+        this.output.push(line);
+        if (this.output.length > 2000) this.output.shift();
+        const match = /dashboard and API: (\S+)/.exec(line);
+        if (match) {
+          this.apiUrl = match[1]!;
+          for (const resolve of this.urlWaiters.splice(0)) resolve(this.apiUrl);
         }
       });
     }

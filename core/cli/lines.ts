@@ -1,0 +1,16 @@
+/** Calls `onLine` for every complete line a child process writes to `stream` (UTF-8). */
+import type { Readable } from 'node:stream';
+
+export function forEachLine(stream: Readable, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      onLine(line);
+    }
+  });
+}
