@@ -97,14 +97,23 @@ describe.skipIf(!usable.ok)(
       const target = Math.max(
         ...(await Promise.all(others.map((r) => fetchSnapshot(r.apiUrl!)))).map((s) => s.checkpoints!.lastExecuted),
       );
+      let last: LabSnapshot | null = null;
       const recovered = await eventually(
         async () => {
           const s = await fetchSnapshot(replicas[primaryIndex]!.apiUrl!);
+          last = s;
           return s.checkpoints && s.checkpoints.lastExecuted >= target && s.view!.status === 'normal' ? s : undefined;
         },
         45_000,
         'the old primary to catch up after its link returned',
-      );
+      ).catch((error: Error) => {
+        const state = last
+          ? JSON.stringify({ view: last.view, checkpoints: last.checkpoints, peers: last.peers })
+          : 'no snapshot';
+        throw new Error(
+          `${error.message}\nold primary: ${state}\n${replicas[primaryIndex]!.output.slice(-40).join('\n')}`,
+        );
+      });
       expect(recovered.view!.view).toBeGreaterThan(0);
     }, 120_000);
   },

@@ -131,6 +131,8 @@ export class Replica {
    */
   private readonly waiting = new Map<string, Request>();
   private viewChangeTimerTicks: number | null = null;
+  /** What each peer in our view last said it executed (STATUS), to tell "behind" from "primary stuck". */
+  private readonly peerExecuted = new Map<ReplicaId, number>();
   /** The request the running timer was started for. */
   private timedRequest: string | null = null;
   /** T, doubled on each view change that does not complete (§4.5). */
@@ -220,8 +222,14 @@ export class Replica {
   tick(): void {
     if (this.viewChangeTimerTicks !== null && --this.viewChangeTimerTicks <= 0) {
       this.viewChangeTimerTicks = null;
-      if (this.status === 'normal') this.startViewChange(this.view + 1, 'request timer expired');
-      else {
+      if (this.status === 'normal') {
+        if (this.behindPeers() >= this.q.weak) {
+          // f+1 peers (one of them correct) have executed past us: the primary is working and we are
+          // catching up. A VIEW-CHANGE from us alone could not move the others, and would strand us in a
+          // view nobody else enters (seen on a LAN after a cut link). Keep waiting.
+          this.restartRequestTimer();
+        } else this.startViewChange(this.view + 1, 'request timer expired');
+      } else {
         this.viewChangeTimeoutTicks *= 2;
         this.startViewChange(this.view + 1, `no NEW-VIEW for view ${this.view}`);
       }
@@ -846,6 +854,13 @@ export class Replica {
     }
   }
 
+  /** Peers in our view, working normally, that have executed more than we have. */
+  private behindPeers(): number {
+    let ahead = 0;
+    for (const executed of this.peerExecuted.values()) if (executed > this.lastExecuted) ahead++;
+    return ahead;
+  }
+
   private startNewViewTimer(): void {
     if (this.status !== 'view-change' || this.viewChangeTimerTicks !== null) return;
     const forView = this.viewChanges.get(this.view);
@@ -1016,6 +1031,8 @@ export class Replica {
 
   private onStatus(from: ReplicaId, st: Status): void {
     if (st.replica !== from) return this.ignore(from, st, `names replica ${st.replica}`);
+    if (st.view === this.view && st.normal) this.peerExecuted.set(from, st.lastExecuted);
+    else this.peerExecuted.delete(from);
     // Checkpoints: the proof of our stable checkpoint if the peer is below it, and our votes above its h.
     if (st.stableSeq < this.stable.seq) for (const cp of this.stable.proof) this.send(from, cp);
     for (const own of this.ownCheckpoints.values()) if (own.message.seq > st.stableSeq) this.send(from, own.message);
