@@ -4,6 +4,8 @@
  * returns zero values after it, so a caller checks `ok` once at the end.
  */
 
+import { utf8Decode, utf8Encode } from '../app/utf8.ts';
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export class ByteWriter {
@@ -110,58 +112,12 @@ export class ByteReader {
 
   string(): string {
     const decoded = utf8Decode(this.bytes());
-    if (decoded === null) {
+    if (decoded === undefined) {
       this.fail('invalid UTF-8');
       return '';
     }
     return decoded;
   }
-}
-
-export function utf8Encode(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) out.push(cp);
-    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 0x3f));
-    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
-  }
-  return Uint8Array.from(out);
-}
-
-/** Strict UTF-8 decoding: overlong forms, surrogates and truncated sequences give null. */
-export function utf8Decode(bytes: Uint8Array): string | null {
-  let out = '';
-  let i = 0;
-  while (i < bytes.length) {
-    const b0 = bytes[i]!;
-    let cp: number;
-    let extra: number;
-    if (b0 < 0x80) {
-      cp = b0;
-      extra = 0;
-    } else if (b0 >= 0xc2 && b0 < 0xe0) {
-      cp = b0 & 0x1f;
-      extra = 1;
-    } else if (b0 >= 0xe0 && b0 < 0xf0) {
-      cp = b0 & 0x0f;
-      extra = 2;
-    } else if (b0 >= 0xf0 && b0 < 0xf5) {
-      cp = b0 & 0x07;
-      extra = 3;
-    } else return null;
-    for (let k = 1; k <= extra; k++) {
-      const b = bytes[i + k];
-      if (b === undefined || (b & 0xc0) !== 0x80) return null;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    if ((extra === 2 && cp < 0x800) || (extra === 3 && (cp < 0x10000 || cp > 0x10ffff))) return null;
-    if (cp >= 0xd800 && cp <= 0xdfff) return null;
-    out += String.fromCodePoint(cp);
-    i += extra + 1;
-  }
-  return out;
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
