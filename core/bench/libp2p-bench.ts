@@ -38,8 +38,11 @@ interface Child {
   readonly waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[];
 }
 
-function start(role: string, args: string[]): Child {
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+function start(role: string, args: string[], cpuProfDir: string | undefined): Child {
+  const nodeArgs = cpuProfDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${role.replace(/\W+/g, '-')}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const c: Child = { role, process: child, lines: [], waiters: [] };
   for (const stream of [child.stdout, child.stderr]) {
     forEachLine(stream, (line) => {
@@ -124,7 +127,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     // addresses of peers it met by --join before the roster exists).
     const joinable: string[] = [];
     for (let i = 0; i < n; i++) {
-      const replica = start(`replica ${i}`, replicaArgs(i, joinable));
+      const replica = start(`replica ${i}`, replicaArgs(i, joinable), options.cpuProfDir);
       children.push(replica);
       const line = await waitForLine(replica, (l) => l.startsWith(joinPrefix), 30_000);
       joinable.push(line.slice(joinPrefix.length).trim());
@@ -139,7 +142,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
       durationS: options.durationS,
       payload: options.payload,
     };
-    const clients = start('clients', [CLIENTS, JSON.stringify(clientsOptions)]);
+    const clients = start('clients', [CLIENTS, JSON.stringify(clientsOptions)], options.cpuProfDir);
     children.push(clients);
     await waitForLine(clients, (l) => l === 'measuring', 120_000);
     const before = children.map((c) => procCost(c.process.pid!));

@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly payload: number;
   /** Fraction of operations sent as read-only `stat`s (§5.1's read-only optimisation). */
   readonly readRatio: number;
+  /** Write a V8 CPU profile of every benchmark process (replicas, clients) into this directory. */
+  readonly cpuProfDir?: string;
 }
 
 export interface ProcessCost {

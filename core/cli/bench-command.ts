@@ -10,7 +10,7 @@ import { MAX_OP_BYTES } from '../pbft/codec.ts';
 import { UsageError } from './usage-error.ts';
 
 export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--warmup S] [--payload BYTES]
-                      [--read-ratio R] [--transport memory|libp2p] [--json]`;
+                      [--read-ratio R] [--transport memory|libp2p] [--json] [--cpu-prof DIR]`;
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Transport; json: boolean } {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
       'read-ratio': { type: 'string', default: '0' },
       transport: { type: 'string', default: 'memory' },
       json: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -49,7 +50,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   const transport = values.transport;
   if (transport !== 'memory' && transport !== 'libp2p')
     throw new UsageError(`--transport must be memory or libp2p, got "${transport}"`);
-  return { replicas, clients, durationS, warmupS, payload, readRatio, transport, json: values.json };
+  const cpuProfDir = values['cpu-prof'];
+  if (cpuProfDir !== undefined && cpuProfDir.length === 0) throw new UsageError('--cpu-prof needs a directory');
+  return { replicas, clients, durationS, warmupS, payload, readRatio, transport, json: values.json, cpuProfDir };
 }
 
 export async function benchCommand(argv: string[], print: (line: string) => void): Promise<number> {
