@@ -34,6 +34,8 @@ import type { LabResult, LabSnapshot } from '../core/host/lab-api.ts';
 import type {
   Checkpoint,
   Commit,
+  Batch,
+  FetchBatch,
   FetchState,
   Message,
   NewView,
@@ -157,9 +159,8 @@ function forgedReplicaMessages(snap: LabSnapshot): Message[] {
     digest: d,
     requests: [],
     replica: primary,
-    sig: sig(),
   };
-  const prepare: Prepare = { type: 'prepare', view, seq, digest: d, replica: backup, sig: sig() };
+  const prepare: Prepare = { type: 'prepare', view, seq, digest: d, replica: backup };
   const commit: Commit = { type: 'commit', view, seq, digest: d, replica: backup };
   const checkpoint: Checkpoint = { type: 'checkpoint', seq: 8, stateDigest: d, replica: backup, sig: sig() };
   const viewChange: ViewChange = {
@@ -168,6 +169,7 @@ function forgedReplicaMessages(snap: LabSnapshot): Message[] {
     stableSeq: 0,
     checkpointProof: [],
     prepared: [],
+    prePrepared: [],
     replica: backup,
     sig: sig(),
   };
@@ -175,7 +177,7 @@ function forgedReplicaMessages(snap: LabSnapshot): Message[] {
     type: 'new-view',
     view: view + 1,
     viewChanges: [viewChange, { ...viewChange, replica: (backup + 1) % N, sig: sig() }],
-    prePrepares: [],
+    order: [],
     replica: (view + 1) % N,
     sig: sig(),
   };
@@ -663,9 +665,8 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
     digest: d,
     requests: [request],
     replica: member,
-    sig: sig(),
   };
-  const prepare: Prepare = { type: 'prepare', view, seq, digest: d, replica: member, sig: sig() };
+  const prepare: Prepare = { type: 'prepare', view, seq, digest: d, replica: member };
   const commit: Commit = { type: 'commit', view, seq, digest: d, replica: member };
   const checkpoint: Checkpoint = { type: 'checkpoint', seq: 16, stateDigest: d, replica: member, sig: sig() };
   const viewChange: ViewChange = {
@@ -673,7 +674,8 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
     newView: view + 1,
     stableSeq: 8,
     checkpointProof: [checkpoint, { ...checkpoint, replica: (member + 1) % N, sig: sig() }],
-    prepared: [{ prePrepare, prepares: [prepare] }],
+    prepared: [{ seq, digest: d, view }],
+    prePrepared: [{ seq, digest: d, view }],
     replica: member,
     sig: sig(),
   };
@@ -681,7 +683,7 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
     type: 'new-view',
     view: view + 1,
     viewChanges: [viewChange],
-    prePrepares: [prePrepare],
+    order: [{ seq, digest: d }],
     replica: member,
     sig: sig(),
   };
@@ -716,9 +718,20 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
   };
   const hello = JSON.stringify({ cluster: 'fuzz', size: N, candidate: null, adopted: null, role: 'member' });
   const frames: WireFrame[] = [
-    ...[prePrepare, prepare, commit, checkpoint, viewChange, newView, fetchState, stateChunk, status, request].map(
-      (message): WireFrame => ({ kind: 'replica', message }),
-    ),
+    ...[
+      prePrepare,
+      prepare,
+      commit,
+      checkpoint,
+      viewChange,
+      newView,
+      fetchState,
+      stateChunk,
+      status,
+      request,
+      { type: 'fetch-batch', seq, digest: d, replica: member } satisfies FetchBatch,
+      { type: 'batch', seq, digest: d, requests: [request], replica: member } satisfies Batch,
+    ].map((message): WireFrame => ({ kind: 'replica', message })),
     { kind: 'hello', json: hello },
     { kind: 'hello', json: hello.replace('"member"', '"client"') },
     { kind: 'client-key', key: new Uint8Array(randomBytes(32)) },

@@ -2,20 +2,13 @@
  * Byzantine behaviours as wrappers around the honest replica (DESIGN.md: "a wrapper, not a fork of
  * the honest code"). A behaviour sees what the honest replica would receive and send, and may drop,
  * alter, delay, duplicate or add messages — signing what it alters with its own key, as a real faulty
- * replica could. The honest code in core/pbft does not know behaviours exist.
+ * replica could (only checkpoints, VIEW-CHANGEs and NEW-VIEWs carry signatures; the rest rides on the
+ * authenticated channel, which names the real sender). The honest code in core/pbft does not know
+ * behaviours exist.
  */
 import { signingBytes } from '../pbft/codec.ts';
 import type { ReplicaCrypto } from '../pbft/crypto.ts';
-import type {
-  Message,
-  ReplicaId,
-  ClientId,
-  PrePrepare,
-  Prepare,
-  Checkpoint,
-  ViewChange,
-  NewView,
-} from '../pbft/messages.ts';
+import type { Message, ReplicaId, ClientId, Checkpoint, ViewChange, NewView } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
 import type { Replica } from '../pbft/replica.ts';
 
@@ -30,7 +23,7 @@ export interface BehaviourContext {
   /** Ticks since the behaviour was switched on. */
   readonly ticks: number;
   /** Sign a message with this replica's own key. */
-  sign<T extends PrePrepare | Prepare | Checkpoint | ViewChange | NewView>(unsigned: T): T;
+  sign<T extends Checkpoint | ViewChange | NewView>(unsigned: T): T;
 }
 
 export interface BehaviourInfo {
@@ -52,7 +45,7 @@ export interface Behaviour extends BehaviourInfo {
 }
 
 export function signWith(crypto: ReplicaCrypto) {
-  return <T extends PrePrepare | Prepare | Checkpoint | ViewChange | NewView>(unsigned: T): T => ({
+  return <T extends Checkpoint | ViewChange | NewView>(unsigned: T): T => ({
     ...unsigned,
     sig: crypto.sign(signingBytes(unsigned)),
   });

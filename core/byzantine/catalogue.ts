@@ -80,7 +80,7 @@ const equivocate: Factory = () => ({
       const pp = o.message;
       const requests = pp.requests.length > 1 ? pp.requests.slice(0, -1) : [];
       // The conflicting batch carries its real digest: backups must not reject it for a mere mismatch.
-      const other = ctx.sign<PrePrepare>({ ...pp, requests, digest: ctx.crypto.digest(batchBytes(requests)) });
+      const other: PrePrepare = { ...pp, requests, digest: ctx.crypto.digest(batchBytes(requests)) };
       return { ...o, message: other };
     }),
 });
@@ -93,7 +93,7 @@ const wrongDigest: Factory = () => ({
     "Its votes never match anyone's, so they are not counted: the Log rows show one vote fewer. With at most f such replicas, everything still commits.",
   onOutputs: (ctx, outputs) =>
     mapMessages(outputs, (m) => {
-      if (m.type === 'prepare' && m.replica === ctx.id) return ctx.sign<Prepare>({ ...m, digest: randomDigest(ctx) });
+      if (m.type === 'prepare' && m.replica === ctx.id) return { ...m, digest: randomDigest(ctx) } satisfies Prepare;
       if (m.type === 'commit' && m.replica === ctx.id) return { ...m, digest: randomDigest(ctx) } satisfies Commit;
       return m;
     }),
@@ -190,42 +190,15 @@ const forgeViewChange: Factory = () => ({
   id: 'forge-view-change',
   name: 'Forged view change',
   description:
-    'Puts a false prepared certificate (prepares it signed itself in the names of others) and an invented checkpoint claim into its VIEW-CHANGE messages.',
+    'Lies in its VIEW-CHANGE messages: claims that a made-up batch prepared (and pre-prepared) at the next sequence number in the latest view, and that nothing else prepared.',
   observe:
-    'Every correct replica rejects its VIEW-CHANGE with the reason (a bad signature in the certificate); the view change completes with the 2f+1 correct ones and O is computed only from them.',
+    'A VIEW-CHANGE is signed, but what it claims cannot be checked, so the new primary believes only what enough replicas claim alike: a batch needs f+1 replicas that pre-prepared it (A2), so the lie never makes it into O. The view change completes, and O orders what the correct replicas prepared.',
   onOutputs: (ctx, outputs) =>
     mapMessages(outputs, (m) => {
       if (m.type !== 'view-change' || m.replica !== ctx.id) return m;
       const seq = m.stableSeq + 1;
-      const fakePp = ctx.sign<PrePrepare>({
-        type: 'pre-prepare',
-        view: Math.max(0, m.newView - 1),
-        seq,
-        digest: randomDigest(ctx),
-        requests: [],
-        replica: ctx.id,
-        sig: new Uint8Array(0),
-      });
-      const prepares: Prepare[] = [];
-      for (let r = 0; r < ctx.n && prepares.length < 2 * ((ctx.n - 1) / 3); r++) {
-        if (r === fakePp.replica) continue;
-        // Signed with our key in another replica's name: checkable, and wrong.
-        prepares.push({
-          ...ctx.sign<Prepare>({
-            type: 'prepare',
-            view: fakePp.view,
-            seq,
-            digest: fakePp.digest,
-            replica: ctx.id,
-            sig: new Uint8Array(0),
-          }),
-          replica: r,
-        });
-      }
-      return ctx.sign<ViewChange>({
-        ...m,
-        prepared: [...m.prepared.filter((c) => c.prePrepare.seq !== seq), { prePrepare: fakePp, prepares }],
-      });
+      const claim = { seq, digest: randomDigest(ctx), view: Math.max(0, m.newView - 1) };
+      return ctx.sign<ViewChange>({ ...m, prepared: [claim], prePrepared: [claim] });
     }),
 });
 
@@ -258,6 +231,7 @@ const spuriousViewChange: Factory = () => ({
       stableSeq: stable.seq,
       checkpointProof: stable.seq > 0 ? stable.proof : [],
       prepared: [],
+      prePrepared: [],
       replica: ctx.id,
       sig: new Uint8Array(0),
     });
@@ -272,7 +246,7 @@ const flood: Factory = () => {
   return {
     id: 'flood',
     name: 'Flood',
-    description: `Sends bursts of valid-looking, correctly signed PREPAREs and COMMITs for random sequence numbers and digests (${FLOOD_TOTAL} in all, then stops).`,
+    description: `Sends bursts of valid-looking PREPAREs and COMMITs for random sequence numbers and digests (${FLOOD_TOTAL} in all, then stops).`,
     observe:
       'The others keep at most one vote per replica and sequence number within the watermarks and ignore the rest: memory stays bounded and progress continues. Ignored-message counts jump.',
     onTick: (ctx) => {
@@ -283,14 +257,7 @@ const flood: Factory = () => {
         const seq = r.lowWatermark + 1 + Math.floor(ctx.random() * (r.config.logWindow * 2));
         const message: Message =
           i % 2 === 0
-            ? ctx.sign<Prepare>({
-                type: 'prepare',
-                view: r.view,
-                seq,
-                digest: randomDigest(ctx),
-                replica: ctx.id,
-                sig: new Uint8Array(0),
-              })
+            ? ({ type: 'prepare', view: r.view, seq, digest: randomDigest(ctx), replica: ctx.id } satisfies Prepare)
             : ({ type: 'commit', view: r.view, seq, digest: randomDigest(ctx), replica: ctx.id } satisfies Commit);
         out.push({ kind: 'broadcast', message: message as ReplicaMessage });
       }
@@ -302,9 +269,9 @@ const flood: Factory = () => {
 const badAuth: Factory = () => ({
   id: 'bad-auth',
   name: 'Bad authentication',
-  description: 'Sends its signed messages with corrupted signatures.',
+  description: 'Sends its signed messages — CHECKPOINT, VIEW-CHANGE, NEW-VIEW — with corrupted signatures.',
   observe:
-    'Every receiver rejects them with "bad signature": to the others it is as if the replica were silent for pre-prepares, prepares, checkpoints and view changes.',
+    'Every receiver rejects them with "bad signature": its checkpoint votes are missing from every stable checkpoint, its VIEW-CHANGEs are not counted, and as a new primary its NEW-VIEW is refused, so the view change moves on to the next primary. Its pre-prepares, prepares and commits still count: the authenticated channel, not a signature, vouches for them.',
   onOutputs: (_ctx, outputs) =>
     mapMessages(outputs, (m) => {
       if (!('sig' in m) || m.sig.length === 0) return m;

@@ -3,7 +3,7 @@
  * break when the n ≥ 3f+1 assumption is violated (PBFT.md, last section).
  *
  * The equivocation coalition: the faulty primary sends batch A to the even-numbered replicas and
- * batch B to the odd ones (both signed, both with their true digests), and every member of the
+ * batch B to the odd ones (both with their true digests), and every member of the
  * coalition votes — PREPARE and COMMIT — for A towards the even replicas and for B towards the odd
  * ones. With f+1 members, a correct even replica gathers 2f prepares and 2f+1 commits for A, a correct
  * odd replica the same for B: two correct replicas commit different batches at one sequence number.
@@ -54,7 +54,7 @@ function coalitionOutputs(ctx: BehaviourContext, state: CoalitionState, outputs:
     ) {
       const a = o.message;
       const requests = a.requests.length > 1 ? a.requests.slice(0, -1) : [];
-      const b = ctx.sign<PrePrepare>({ ...a, requests, digest: ctx.crypto.digest(batchBytes(requests)) });
+      const b: PrePrepare = { ...a, requests, digest: ctx.crypto.digest(batchBytes(requests)) };
       state.versions.set(a.seq, { a, b });
       for (let r = 0; r < ctx.n; r++)
         if (r !== ctx.id) out.push({ kind: 'send', to: r, message: sideOf(r) === 'a' ? a : b });
@@ -80,16 +80,7 @@ function coalitionVotes(ctx: BehaviourContext, state: CoalitionState): Output[] 
       const pp = sideOf(r) === 'a' ? versions.a : versions.b;
       const messages: ReplicaMessage[] = [];
       if (ctx.id !== pp.replica) {
-        messages.push(
-          ctx.sign<Prepare>({
-            type: 'prepare',
-            view: pp.view,
-            seq,
-            digest: pp.digest,
-            replica: ctx.id,
-            sig: new Uint8Array(0),
-          }),
-        );
+        messages.push({ type: 'prepare', view: pp.view, seq, digest: pp.digest, replica: ctx.id } satisfies Prepare);
       }
       messages.push({ type: 'commit', view: pp.view, seq, digest: pp.digest, replica: ctx.id } satisfies Commit);
       for (const message of messages) out.push({ kind: 'send', to: r, message });

@@ -9,8 +9,12 @@
  */
 import { Uint8ArrayList } from 'uint8arraylist';
 
-/** The one protocol id for replica-to-replica frames (DESIGN.md, Networking). */
-export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/1.0.0';
+/**
+ * The one protocol id for replica-to-replica frames (DESIGN.md, Networking). The major version
+ * changes with the message encoding (core/pbft/codec.ts), so replicas of incompatible versions never
+ * talk: 2.0.0 dropped the signatures of PRE-PREPARE and PREPARE and put claims in VIEW-CHANGE.
+ */
+export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/2.0.0';
 
 /** Largest frame payload accepted or sent unless configured otherwise: 4 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;

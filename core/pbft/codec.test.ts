@@ -17,13 +17,15 @@ import {
 import type {
   Checkpoint,
   Commit,
+  Batch,
+  FetchBatch,
   FetchState,
+  LogClaim,
   Status,
   Message,
   NewView,
   PrePrepare,
   Prepare,
-  PreparedCertificate,
   Reply,
   Request,
   StateChunk,
@@ -65,7 +67,6 @@ const prePrepare: PrePrepare = {
   digest: D1,
   requests: [request, readOnlyRequest, unicodeRequest],
   replica: 1,
-  sig: sigOf(1),
 };
 const nullPrePrepare: PrePrepare = { ...prePrepare, seq: 18, digest: D3, requests: [] };
 const prepare = (replica: number): Prepare => ({
@@ -74,7 +75,6 @@ const prepare = (replica: number): Prepare => ({
   seq: 17,
   digest: D1,
   replica,
-  sig: sigOf(10 + replica),
 });
 const commit: Commit = { type: 'commit', view: 1, seq: 17, digest: D1, replica: 3 };
 const reply: Reply = {
@@ -93,13 +93,21 @@ const checkpoint = (replica: number): Checkpoint => ({
   replica,
   sig: sigOf(20 + replica),
 });
-const certificate: PreparedCertificate = { prePrepare, prepares: [prepare(2), prepare(3)] };
 const viewChange = (replica: number): ViewChange => ({
   type: 'view-change',
   newView: 2,
   stableSeq: 128,
   checkpointProof: [checkpoint(0), checkpoint(1), checkpoint(3)],
-  prepared: [certificate, { prePrepare: nullPrePrepare, prepares: [] }, certificate, certificate],
+  prepared: [
+    { seq: 129, digest: D1, view: 1 },
+    { seq: 130, digest: D3, view: 0 },
+  ],
+  prePrepared: [
+    { seq: 129, digest: D1, view: 1 },
+    { seq: 129, digest: D2, view: 0 },
+    { seq: 130, digest: D3, view: 1 },
+    { seq: 2 ** 40, digest: D2, view: 300 },
+  ],
   replica,
   sig: sigOf(30 + replica),
 });
@@ -109,6 +117,7 @@ const emptyViewChange: ViewChange = {
   stableSeq: 0,
   checkpointProof: [],
   prepared: [],
+  prePrepared: [],
   replica: 0,
   sig: new Uint8Array(0),
 };
@@ -116,7 +125,10 @@ const newView: NewView = {
   type: 'new-view',
   view: 2,
   viewChanges: [viewChange(0), viewChange(1), emptyViewChange],
-  prePrepares: [prePrepare, nullPrePrepare, prePrepare, nullPrePrepare, prePrepare],
+  order: [
+    { seq: 129, digest: D1 },
+    { seq: 130, digest: D3 },
+  ],
   replica: 2,
   sig: sigOf(2),
 };
@@ -124,10 +136,12 @@ const emptyNewView: NewView = {
   type: 'new-view',
   view: 7,
   viewChanges: [],
-  prePrepares: [],
+  order: [],
   replica: 3,
   sig: sigOf(3),
 };
+const fetchBatch: FetchBatch = { type: 'fetch-batch', seq: 129, digest: D1, replica: 3 };
+const batch: Batch = { type: 'batch', seq: 129, digest: D1, requests: prePrepare.requests, replica: 0 };
 const fetchState: FetchState = { type: 'fetch-state', seq: 128, chunk: 0, replica: 1 };
 const status: Status = {
   type: 'status',
@@ -166,6 +180,9 @@ const fixtures: readonly Message[] = [
   newView,
   emptyNewView,
   fetchState,
+  fetchBatch,
+  batch,
+  { ...batch, requests: [] },
   status,
   { ...status, normal: true, view: 0, lastExecuted: 0, firstUncommitted: 1, stableSeq: 0 },
   stateChunk,
@@ -224,10 +241,13 @@ describe('round trip', () => {
   });
 
   it('pins the wire layout of a PREPARE (changing it breaks every deployed replica)', () => {
-    expect(bytesToHex(encodeMessage({ ...prepare(2), sig: new Uint8Array(0) }))).toBe(`030111${D1}0200`);
-    expect(bytesToHex(encodeMessage({ ...prepare(2), view: 300, sig: sigOf(0) }))).toBe(
-      `03ac0211${D1}0240${bytesToHex(sigOf(0))}`,
-    );
+    expect(bytesToHex(encodeMessage(prepare(2)))).toBe(`030111${D1}02`);
+    expect(bytesToHex(encodeMessage({ ...prepare(2), view: 300 }))).toBe(`03ac0211${D1}02`);
+  });
+
+  it('pins the wire layout of a VIEW-CHANGE claim: seq, digest, view', () => {
+    const vc = { ...emptyViewChange, prepared: [{ seq: 3, digest: D1, view: 300 }] };
+    expect(bytesToHex(encodeMessage(vc))).toBe(`0701000001` + `03${D1}ac02` + `00` + `00` + `00`);
   });
 
   it('encodes numbers up to Number.MAX_SAFE_INTEGER as minimal LEB128', () => {
@@ -254,7 +274,7 @@ describe('round trip', () => {
 });
 
 describe('signing bytes, request bytes and batch bytes', () => {
-  const signed = [request, prePrepare, prepare(2), checkpoint(1), viewChange(3), newView] as const;
+  const signed = [request, checkpoint(1), viewChange(3), newView] as const;
 
   it.each(signed.map((m) => [m.type, m] as const))(
     '%s: signing bytes are the encoding without the trailing sig/auth',
@@ -359,8 +379,8 @@ describe('strict decoding: each rejection class', () => {
   });
 
   it('rejects replica ids at or above MAX_REPLICAS', () => {
-    expect(expectAccepted(frame(prepareHead, leb(MAX_REPLICAS - 1), 0))).toMatchObject({ replica: 255 });
-    expectRejected(frame(prepareHead, leb(MAX_REPLICAS), 0), 'replica id too large: 256 >= 256 in prepare at byte 35');
+    expect(expectAccepted(frame(prepareHead, leb(MAX_REPLICAS - 1)))).toMatchObject({ replica: 255 });
+    expectRejected(frame(prepareHead, leb(MAX_REPLICAS)), 'replica id too large: 256 >= 256 in prepare at byte 35');
   });
 
   it('rejects a nested message of the wrong type', () => {
@@ -408,14 +428,19 @@ describe('strict decoding: each rejection class', () => {
   });
 
   it('rejects signatures that are neither empty nor 64 bytes', () => {
+    const checkpointHead = frame(0x06, 0x01, digestBytes, 2);
     expectRejected(
-      frame(prepareHead, 2, 12, new Uint8Array(12)),
-      'signature length 12 (must be 0 or 64) in prepare at byte 36',
+      frame(checkpointHead, 12, new Uint8Array(12)),
+      'signature length 12 (must be 0 or 64) in checkpoint at byte 35',
     );
     expectRejected(
-      frame(prepareHead, 2, 65, new Uint8Array(65)),
-      'signature length 65 (must be 0 or 64) in prepare at byte 36',
+      frame(checkpointHead, 65, new Uint8Array(65)),
+      'signature length 65 (must be 0 or 64) in checkpoint at byte 35',
     );
+  });
+
+  it('rejects a PREPARE that still carries a signature (the normal case is unsigned)', () => {
+    expectRejected(frame(prepareHead, 2, 0), '1 trailing bytes after prepare at byte 36');
   });
 
   it('rejects empty, long and invalid UTF-8 client ids', () => {
@@ -461,7 +486,8 @@ describe('encoding refuses messages it could not decode', () => {
     ['257 MACs', { ...request, auth: new Array<Uint8Array>(257).fill(macOf(0)) }],
     ['long MAC', { ...request, auth: [new Uint8Array(65)] }],
     ['1025 requests', { ...prePrepare, requests: new Array<Request>(1025).fill(readOnlyRequest) }],
-    ['10-byte sig', { ...prepare(1), sig: new Uint8Array(10) }],
+    ['10-byte sig', { ...checkpoint(1), sig: new Uint8Array(10) }],
+    ['claim with a bad digest', { ...emptyViewChange, prePrepared: [{ seq: 1, digest: 'x', view: 0 }] }],
     ['chunk out of range', { ...stateChunk, chunk: 5 }],
     ['non-boolean', { ...request, readOnly: 1 as unknown as boolean }],
     ['frame too large', { ...reply, result: new Uint8Array(MAX_FRAME_BYTES) }],
@@ -488,8 +514,10 @@ describe('describe', () => {
     expect(describeMessage(unicodeRequest)).toBe('REQUEST c="élève-Ω-💡" t=128 op=300B');
     expect(describeMessage({ ...request, client: 'evil\nCOMMIT' })).toBe('REQUEST c="evil\\nCOMMIT" t=5 op=24B');
     expect(describeMessage(reply)).toBe('REPLY v=0 t=5 c=client-1 from 3 r=9B');
-    expect(describeMessage(viewChange(0))).toBe('VIEW-CHANGE v=2 n=128 C=3 P=4 from 0');
-    expect(describeMessage(newView)).toBe('NEW-VIEW v=2 V=3 O=5 from 2');
+    expect(describeMessage(viewChange(0))).toBe('VIEW-CHANGE v=2 n=128 C=3 P=2 Q=4 from 0');
+    expect(describeMessage(newView)).toBe('NEW-VIEW v=2 V=3 O=2 from 2');
+    expect(describeMessage(fetchBatch)).toBe('FETCH-BATCH n=129 d=3fa9c1 from 3');
+    expect(describeMessage(batch)).toBe('BATCH n=129 d=3fa9c1 batch=3 from 0');
     expect(describeMessage(checkpoint(1))).toBe('CHECKPOINT n=128 d=ab12cd from 1');
     expect(describeMessage(fetchState)).toBe('FETCH-STATE n=128 chunk=0 from 1');
     expect(describeMessage(status)).toBe('STATUS v=3 view-change exec=130 h=128 from 2');
@@ -584,7 +612,6 @@ class Gen {
       digest: this.digest(),
       requests,
       replica: this.replica(),
-      sig: this.sig(),
     };
   }
   prepare(): Prepare {
@@ -594,8 +621,10 @@ class Gen {
       seq: this.uint(),
       digest: this.digest(),
       replica: this.replica(),
-      sig: this.sig(),
     };
+  }
+  claim(): LogClaim {
+    return { seq: this.uint(), digest: this.digest(), view: this.uint() };
   }
   checkpoint(): Checkpoint {
     return {
@@ -612,13 +641,14 @@ class Gen {
       newView: this.uint(),
       stableSeq: this.uint(),
       checkpointProof: this.list(3, () => this.checkpoint()),
-      prepared: this.list(2, () => ({ prePrepare: this.prePrepare(), prepares: this.list(3, () => this.prepare()) })),
+      prepared: this.list(3, () => this.claim()),
+      prePrepared: this.list(3, () => this.claim()),
       replica: this.replica(),
       sig: this.sig(),
     };
   }
   message(): Message {
-    switch (this.int(11)) {
+    switch (this.int(13)) {
       case 0:
         return this.request();
       case 1:
@@ -646,12 +676,22 @@ class Gen {
           type: 'new-view',
           view: this.uint(),
           viewChanges: this.list(2, () => this.viewChange()),
-          prePrepares: this.list(2, () => this.prePrepare()),
+          order: this.list(3, () => ({ seq: this.uint(), digest: this.digest() })),
           replica: this.replica(),
           sig: this.sig(),
         };
       case 8:
         return { type: 'fetch-state', seq: this.uint(), chunk: this.uint(), replica: this.replica() };
+      case 10:
+        return { type: 'fetch-batch', seq: this.uint(), digest: this.digest(), replica: this.replica() };
+      case 11:
+        return {
+          type: 'batch',
+          seq: this.uint(),
+          digest: this.digest(),
+          requests: this.list(3, () => this.request()),
+          replica: this.replica(),
+        };
       case 9:
         return {
           type: 'status',

@@ -18,17 +18,21 @@
  *   T[]       uint count, then the elements; nested messages carry their own tag
  *
  *   0x01 request       client, timestamp, readOnly:bool, op:bytes, auth:bytes[]
- *   0x02 pre-prepare   view, seq, digest, requests:request[], replica, sig
- *   0x03 prepare       view, seq, digest, replica, sig
+ *   0x02 pre-prepare   view, seq, digest, requests:request[], replica
+ *   0x03 prepare       view, seq, digest, replica
  *   0x04 commit        view, seq, digest, replica
  *   0x05 reply         view, timestamp, client, replica, readOnly:bool, result:bytes
  *   0x06 checkpoint    seq, stateDigest, replica, sig
  *   0x07 view-change   newView, stableSeq, checkpointProof:checkpoint[],
- *                      prepared:(prePrepare:pre-prepare, prepares:prepare[])[], replica, sig
- *   0x08 new-view      view, viewChanges:view-change[], prePrepares:pre-prepare[], replica, sig
+ *                      prepared:claim[], prePrepared:claim[], replica, sig
+ *   0x08 new-view      view, viewChanges:view-change[], order:(seq, digest)[], replica, sig
  *   0x09 fetch-state   seq, chunk, replica
  *   0x0a state-chunk   seq, stateDigest, proof:checkpoint[], chunk, chunkCount, data:bytes, replica
  *   0x0b status        view, normal:bool, lastExecuted, firstUncommitted, stableSeq, replica
+ *   0x0c fetch-batch   seq, digest, replica
+ *   0x0d batch         seq, digest, requests:request[], replica
+ *
+ *   claim             seq, digest, view        (a VIEW-CHANGE's ⟨n, d, v⟩, no tag of its own)
  *
  * The decoder checks form, not meaning: it does not hash the batch against a pre-prepare's digest,
  * verify signatures, or check that a certificate's prepares match; the replica does.
@@ -43,12 +47,15 @@ import type {
   Commit,
   Digest,
   FetchState,
+  Batch,
+  FetchBatch,
+  LogClaim,
   Message,
   MessageType,
   NewView,
+  NewViewOrder,
   PrePrepare,
   Prepare,
-  PreparedCertificate,
   Reply,
   Request,
   StateChunk,
@@ -86,6 +93,8 @@ const TAG = {
   'fetch-state': 0x09,
   'state-chunk': 0x0a,
   status: 0x0b,
+  'fetch-batch': 0x0c,
+  batch: 0x0d,
 } as const satisfies Record<MessageType, number>;
 
 const TYPE_BY_TAG: readonly (MessageType | undefined)[] = (() => {
@@ -249,23 +258,21 @@ function writeBatch(w: Writer, requests: readonly Request[]): void {
   for (const r of requests) writeRequest(w, r, true);
 }
 
-function writePrePrepare(w: Writer, m: PrePrepare, withSig: boolean): void {
+function writePrePrepare(w: Writer, m: PrePrepare): void {
   w.byte(TAG['pre-prepare']);
   writeUint(w, m.view, 'view');
   writeUint(w, m.seq, 'seq');
   writeDigest(w, m.digest);
   writeBatch(w, m.requests);
   writeReplica(w, m.replica);
-  if (withSig) writeSig(w, m.sig);
 }
 
-function writePrepare(w: Writer, m: Prepare, withSig: boolean): void {
+function writePrepare(w: Writer, m: Prepare): void {
   w.byte(TAG.prepare);
   writeUint(w, m.view, 'view');
   writeUint(w, m.seq, 'seq');
   writeDigest(w, m.digest);
   writeReplica(w, m.replica);
-  if (withSig) writeSig(w, m.sig);
 }
 
 function writeCommit(w: Writer, m: Commit): void {
@@ -300,14 +307,19 @@ function writeViewChange(w: Writer, m: ViewChange, withSig: boolean): void {
   writeUint(w, m.stableSeq, 'stableSeq');
   writeCount(w, m.checkpointProof, MAX_REPLICAS, 'checkpoints');
   for (const c of m.checkpointProof) writeCheckpoint(w, c, true);
-  writeCount(w, m.prepared, MAX_FRAME_BYTES, 'prepared certificates');
-  for (const cert of m.prepared) {
-    writePrePrepare(w, cert.prePrepare, true);
-    writeCount(w, cert.prepares, MAX_REPLICAS, 'prepares');
-    for (const p of cert.prepares) writePrepare(w, p, true);
-  }
+  writeClaims(w, m.prepared, 'prepared claims');
+  writeClaims(w, m.prePrepared, 'pre-prepared claims');
   writeReplica(w, m.replica);
   if (withSig) writeSig(w, m.sig);
+}
+
+function writeClaims(w: Writer, claims: readonly LogClaim[], what: string): void {
+  writeCount(w, claims, MAX_FRAME_BYTES, what);
+  for (const c of claims) {
+    writeUint(w, c.seq, 'seq');
+    writeDigest(w, c.digest);
+    writeUint(w, c.view, 'view');
+  }
 }
 
 function writeNewView(w: Writer, m: NewView, withSig: boolean): void {
@@ -315,10 +327,28 @@ function writeNewView(w: Writer, m: NewView, withSig: boolean): void {
   writeUint(w, m.view, 'view');
   writeCount(w, m.viewChanges, MAX_REPLICAS, 'view-changes');
   for (const vc of m.viewChanges) writeViewChange(w, vc, true);
-  writeCount(w, m.prePrepares, MAX_FRAME_BYTES, 'pre-prepares');
-  for (const pp of m.prePrepares) writePrePrepare(w, pp, true);
+  writeCount(w, m.order, MAX_FRAME_BYTES, 'order entries');
+  for (const o of m.order) {
+    writeUint(w, o.seq, 'seq');
+    writeDigest(w, o.digest);
+  }
   writeReplica(w, m.replica);
   if (withSig) writeSig(w, m.sig);
+}
+
+function writeFetchBatch(w: Writer, m: FetchBatch): void {
+  w.byte(TAG['fetch-batch']);
+  writeUint(w, m.seq, 'seq');
+  writeDigest(w, m.digest);
+  writeReplica(w, m.replica);
+}
+
+function writeBatchMessage(w: Writer, m: Batch): void {
+  w.byte(TAG.batch);
+  writeUint(w, m.seq, 'seq');
+  writeDigest(w, m.digest);
+  writeBatch(w, m.requests);
+  writeReplica(w, m.replica);
 }
 
 function writeFetchState(w: Writer, m: FetchState): void {
@@ -356,9 +386,9 @@ function writeMessage(w: Writer, m: Message, withSig: boolean): void {
     case 'request':
       return writeRequest(w, m, withSig);
     case 'pre-prepare':
-      return writePrePrepare(w, m, withSig);
+      return writePrePrepare(w, m);
     case 'prepare':
-      return writePrepare(w, m, withSig);
+      return writePrepare(w, m);
     case 'commit':
       return writeCommit(w, m);
     case 'reply':
@@ -375,6 +405,10 @@ function writeMessage(w: Writer, m: Message, withSig: boolean): void {
       return writeStateChunk(w, m);
     case 'status':
       return writeStatus(w, m);
+    case 'fetch-batch':
+      return writeFetchBatch(w, m);
+    case 'batch':
+      return writeBatchMessage(w, m);
     default:
       throw new CodecError(`unknown message type ${JSON.stringify((m as { type: unknown }).type)}`);
   }
@@ -400,7 +434,7 @@ export function encodeMessage(m: Message): Uint8Array {
  * `auth`) left out. Since those fields come last, this is a prefix of `encodeMessage(m)`; it starts
  * with the message's tag, so signatures of different message types never cover the same bytes.
  */
-export function signingBytes(m: Request | PrePrepare | Prepare | Checkpoint | ViewChange | NewView): Uint8Array {
+export function signingBytes(m: Request | Checkpoint | ViewChange | NewView): Uint8Array {
   const w = startWriting();
   writeMessage(w, m, false);
   return w.take();
@@ -580,16 +614,20 @@ function readRequest(r: Reader): Request {
   return { type: 'request', client, timestamp, readOnly, op, auth };
 }
 
+function readBatch(r: Reader): Request[] {
+  const n = r.count(MAX_BATCH_REQUESTS, 'requests');
+  const requests: Request[] = [];
+  for (let i = 0; i < n; i++) requests.push(r.nested('request', readRequest));
+  return requests;
+}
+
 function readPrePrepare(r: Reader): PrePrepare {
   const view = r.uint();
   const seq = r.uint();
   const digest = r.digest();
-  const n = r.count(MAX_BATCH_REQUESTS, 'requests');
-  const requests: Request[] = [];
-  for (let i = 0; i < n; i++) requests.push(r.nested('request', readRequest));
+  const requests = readBatch(r);
   const replica = r.replica();
-  const sig = r.sig();
-  return { type: 'pre-prepare', view, seq, digest, requests, replica, sig };
+  return { type: 'pre-prepare', view, seq, digest, requests, replica };
 }
 
 function readPrepare(r: Reader): Prepare {
@@ -597,8 +635,7 @@ function readPrepare(r: Reader): Prepare {
   const seq = r.uint();
   const digest = r.digest();
   const replica = r.replica();
-  const sig = r.sig();
-  return { type: 'prepare', view, seq, digest, replica, sig };
+  return { type: 'prepare', view, seq, digest, replica };
 }
 
 function readCommit(r: Reader): Commit {
@@ -634,24 +671,27 @@ function readCheckpoints(r: Reader): Checkpoint[] {
   return checkpoints;
 }
 
-function readPreparedCertificate(r: Reader): PreparedCertificate {
-  const prePrepare = r.nested('pre-prepare', readPrePrepare);
-  const n = r.count(MAX_REPLICAS, 'prepares');
-  const prepares: Prepare[] = [];
-  for (let i = 0; i < n; i++) prepares.push(r.nested('prepare', readPrepare));
-  return { prePrepare, prepares };
+function readClaims(r: Reader, what: string): LogClaim[] {
+  const n = r.count(MAX_FRAME_BYTES, what);
+  const claims: LogClaim[] = [];
+  for (let i = 0; i < n; i++) {
+    const seq = r.uint();
+    const digest = r.digest();
+    const view = r.uint();
+    claims.push({ seq, digest, view });
+  }
+  return claims;
 }
 
 function readViewChange(r: Reader): ViewChange {
   const newView = r.uint();
   const stableSeq = r.uint();
   const checkpointProof = readCheckpoints(r);
-  const n = r.count(MAX_FRAME_BYTES, 'prepared certificates');
-  const prepared: PreparedCertificate[] = [];
-  for (let i = 0; i < n; i++) prepared.push(readPreparedCertificate(r));
+  const prepared = readClaims(r, 'prepared claims');
+  const prePrepared = readClaims(r, 'pre-prepared claims');
   const replica = r.replica();
   const sig = r.sig();
-  return { type: 'view-change', newView, stableSeq, checkpointProof, prepared, replica, sig };
+  return { type: 'view-change', newView, stableSeq, checkpointProof, prepared, prePrepared, replica, sig };
 }
 
 function readNewView(r: Reader): NewView {
@@ -659,12 +699,31 @@ function readNewView(r: Reader): NewView {
   const vcCount = r.count(MAX_REPLICAS, 'view-changes');
   const viewChanges: ViewChange[] = [];
   for (let i = 0; i < vcCount; i++) viewChanges.push(r.nested('view-change', readViewChange));
-  const ppCount = r.count(MAX_FRAME_BYTES, 'pre-prepares');
-  const prePrepares: PrePrepare[] = [];
-  for (let i = 0; i < ppCount; i++) prePrepares.push(r.nested('pre-prepare', readPrePrepare));
+  const orderCount = r.count(MAX_FRAME_BYTES, 'order entries');
+  const order: NewViewOrder[] = [];
+  for (let i = 0; i < orderCount; i++) {
+    const seq = r.uint();
+    const digest = r.digest();
+    order.push({ seq, digest });
+  }
   const replica = r.replica();
   const sig = r.sig();
-  return { type: 'new-view', view, viewChanges, prePrepares, replica, sig };
+  return { type: 'new-view', view, viewChanges, order, replica, sig };
+}
+
+function readFetchBatch(r: Reader): FetchBatch {
+  const seq = r.uint();
+  const digest = r.digest();
+  const replica = r.replica();
+  return { type: 'fetch-batch', seq, digest, replica };
+}
+
+function readBatchMessage(r: Reader): Batch {
+  const seq = r.uint();
+  const digest = r.digest();
+  const requests = readBatch(r);
+  const replica = r.replica();
+  return { type: 'batch', seq, digest, requests, replica };
 }
 
 function readFetchState(r: Reader): FetchState {
@@ -709,6 +768,8 @@ const READERS: { readonly [T in MessageType]: (r: Reader) => Extract<Message, { 
   'fetch-state': readFetchState,
   'state-chunk': readStateChunk,
   status: readStatus,
+  'fetch-batch': readFetchBatch,
+  batch: readBatchMessage,
 };
 
 /**
@@ -906,9 +967,13 @@ export function describe(m: Message): string {
     case 'checkpoint':
       return `CHECKPOINT n=${m.seq} d=${short(m.stateDigest)} from ${m.replica}`;
     case 'view-change':
-      return `VIEW-CHANGE v=${m.newView} n=${m.stableSeq} C=${m.checkpointProof.length} P=${m.prepared.length} from ${m.replica}`;
+      return `VIEW-CHANGE v=${m.newView} n=${m.stableSeq} C=${m.checkpointProof.length} P=${m.prepared.length} Q=${m.prePrepared.length} from ${m.replica}`;
     case 'new-view':
-      return `NEW-VIEW v=${m.view} V=${m.viewChanges.length} O=${m.prePrepares.length} from ${m.replica}`;
+      return `NEW-VIEW v=${m.view} V=${m.viewChanges.length} O=${m.order.length} from ${m.replica}`;
+    case 'fetch-batch':
+      return `FETCH-BATCH n=${m.seq} d=${short(m.digest)} from ${m.replica}`;
+    case 'batch':
+      return `BATCH n=${m.seq} d=${short(m.digest)} batch=${m.requests.length} from ${m.replica}`;
     case 'fetch-state':
       return `FETCH-STATE n=${m.seq} chunk=${m.chunk} from ${m.replica}`;
     case 'state-chunk':

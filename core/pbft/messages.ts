@@ -4,7 +4,9 @@
  * Field names follow the paper: v = `view`, n = `seq`, d = `digest`, i = `replica`, t = `timestamp`,
  * c = `client`, o = `op`. Digests are lowercase hex SHA-256 strings in memory and 32 raw bytes on the
  * wire (see codec.ts). `sig` fields carry an Ed25519 signature over the message's signing bytes
- * (codec.ts `signingBytes`): only messages that may be relayed as proof are signed (docs/authentication.md).
+ * (codec.ts `signingBytes`). Only what is relayed as proof is signed — checkpoints, VIEW-CHANGE and
+ * NEW-VIEW; the normal case (pre-prepare, prepare, commit) rides on the authenticated channel and
+ * costs no signature (docs/authentication.md).
  */
 
 /** Replica ids are positions 0..n-1 in the agreed roster. */
@@ -28,7 +30,7 @@ export interface Request {
   readonly auth: readonly Uint8Array[];
 }
 
-/** ⟨PRE-PREPARE, v, n, d⟩ with the batch it orders (§4.2). d = digest of the batch. Signed by the primary. */
+/** ⟨PRE-PREPARE, v, n, d⟩ with the batch it orders (§4.2). d = digest of the batch. From the primary, over the authenticated channel. */
 export interface PrePrepare {
   readonly type: 'pre-prepare';
   readonly view: number;
@@ -37,17 +39,15 @@ export interface PrePrepare {
   /** The batch. An empty batch is the null request of §4.4. */
   readonly requests: readonly Request[];
   readonly replica: ReplicaId;
-  readonly sig: Uint8Array;
 }
 
-/** ⟨PREPARE, v, n, d, i⟩ (§4.2). Signed: it is relayed in prepared certificates. */
+/** ⟨PREPARE, v, n, d, i⟩ (§4.2). Never relayed: the authenticated channel suffices. */
 export interface Prepare {
   readonly type: 'prepare';
   readonly view: number;
   readonly seq: number;
   readonly digest: Digest;
   readonly replica: ReplicaId;
-  readonly sig: Uint8Array;
 }
 
 /** ⟨COMMIT, v, n, d, i⟩ (§4.2). Never relayed, so the authenticated channel suffices. */
@@ -80,13 +80,19 @@ export interface Checkpoint {
   readonly sig: Uint8Array;
 }
 
-/** A prepared certificate: a pre-prepare and 2f matching prepares from other backups (§4.4, the set P). */
-export interface PreparedCertificate {
-  readonly prePrepare: PrePrepare;
-  readonly prepares: readonly Prepare[];
+/**
+ * ⟨n, d, v⟩: one entry of a VIEW-CHANGE's P or Q set (TOCS'02 §4.5). In P: the batch with digest d
+ * prepared here at n, v the latest view it prepared in. In Q: d pre-prepared here at n, v the latest
+ * view it was pre-prepared in. A claim, not a proof: the NEW-VIEW decision trusts only what 2f+1
+ * (A1, B) or f+1 (A2) replicas claim alike (proofs.ts, `planNewView`).
+ */
+export interface LogClaim {
+  readonly seq: number;
+  readonly digest: Digest;
+  readonly view: number;
 }
 
-/** ⟨VIEW-CHANGE, v+1, n, C, P, i⟩ (§4.4). Signed: relayed inside NEW-VIEW. */
+/** ⟨VIEW-CHANGE, v+1, n, C, P, Q, i⟩ (§4.4; P and Q as in TOCS'02 §4.5). Signed: relayed inside NEW-VIEW. */
 export interface ViewChange {
   readonly type: 'view-change';
   readonly newView: number;
@@ -94,22 +100,50 @@ export interface ViewChange {
   readonly stableSeq: number;
   /** C: 2f+1 CHECKPOINT messages proving the stable checkpoint (empty when stableSeq = 0). */
   readonly checkpointProof: readonly Checkpoint[];
-  /** P: a prepared certificate for every sequence number above stableSeq that prepared here. */
-  readonly prepared: readonly PreparedCertificate[];
+  /** P: for every sequence number above stableSeq that prepared here, what prepared in the latest view. */
+  readonly prepared: readonly LogClaim[];
+  /** Q: for every sequence number above stableSeq, each digest pre-prepared here, with its latest view. */
+  readonly prePrepared: readonly LogClaim[];
   readonly replica: ReplicaId;
   readonly sig: Uint8Array;
 }
 
-/** ⟨NEW-VIEW, v+1, V, O⟩ (§4.4). Signed by the new primary. */
+/** One entry of a NEW-VIEW's O: the batch (by digest) the new view orders at `seq`. */
+export interface NewViewOrder {
+  readonly seq: number;
+  readonly digest: Digest;
+}
+
+/** ⟨NEW-VIEW, v+1, V, O⟩ (§4.4). Signed by the new primary: replicas relay it to peers that missed it. */
 export interface NewView {
   readonly type: 'new-view';
   readonly view: number;
-  /** V: 2f+1 VIEW-CHANGE messages for this view (including the new primary's own). */
+  /** V: the VIEW-CHANGE messages the decision used, at least 2f+1 (including the new primary's own). */
   readonly viewChanges: readonly ViewChange[];
-  /** O: one PRE-PREPARE in the new view for every sequence number in (min-s, max-s]. */
-  readonly prePrepares: readonly PrePrepare[];
+  /**
+   * O: for every sequence number in (min-s, max-s], the digest the new view pre-prepares there (the
+   * null request's digest for a gap). Digests only: a replica that lacks a batch fetches it (FETCH-BATCH).
+   */
+  readonly order: readonly NewViewOrder[];
   readonly replica: ReplicaId;
   readonly sig: Uint8Array;
+}
+
+/** Ask a replica for the batch with digest d at n: a NEW-VIEW ordered a batch this replica never received. */
+export interface FetchBatch {
+  readonly type: 'fetch-batch';
+  readonly seq: number;
+  readonly digest: Digest;
+  readonly replica: ReplicaId;
+}
+
+/** The batch with digest d, answering FETCH-BATCH. Self-certifying: the receiver checks that it hashes to d. */
+export interface Batch {
+  readonly type: 'batch';
+  readonly seq: number;
+  readonly digest: Digest;
+  readonly requests: readonly Request[];
+  readonly replica: ReplicaId;
 }
 
 /** State transfer (TOCS'02 §5.3.2, simplified): ask for the snapshot at a stable checkpoint. */
@@ -155,7 +189,18 @@ export interface Status {
 
 /** Everything replicas send to replicas. */
 export type ReplicaMessage =
-  Request | PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | FetchState | StateChunk | Status;
+  | Request
+  | PrePrepare
+  | Prepare
+  | Commit
+  | Checkpoint
+  | ViewChange
+  | NewView
+  | FetchBatch
+  | Batch
+  | FetchState
+  | StateChunk
+  | Status;
 
 /** Everything on the wire, replica-to-replica and client-to-replica. */
 export type Message = ReplicaMessage | Reply;

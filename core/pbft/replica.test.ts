@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fromReplica, isType, not, TestCluster, text, toReplica } from '../testing/cluster.ts';
-import { encodeMessage, decodeMessage, signingBytes } from './codec.ts';
+import { batchBytes, encodeMessage, decodeMessage, signingBytes } from './codec.ts';
 import type { NewView, PrePrepare, Request } from './messages.ts';
 
 const write = (path: string, data: string) => ({ kind: 'write', path, data: text(data) }) as const;
@@ -85,28 +85,40 @@ describe('§4.2 normal case', () => {
     c.deliverAll((e) => e.message.type === 'pre-prepare' && e.to === 1);
     // Replica 2 forwards the pre-prepare as if it were the primary.
     c.deliver({ from: 2, to: 1, message: original });
-    // The primary signs a second pre-prepare for the same (v, n) with another batch.
-    const crypto0 = c.crypto.replica(0);
-    const other = { ...original, requests: [], digest: crypto0.digest(new Uint8Array([0])) };
-    c.deliver({ from: 0, to: 1, message: { ...other, sig: crypto0.sign(signingBytes(other)) } });
+    // The primary sends a second pre-prepare for the same (v, n) with another batch.
+    const other = { ...original, requests: [], digest: c.crypto.hasher.digest(new Uint8Array([0])) };
+    c.deliver({ from: 0, to: 1, message: other });
     const reasons = c.ignoredReasons(1);
     expect(reasons.some((r) => r.includes('not from the primary'))).toBe(true);
     expect(reasons.some((r) => r.includes('conflicts with accepted'))).toBe(true);
   });
 
-  it('a pre-prepare with a bad signature or a forged request authenticator is ignored', () => {
+  it('a pre-prepare whose digest is not its batch, or with a forged request authenticator, is ignored', () => {
     const c = new TestCluster(4);
     c.submit('alice', write('/a', 'x'));
     c.deliverAll(isType('request'));
     const pp = c.queue.find((e) => e.message.type === 'pre-prepare' && e.to === 1)!.message as PrePrepare;
-    c.deliver({ from: 0, to: 1, message: { ...pp, sig: new Uint8Array(64) } });
+    c.deliver({ from: 0, to: 1, message: { ...pp, digest: c.crypto.hasher.digest(new Uint8Array(0)) } });
+    // The primary cannot invent requests: each backup checks its own entry of the authenticator (§5.2).
     const forgedRequest = { ...pp.requests[0]!, auth: pp.requests[0]!.auth.map(() => new Uint8Array(32)) };
-    const forged = { ...pp, requests: [forgedRequest], digest: c.crypto.hasher.digest(new Uint8Array(0)) };
+    const forged = { ...pp, requests: [forgedRequest], digest: c.crypto.hasher.digest(batchBytes([forgedRequest])) };
     c.deliver({ from: 0, to: 1, message: forged });
     const reasons = c.ignoredReasons(1);
-    expect(reasons.some((r) => r.includes('bad signature'))).toBe(true);
-    expect(reasons.some((r) => r.includes('digest does not match') || r.includes('not authentic'))).toBe(true);
+    expect(reasons.some((r) => r.includes('digest does not match its batch'))).toBe(true);
+    expect(reasons.some((r) => r.includes('not authentic'))).toBe(true);
     expect(c.replica(1).logRows()).toEqual([]);
+  });
+
+  it('needs no signature on the normal path: pre-prepare and prepare ride on the authenticated channel', () => {
+    const c = new TestCluster(4);
+    c.submit('alice', write('/a', 'x'));
+    const sent = new Set<string>();
+    c.deliverAll((e) => {
+      sent.add(e.message.type);
+      return !('sig' in e.message);
+    });
+    expect(c.lastResult('alice')?.result.kind).toBe('written');
+    expect([...sent].sort()).toEqual(['commit', 'pre-prepare', 'prepare', 'reply', 'request']);
   });
 });
 
@@ -204,9 +216,7 @@ describe('§4.3 checkpoints, garbage collection and watermarks', () => {
     c.submit('alice', write('/a', 'x'));
     c.deliverAll(isType('request'));
     const pp = c.queue.find((e) => e.message.type === 'pre-prepare' && e.to === 1)!.message as PrePrepare;
-    const crypto0 = c.crypto.replica(0);
-    const far = { ...pp, seq: 5 };
-    c.deliver({ from: 0, to: 1, message: { ...far, sig: crypto0.sign(signingBytes(far)) } });
+    c.deliver({ from: 0, to: 1, message: { ...pp, seq: 5 } });
     expect(c.ignoredReasons(1).some((r) => r.includes('n=5 outside (0, 4]'))).toBe(true);
   });
 
@@ -249,9 +259,9 @@ describe('§4.4 view changes', () => {
     const nvEnvelope = c.queue.find((e) => e.message.type === 'new-view' && e.to === 2)!;
     const nv = nvEnvelope.message as NewView;
     const crypto1 = c.crypto.replica(1);
-    const tampered = { ...nv, prePrepares: [] };
+    const tampered = { ...nv, order: [] };
     c.deliver({ from: 1, to: 2, message: { ...tampered, sig: crypto1.sign(signingBytes(tampered)) } });
-    expect(c.ignoredReasons(2).some((r) => r.includes('O has 0 pre-prepares, expected 1'))).toBe(true);
+    expect(c.ignoredReasons(2).some((r) => r.includes('O has 0 entries, expected 1'))).toBe(true);
     expect(c.replica(2).status).toBe('view-change');
     c.deliver({ from: 1, to: 2, message: nv });
     expect(c.replica(2).view).toBe(1);
@@ -269,6 +279,28 @@ describe('§4.4 view changes', () => {
     const executed = c.eventsOf('executed', 1);
     expect(executed.map((e) => [e.seq, e.view])).toEqual([[1, 1]]);
     expect(c.lastResult('alice')?.result.kind).toBe('written');
+  });
+
+  it('a replica that never got a batch the NEW-VIEW orders fetches it by digest (FETCH-BATCH) and executes it', () => {
+    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
+    c.submit('alice', write('/a', 'x'));
+    c.deliverAll(isType('request'));
+    // Replica 3 never receives the pre-prepare; 0, 1 and 2 prepare n=1, no commit gets through.
+    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
+    c.deliverAll(not(isType('commit')));
+    c.drop(isType('commit'));
+    c.crash(0);
+    const seen = new Set<string>();
+    c.tick(80, (e) => {
+      if (e.message.type === 'fetch-batch' || e.message.type === 'batch')
+        seen.add(`${e.message.type} ${String(e.from)}→${String(e.to)}`);
+      return true;
+    });
+    // O orders n=1 by digest; replica 3 asks one that claimed it in Q, and checks the batch against d.
+    expect([...seen].some((s) => /^fetch-batch 3→[12]$/.test(s))).toBe(true);
+    expect([...seen].some((s) => /^batch [12]→3$/.test(s))).toBe(true);
+    expect(c.eventsOf('executed', 3).map((e) => [e.seq, e.view])).toEqual([[1, 1]]);
+    expect(c.replica(3).currentStateDigest()).toBe(c.replica(1).currentStateDigest());
   });
 
   it('f+1 VIEW-CHANGEs for a higher view make a replica join without its own timer (§4.5)', () => {

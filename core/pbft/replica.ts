@@ -14,16 +14,18 @@ import { requestBytes, signingBytes } from './codec.ts';
 import { quorums, type ProtocolConfig, type Quorums } from './config.ts';
 import type { ReplicaCrypto } from './crypto.ts';
 import type {
+  Batch,
   Checkpoint,
   ClientId,
   Commit,
   Digest,
+  FetchBatch,
   FetchState,
+  LogClaim,
   Message,
   NewView,
   PrePrepare,
   Prepare,
-  PreparedCertificate,
   Reply,
   ReplicaId,
   ReplicaMessage,
@@ -41,6 +43,12 @@ interface LogEntry {
   readonly seq: number;
   /** The pre-prepare accepted for this seq in the current view, if any. */
   prePrepare: PrePrepare | null;
+  /**
+   * True while the batch of `prePrepare` is not here: a NEW-VIEW ordered it by digest and this replica
+   * never received it. Prepare and commit go on (they are about the digest); execution waits for it
+   * (FETCH-BATCH).
+   */
+  batchMissing: boolean;
   /** Latest prepare per replica (any view; only those matching the pre-prepare count). */
   readonly prepares: Map<ReplicaId, Prepare>;
   readonly commits: Map<ReplicaId, Commit>;
@@ -49,8 +57,20 @@ interface LogEntry {
   /** This replica's own prepare and commit for the current view, kept for retransmission. */
   ownPrepare: Prepare | null;
   ownCommit: Commit | null;
-  /** The prepared certificate with the highest view seen here: survives view changes, goes in P (§4.4). */
-  certificate: PreparedCertificate | null;
+  /** What prepared here at this seq in the latest view: survives view changes, goes into P (§4.4). */
+  preparedClaim: { readonly digest: Digest; readonly view: number } | null;
+  /** Every digest pre-prepared here at this seq, with the latest view: goes into Q (TOCS'02 §4.5). */
+  readonly prePrepared: Map<Digest, number>;
+  /** The batches of those digests, to re-propose or hand out after a view change. */
+  readonly batches: Map<Digest, readonly Request[]>;
+}
+
+/** A batch a NEW-VIEW ordered that this replica lacks, and whom to ask for it next. */
+interface MissingBatch {
+  readonly digest: Digest;
+  readonly sources: readonly ReplicaId[];
+  attempts: number;
+  retryInTicks: number;
 }
 
 interface StableCheckpoint {
@@ -150,6 +170,8 @@ export class Replica {
   /** The highest proven stable checkpoint above our state, and when to fetch it if we do not get there ourselves. */
   private catchUp: { seq: number; stateDigest: Digest; proof: readonly Checkpoint[]; inTicks: number } | null = null;
   private fetch: Fetch | null = null;
+  /** Batches ordered by the current view's NEW-VIEW that are not here yet, by seq. */
+  private readonly missingBatches = new Map<number, MissingBatch>();
 
   constructor(options: ReplicaOptions) {
     this.id = options.id;
@@ -207,6 +229,10 @@ export class Replica {
         return this.onViewChange(from, message);
       case 'new-view':
         return this.onNewView(from, message);
+      case 'fetch-batch':
+        return this.onFetchBatch(from, message);
+      case 'batch':
+        return this.onBatch(from, message);
       case 'fetch-state':
         return this.onFetchState(from, message);
       case 'state-chunk':
@@ -244,6 +270,7 @@ export class Replica {
       if (target.seq > this.lastExecuted) this.startStateTransfer(target.seq, target.stateDigest, target.proof);
     }
     if (this.fetch && --this.fetch.retryInTicks <= 0) this.requestChunks(this.nextSource(this.fetch), 'retry');
+    for (const [seq, missing] of this.missingBatches) if (--missing.retryInTicks <= 0) this.requestBatch(seq, missing);
   }
 
   /** Everything produced since the last call. The host sends, replies, persists, then calls again after the next input. */
@@ -361,16 +388,15 @@ export class Replica {
       }
       if (batch.length === 0) break;
       const seq = this.nextSeq++;
-      const pp = this.sign<PrePrepare>({
+      const pp: PrePrepare = {
         type: 'pre-prepare',
         view: this.view,
         seq,
         digest: this.proofs.batchDigest(batch),
         requests: batch,
         replica: this.id,
-        sig: EMPTY,
-      });
-      this.acceptPrePrepare(pp);
+      };
+      this.acceptPrePrepare(pp, false);
       this.broadcast(pp);
     }
   }
@@ -381,45 +407,42 @@ export class Replica {
     if (from !== this.primary || pp.replica !== from) return this.ignore(from, pp, 'not from the primary');
     if (!this.inWatermarks(pp.seq))
       return this.ignore(from, pp, `n=${pp.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
-    const existing = this.log.get(pp.seq)?.prePrepare;
+    const entry = this.log.get(pp.seq);
+    const existing = entry?.prePrepare;
     if (existing && existing.view === pp.view) {
       if (existing.digest !== pp.digest)
         return this.ignore(from, pp, `conflicts with accepted d=${existing.digest.slice(0, 6)}`);
-      return; // a retransmission of what we hold
+      // A retransmission of what we hold — or the batch a NEW-VIEW ordered by digest only.
+      if (entry.batchMissing && this.proofs.batchDigest(pp.requests) === pp.digest) this.fillBatch(entry, pp.requests);
+      return;
     }
-    const bad = this.proofs.prePrepare(pp);
-    if (bad) return this.ignore(from, pp, bad);
+    if (this.proofs.batchDigest(pp.requests) !== pp.digest)
+      return this.ignore(from, pp, 'pre-prepare digest does not match its batch');
     for (const req of pp.requests) {
       if (!this.requestAuthentic(req))
         return this.ignore(from, pp, `request c=${req.client} t=${req.timestamp} not authentic`);
       if (req.readOnly) return this.ignore(from, pp, 'read-only request in a batch');
     }
-    this.acceptPrePrepare(pp);
+    this.acceptPrePrepare(pp, false);
   }
 
-  /** Log a pre-prepare for the current view; a backup multicasts its PREPARE (§4.2). */
-  private acceptPrePrepare(pp: PrePrepare): void {
+  /**
+   * Log a pre-prepare for the current view; a backup multicasts its PREPARE (§4.2). `batchMissing`: a
+   * NEW-VIEW ordered the digest and the batch is not here; it is fetched, and execution waits for it.
+   */
+  private acceptPrePrepare(pp: PrePrepare, batchMissing: boolean): void {
     const entry = this.entry(pp.seq);
     entry.prePrepare = pp;
+    entry.batchMissing = batchMissing;
     entry.prepared = false;
     entry.committed = false;
     entry.ownPrepare = null;
     entry.ownCommit = null;
-    for (const req of pp.requests) {
-      const key = requestKey(req.client, req.timestamp);
-      this.inLog.add(key);
-      if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
-    }
+    this.recordPrePrepared(entry, pp.digest, pp.view);
+    if (!batchMissing) this.holdBatch(entry, pp.requests);
     this.event({ type: 'pre-prepared', view: pp.view, seq: pp.seq, digest: pp.digest, batchSize: pp.requests.length });
     if (!this.isPrimary) {
-      const prepare = this.sign<Prepare>({
-        type: 'prepare',
-        view: pp.view,
-        seq: pp.seq,
-        digest: pp.digest,
-        replica: this.id,
-        sig: EMPTY,
-      });
+      const prepare: Prepare = { type: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
       entry.ownPrepare = prepare;
       entry.prepares.set(this.id, prepare);
       this.broadcast(prepare);
@@ -437,7 +460,6 @@ export class Replica {
     const entry = this.entry(p.seq);
     const known = entry.prepares.get(from);
     if (known && known.view === p.view && known.digest === p.digest) return;
-    if (!this.proofs.signatureValid(p)) return this.ignore(from, p, 'bad signature');
     entry.prepares.set(from, p);
     this.checkPrepared(entry);
   }
@@ -452,7 +474,7 @@ export class Replica {
     }
     if (matching.length < this.q.prepares) return;
     entry.prepared = true;
-    entry.certificate = { prePrepare: pp, prepares: matching.slice(0, this.q.prepares) };
+    entry.preparedClaim = { digest: pp.digest, view: pp.view };
     this.event({ type: 'prepared', view: pp.view, seq: pp.seq, digest: pp.digest });
     const commit: Commit = { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
     entry.ownCommit = commit;
@@ -489,7 +511,7 @@ export class Replica {
     let progressed = false;
     for (;;) {
       const entry = this.log.get(this.lastExecuted + 1);
-      if (!entry || !entry.committed || !entry.prePrepare) break;
+      if (!entry || !entry.committed || !entry.prePrepare || entry.batchMissing) break;
       this.executeBatch(entry.prePrepare);
       progressed = true;
     }
@@ -812,9 +834,14 @@ export class Replica {
     // Requests the old primary had not ordered stay with us (to re-propose if we become primary).
     for (const [key, req] of this.pending) this.waiting.set(key, req);
     this.pending.clear();
-    const prepared: PreparedCertificate[] = [];
+    // P and Q (TOCS'02 §4.5): what prepared here in the latest view, and every digest pre-prepared here.
+    const prepared: LogClaim[] = [];
+    const prePrepared: LogClaim[] = [];
     for (const entry of [...this.log.values()].sort((a, b) => a.seq - b.seq)) {
-      if (entry.certificate && entry.seq > this.stable.seq) prepared.push(entry.certificate);
+      if (entry.seq <= this.stable.seq) continue;
+      if (entry.preparedClaim) prepared.push({ seq: entry.seq, ...entry.preparedClaim });
+      for (const [digest, view] of [...entry.prePrepared].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+        prePrepared.push({ seq: entry.seq, digest, view });
     }
     const vc = this.sign<ViewChange>({
       type: 'view-change',
@@ -822,6 +849,7 @@ export class Replica {
       stableSeq: this.stable.seq,
       checkpointProof: this.stable.seq > 0 ? this.stable.proof : [],
       prepared,
+      prePrepared,
       replica: this.id,
       sig: EMPTY,
     });
@@ -894,34 +922,24 @@ export class Replica {
       this.startViewChange(smallest, `${senders.size} replicas moved to view ≥ ${smallest}`);
   }
 
-  /** The new primary: with 2f+1 VIEW-CHANGEs (its own among them) compute O and multicast NEW-VIEW (§4.4). */
+  /**
+   * The new primary: with 2f+1 VIEW-CHANGEs (its own among them) decide O and multicast NEW-VIEW
+   * (§4.4). V is every valid VIEW-CHANGE it holds for the view; when they do not decide some sequence
+   * number yet (planNewView), it waits for more — the VIEW-CHANGEs of all correct replicas always do.
+   */
   private tryNewView(): void {
     if (this.status !== 'view-change' || !this.isPrimary) return;
     const forView = this.viewChanges.get(this.view);
     const own = forView?.get(this.id);
     if (!forView || !own || forView.size < this.q.strong) return;
-    const chosen = [
-      own,
-      ...[...forView.values()].filter((vc) => vc.replica !== this.id).sort((a, b) => a.replica - b.replica),
-    ];
-    const viewChanges = chosen.slice(0, this.q.strong);
-    const plan = planNewView(viewChanges, this.nullDigest);
-    const prePrepares = plan.entries.map((e) =>
-      this.sign<PrePrepare>({
-        type: 'pre-prepare',
-        view: this.view,
-        seq: e.seq,
-        digest: e.digest,
-        requests: e.requests,
-        replica: this.id,
-        sig: EMPTY,
-      }),
-    );
+    const viewChanges = [...forView.values()].sort((a, b) => a.replica - b.replica);
+    const plan = planNewView(viewChanges, this.q, this.nullDigest);
+    if (!plan.decided) return;
     const nv = this.sign<NewView>({
       type: 'new-view',
       view: this.view,
       viewChanges,
-      prePrepares,
+      order: plan.order,
       replica: this.id,
       sig: EMPTY,
     });
@@ -944,23 +962,21 @@ export class Replica {
     }
     if (senders.size < this.q.strong) return this.ignore(from, nv, `${senders.size} < ${this.q.strong} view changes`);
     // Backups recompute O and accept the NEW-VIEW only if it is exactly what they compute (§4.4).
-    const plan = planNewView(nv.viewChanges, this.nullDigest);
-    if (plan.entries.length !== nv.prePrepares.length)
-      return this.ignore(from, nv, `O has ${nv.prePrepares.length} pre-prepares, expected ${plan.entries.length}`);
-    for (let i = 0; i < plan.entries.length; i++) {
-      const expected = plan.entries[i]!;
-      const pp = nv.prePrepares[i]!;
-      if (pp.view !== nv.view || pp.seq !== expected.seq || pp.digest !== expected.digest) {
+    const plan = planNewView(nv.viewChanges, this.q, this.nullDigest);
+    if (!plan.decided) return this.ignore(from, nv, `its view changes do not decide n=${plan.undecidedSeq}`);
+    if (plan.order.length !== nv.order.length)
+      return this.ignore(from, nv, `O has ${nv.order.length} entries, expected ${plan.order.length}`);
+    for (let i = 0; i < plan.order.length; i++) {
+      const expected = plan.order[i]!;
+      const got = nv.order[i]!;
+      if (got.seq !== expected.seq || got.digest !== expected.digest)
         return this.ignore(from, nv, `O differs at n=${expected.seq}`);
-      }
-      const bad = this.proofs.prePrepare(pp);
-      if (bad) return this.ignore(from, nv, `O at n=${pp.seq}: ${bad}`);
     }
     this.enterNewView(nv, plan);
   }
 
   /** Install view nv.view: take min-s as stable (or fetch it), then pre-prepare / prepare everything in O (§4.4). */
-  private enterNewView(nv: NewView, plan: NewViewPlan): void {
+  private enterNewView(nv: NewView, plan: NewViewPlan & { decided: true }): void {
     this.view = nv.view;
     this.status = 'normal';
     this.currentNewView = nv;
@@ -969,6 +985,7 @@ export class Replica {
     this.viewChangeTimerTicks = null;
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
     this.ownViewChanges.clear();
+    this.missingBatches.clear();
     if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
       const own = this.ownCheckpoints.get(plan.minSeq);
       if (own && own.stateDigest === plan.minDigest)
@@ -980,9 +997,10 @@ export class Replica {
         });
       else if (plan.minSeq > this.lastExecuted) this.startStateTransfer(plan.minSeq, plan.minDigest, plan.minProof);
     }
-    // Normal-case state of old views is void; certificates stay (they go into later VIEW-CHANGEs).
+    // Normal-case state of old views is void; the claims stay (they go into later VIEW-CHANGEs).
     for (const entry of this.log.values()) {
       entry.prePrepare = null;
+      entry.batchMissing = false;
       entry.prepared = false;
       entry.committed = false;
       entry.ownPrepare = null;
@@ -993,7 +1011,31 @@ export class Replica {
     this.inLog.clear();
     this.persist({ type: 'view', view: nv.view });
     this.event({ type: 'new-view', view: nv.view, primary: this.primary, minSeq: plan.minSeq, maxSeq: plan.maxSeq });
-    for (const pp of nv.prePrepares) if (this.inWatermarks(pp.seq)) this.acceptPrePrepare(pp);
+    for (const { seq, digest } of plan.order) {
+      if (!this.inWatermarks(seq)) continue;
+      const requests = digest === this.nullDigest ? [] : this.log.get(seq)?.batches.get(digest);
+      const pp: PrePrepare = {
+        type: 'pre-prepare',
+        view: nv.view,
+        seq,
+        digest,
+        requests: requests ?? [],
+        replica: nv.replica,
+      };
+      this.acceptPrePrepare(pp, requests === undefined);
+      if (requests === undefined && seq > this.lastExecuted) {
+        // Ask first those whose Q says they pre-prepared it; one of them is correct (A2).
+        const claimants = nv.viewChanges
+          .filter((vc) => vc.replica !== this.id && vc.prePrepared.some((c) => c.seq === seq && c.digest === digest))
+          .map((vc) => vc.replica);
+        const others = Array.from({ length: this.q.n }, (_, r) => r).filter(
+          (r) => r !== this.id && !claimants.includes(r),
+        );
+        const missing: MissingBatch = { digest, sources: [...claimants, ...others], attempts: 0, retryInTicks: 0 };
+        this.missingBatches.set(seq, missing);
+        this.requestBatch(seq, missing);
+      }
+    }
     this.nextSeq = Math.max(plan.maxSeq, this.stable.seq, this.lastExecuted) + 1;
     if (this.isPrimary) {
       for (const [key, req] of this.waiting)
@@ -1003,6 +1045,67 @@ export class Replica {
       for (const req of this.waiting.values()) this.send(this.primary, req);
     }
     this.restartRequestTimer();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches a NEW-VIEW ordered by digest (§4.4: "replicas fetch a missing request")
+
+  private requestBatch(seq: number, missing: MissingBatch): void {
+    const source = missing.sources[missing.attempts % missing.sources.length];
+    missing.attempts++;
+    missing.retryInTicks = this.config.retransmitTicks;
+    if (source === undefined) return;
+    this.send(source, { type: 'fetch-batch', seq, digest: missing.digest, replica: this.id });
+  }
+
+  private onFetchBatch(from: ReplicaId, fb: FetchBatch): void {
+    if (fb.replica !== from) return this.ignore(from, fb, `names replica ${fb.replica}`);
+    const requests = this.log.get(fb.seq)?.batches.get(fb.digest);
+    if (!requests) return this.ignore(from, fb, 'no such batch here');
+    this.send(from, { type: 'batch', seq: fb.seq, digest: fb.digest, requests, replica: this.id });
+  }
+
+  private onBatch(from: ReplicaId, b: Batch): void {
+    if (b.replica !== from) return this.ignore(from, b, `names replica ${b.replica}`);
+    const entry = this.log.get(b.seq);
+    if (!entry?.batchMissing || entry.prePrepare?.digest !== b.digest)
+      return this.ignore(from, b, 'not waiting for it');
+    if (this.proofs.batchDigest(b.requests) !== b.digest)
+      return this.ignore(from, b, 'batch does not match its digest');
+    this.fillBatch(entry, b.requests);
+  }
+
+  /** The batch of a pre-prepare ordered by digest has arrived: log it, and execute if it was the one holding us up. */
+  private fillBatch(entry: LogEntry, requests: readonly Request[]): void {
+    const pp = entry.prePrepare!;
+    entry.prePrepare = { ...pp, requests };
+    entry.batchMissing = false;
+    this.missingBatches.delete(entry.seq);
+    this.holdBatch(entry, requests);
+    this.executeCommitted();
+  }
+
+  /** Keep a pre-prepared batch at its seq, and wait for its requests to execute (§4.4 timer). */
+  private holdBatch(entry: LogEntry, requests: readonly Request[]): void {
+    entry.batches.set(entry.prePrepare!.digest, requests);
+    for (const req of requests) {
+      const key = requestKey(req.client, req.timestamp);
+      this.inLog.add(key);
+      if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
+    }
+  }
+
+  /** Q: `digest` pre-prepared at this seq in `view`. Bounded: the oldest views go first, never what prepared. */
+  private recordPrePrepared(entry: LogEntry, digest: Digest, view: number): void {
+    if ((entry.prePrepared.get(digest) ?? -1) < view) entry.prePrepared.set(digest, view);
+    while (entry.prePrepared.size > PRE_PREPARED_PER_SEQ_MAX) {
+      let oldest: Digest | null = null;
+      for (const [d, v] of entry.prePrepared)
+        if (d !== entry.preparedClaim?.digest && (oldest === null || v < entry.prePrepared.get(oldest)!)) oldest = d;
+      if (oldest === null) break;
+      entry.prePrepared.delete(oldest);
+      entry.batches.delete(oldest);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1056,7 +1159,7 @@ export class Replica {
     for (const entry of this.log.values()) {
       const pp = entry.prePrepare;
       if (entry.seq < st.firstUncommitted || !pp) continue;
-      if (pp.replica === this.id) this.send(from, pp);
+      if (pp.replica === this.id && !entry.batchMissing) this.send(from, pp);
       if (entry.ownPrepare) this.send(from, entry.ownPrepare);
       if (entry.ownCommit) this.send(from, entry.ownCommit);
       if (--budget <= 0) break;
@@ -1076,20 +1179,23 @@ export class Replica {
       entry = {
         seq,
         prePrepare: null,
+        batchMissing: false,
         prepares: new Map(),
         commits: new Map(),
         prepared: false,
         committed: false,
         ownPrepare: null,
         ownCommit: null,
-        certificate: null,
+        preparedClaim: null,
+        prePrepared: new Map(),
+        batches: new Map(),
       };
       this.log.set(seq, entry);
     }
     return entry;
   }
 
-  private sign<T extends PrePrepare | Prepare | Checkpoint | ViewChange | NewView>(unsigned: T): T {
+  private sign<T extends Checkpoint | ViewChange | NewView>(unsigned: T): T {
     return { ...unsigned, sig: this.crypto.sign(signingBytes(unsigned)) };
   }
 
@@ -1161,11 +1267,13 @@ export class Replica {
       const pp = entry.prePrepare;
       if (pp && pp.view !== this.view && this.status === 'normal')
         return `entry ${seq} holds a pre-prepare of view ${pp.view} in view ${this.view}`;
-      if (entry.certificate && entry.certificate.prepares.length < this.q.prepares)
-        return `entry ${seq} has a short certificate`;
+      if (entry.preparedClaim && entry.preparedClaim.view > this.view)
+        return `entry ${seq} claims to have prepared in view ${entry.preparedClaim.view}, after ${this.view}`;
+      if (entry.prepared && entry.preparedClaim?.digest !== pp?.digest)
+        return `entry ${seq} prepared without claiming it`;
     }
     const next = this.log.get(this.lastExecuted + 1);
-    if (next?.committed && next.prePrepare && this.status === 'normal')
+    if (next?.committed && next.prePrepare && !next.batchMissing && this.status === 'normal')
       return `entry ${this.lastExecuted + 1} committed but not executed`;
     if (this.status === 'normal' && this.viewChangeTimerTicks !== null && this.waiting.size === 0)
       return 'timer running with nothing to wait for';
@@ -1193,3 +1301,9 @@ const EMPTY = new Uint8Array(0);
 const RECENT_NEW_VIEWS = 4;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;
+/**
+ * Q claims kept per sequence number. Each view pre-prepares at most one digest per sequence number,
+ * so more than this many only arise from a run of faulty primaries; the highest views are the ones
+ * the NEW-VIEW decision can use (A2 asks for a view at least that of the P claim).
+ */
+const PRE_PREPARED_PER_SEQ_MAX = 8;
