@@ -14,6 +14,7 @@ import {
 } from './file-ops.ts';
 import type { FileErrorCode, FileOp, FileResult, FileStat } from './file-ops.ts';
 import { DIGEST_SUM_BITS, FileStore } from './file-store.ts';
+import { SavepointError } from './state-machine.ts';
 import type { ExecutionContext } from './state-machine.ts';
 
 const sha256: Hasher = { digest: (data) => createHash('sha256').update(data).digest('hex') };
@@ -784,6 +785,244 @@ describe('snapshot and restore', () => {
       } else {
         expect(fingerprint(store)).toEqual(fingerprint(new FileStore(sha256)));
       }
+    }
+  });
+});
+
+// ---- savepoints: tentative execution (§5.1) -------------------------------------------------------
+
+/** Every path the random workload can name: depth 1 to 3 over NAMES. */
+const WORKLOAD_PATHS = [1, 2, 3].flatMap((depth) => {
+  let paths = [''];
+  for (let i = 0; i < depth; i++) paths = paths.flatMap((prefix) => NAMES.map((name) => `${prefix}/${name}`));
+  return paths;
+});
+
+/**
+ * Everything a client or a checkpoint can see: digest, snapshot, sizes, and the answer to read and
+ * list at every workload path (which shows each file's stat and bytes, and which directories exist).
+ */
+function observe(store: FileStore): object {
+  return {
+    ...fingerprint(store),
+    fromScratch: store.digestFromScratch(),
+    fileCount: store.fileCount,
+    bytesTotal: store.bytesTotal,
+    root: store.apply({ kind: 'list', dir: '/' }, at(0)),
+    answers: WORKLOAD_PATHS.map((path) => [
+      store.apply({ kind: 'read', path }, at(0)),
+      store.apply({ kind: 'list', dir: path }, at(0)),
+    ]),
+  };
+}
+
+/** A hasher that counts its calls: the measure of digest work. */
+function countingSha256(): Hasher & { calls: number } {
+  const hasher = {
+    calls: 0,
+    digest: (data: Uint8Array): string => {
+      hasher.calls += 1;
+      return sha256.digest(data);
+    },
+  };
+  return hasher;
+}
+
+describe('§5.1 tentative execution: savepoint, rollback, release', () => {
+  function sample(hasher: Hasher = sha256): FileStore {
+    const store = new FileStore(hasher);
+    run(store, [
+      { kind: 'write', path: '/a', data: text('one') },
+      { kind: 'append', path: '/a', data: text('+two') },
+      { kind: 'write', path: '/d/x', data: text('ex') },
+      { kind: 'write', path: '/d/y', data: text('why') },
+      { kind: 'write', path: '/keep', data: text('untouched') },
+    ]);
+    return store;
+  }
+
+  it('"a view change may abort tentative executions": rollback returns to exactly the state at the savepoint', () => {
+    const store = sample();
+    const before = observe(store);
+    const digestBefore = store.digest();
+    store.savepoint();
+    expect(store.hasSavepoint).toBe(true);
+    const tentative: FileOp[] = [
+      { kind: 'write', path: '/a', data: text('replaced') },
+      { kind: 'append', path: '/a', data: text('!') },
+      { kind: 'delete', path: '/a' },
+      { kind: 'write', path: '/a', data: text('a new file, version 1') },
+      { kind: 'delete', path: '/d/x' },
+      { kind: 'delete', path: '/d/y' },
+      { kind: 'write', path: '/d', data: text('/d is a file now') },
+      { kind: 'write', path: '/new/deep/file', data: text('created') },
+      { kind: 'write', path: '/gone', data: text('created and deleted') },
+      { kind: 'delete', path: '/gone' },
+      { kind: 'read', path: '/keep' },
+    ];
+    expect(run(store, tentative, 6).filter((result) => result.kind === 'error')).toEqual([]);
+    expect(store.digest()).not.toBe(digestBefore);
+    store.rollback();
+    expect(store.hasSavepoint).toBe(false);
+    expect(observe(store)).toEqual(before);
+    // The directory /d is back, with its count: removing one file leaves it, removing both empties it.
+    expect(errorCode(store.apply({ kind: 'write', path: '/d', data: text('') }, at(20)))).toBe('IS_A_DIRECTORY');
+    expect(store.apply({ kind: 'delete', path: '/d/x' }, at(21)).kind).toBe('deleted');
+    expect(store.apply({ kind: 'list', dir: '/d' }, at(0))).toMatchObject({ kind: 'listing' });
+    expect(store.apply({ kind: 'delete', path: '/d/y' }, at(22)).kind).toBe('deleted');
+    expect(errorCode(store.apply({ kind: 'list', dir: '/d' }, at(0)))).toBe('NOT_FOUND');
+    expect(store.digest()).toBe(store.digestFromScratch());
+  });
+
+  it('release keeps the tentative batch: the state equals executing it without a savepoint (the batch committed)', () => {
+    const store = sample();
+    const twin = sample();
+    const batch: FileOp[] = [
+      { kind: 'append', path: '/a', data: text('+three') },
+      { kind: 'delete', path: '/d/x' },
+      { kind: 'write', path: '/e/f', data: text('new') },
+    ];
+    store.savepoint();
+    const results = run(store, batch, 6);
+    store.release();
+    expect(store.hasSavepoint).toBe(false);
+    expect(results).toEqual(run(twin, batch, 6));
+    expect(observe(store)).toEqual(observe(twin));
+    // A later savepoint returns to the released state, not to the earlier one.
+    const released = observe(store);
+    store.savepoint();
+    run(store, [{ kind: 'delete', path: '/e/f' }], 7);
+    store.rollback();
+    expect(observe(store)).toEqual(released);
+  });
+
+  it('savepoint, rollback and release do no digest work; the digest comes back without a hash', () => {
+    const hasher = countingSha256();
+    const store = new FileStore(hasher);
+    for (let i = 0; i < 300; i++) store.apply({ kind: 'write', path: `/bulk/f${i}`, data: text(`${i}`) }, at(i + 1));
+    const digest = store.digest();
+    store.apply({ kind: 'list', dir: '/' }, at(0));
+
+    hasher.calls = 0;
+    store.savepoint();
+    expect(hasher.calls).toBe(0);
+    run(
+      store,
+      [
+        { kind: 'write', path: '/bulk/f1', data: text('changed') },
+        { kind: 'delete', path: '/bulk/f2' },
+        { kind: 'write', path: '/fresh', data: text('new') },
+      ],
+      400,
+    );
+    // Journaling adds no hashing: a term per changed file (the delete subtracts the term it kept).
+    expect(hasher.calls).toBe(2 * (DIGEST_SUM_BITS / 256));
+    hasher.calls = 0;
+    store.rollback();
+    expect(store.digest()).toBe(digest);
+    expect(hasher.calls).toBe(0);
+
+    store.savepoint();
+    store.apply({ kind: 'write', path: '/bulk/f3', data: text('kept') }, at(400));
+    hasher.calls = 0;
+    store.release();
+    expect(hasher.calls).toBe(0);
+  });
+
+  it('one savepoint at a time: a second throws SavepointError, and the open one still rolls back', () => {
+    const store = sample();
+    const before = observe(store);
+    store.savepoint();
+    store.apply({ kind: 'write', path: '/a', data: text('tentative') }, at(6));
+    expect(() => store.savepoint()).toThrow(SavepointError);
+    expect(() => store.savepoint()).toThrow('a savepoint is already open (one at a time)');
+    store.apply({ kind: 'delete', path: '/keep' }, at(6));
+    store.rollback();
+    expect(observe(store)).toEqual(before);
+  });
+
+  it('rollback or release without a savepoint throws SavepointError and changes nothing', () => {
+    const store = sample();
+    const before = observe(store);
+    expect(() => store.rollback()).toThrow(SavepointError);
+    expect(() => store.release()).toThrow('release without an open savepoint');
+    store.savepoint();
+    store.release();
+    expect(() => store.rollback()).toThrow('rollback without an open savepoint');
+    expect(observe(store)).toEqual(before);
+    let name: string | undefined;
+    try {
+      store.release();
+    } catch (error) {
+      name = (error as Error).name;
+    }
+    expect(name).toBe('SavepointError');
+  });
+
+  it('a successful restore (state transfer) discards the savepoint; a refused one keeps it', () => {
+    const store = sample();
+    const before = observe(store);
+    store.savepoint();
+    store.apply({ kind: 'write', path: '/a', data: text('tentative') }, at(6));
+    expect(store.restore(new Uint8Array([1, 2, 3])).ok).toBe(false);
+    expect(store.hasSavepoint).toBe(true);
+    store.rollback();
+    expect(observe(store)).toEqual(before);
+
+    const other = new FileStore(sha256);
+    other.apply({ kind: 'write', path: '/elsewhere', data: text('x') }, at(1));
+    store.savepoint();
+    store.apply({ kind: 'delete', path: '/a' }, at(6));
+    expect(store.restore(other.snapshot())).toEqual({ ok: true });
+    expect(store.hasSavepoint).toBe(false);
+    expect(() => store.rollback()).toThrow(SavepointError);
+    expect(observe(store)).toEqual(observe(other));
+  });
+});
+
+describe('§5.1 tentative execution: seeded random batches, each rolled back or released', () => {
+  it.each(SEEDS)('seed %i: a rollback returns to the savepoint, a release equals executing without one', (seed) => {
+    const why = `reproduce with FILE_STORE_SEED=${seed}`;
+    const random = prng(seed);
+    const store = new FileStore(sha256); // executes each batch tentatively first
+    const twin = new FileStore(sha256); // executes only the batches that committed, never under a savepoint
+    const undone = new Map<string, number>();
+    let seq = 0;
+    for (let round = 0; round < 120; round++) {
+      for (let i = Math.floor(random() * 8); i > 0; i--) {
+        const op = randomOp(random);
+        seq += 1;
+        expect(store.execute(op, at(seq)), `${why}, round ${round}`).toEqual(twin.execute(op, at(seq)));
+      }
+      // Observing caches the digest and the sorted order; not observing leaves them to be rebuilt.
+      const before = random() < 0.5 ? observe(store) : undefined;
+      store.savepoint();
+      const batch = Array.from({ length: Math.floor(random() * 25) }, () => randomOp(random));
+      const results = batch.map((op) => store.execute(op, at(seq + 1)));
+      if (random() < 0.3) expect(store.digest(), `${why}, round ${round}`).toBe(store.digestFromScratch());
+      if (random() < 0.5) {
+        store.rollback();
+        expect(observe(store), `${why}, round ${round}: rollback`).toEqual(before ?? observe(twin));
+        if (before !== undefined) expect(observe(twin), `${why}, round ${round}`).toEqual(before);
+        for (const bytes of results) {
+          const decoded = decodeResult(bytes);
+          if (!decoded.ok) throw new Error(`${why}: ${decoded.reason}`);
+          const result = decoded.result;
+          const what = result.kind === 'written' ? (result.stat.version === 1 ? 'created' : 'changed') : result.kind;
+          undone.set(what, (undone.get(what) ?? 0) + 1);
+        }
+      } else {
+        store.release();
+        seq += 1;
+        const twinResults = batch.map((op) => twin.execute(op, at(seq)));
+        expect(results, `${why}, round ${round}: release`).toEqual(twinResults);
+        expect(observe(store), `${why}, round ${round}: release`).toEqual(observe(twin));
+      }
+    }
+    expect(store.digest(), why).toBe(store.digestFromScratch());
+    // Rolled-back batches created, changed and deleted files (otherwise this test would prove less).
+    for (const what of ['created', 'changed', 'deleted']) {
+      expect(undone.get(what) ?? 0, `${why}: no rolled-back batch ${what} a file`).toBeGreaterThan(10);
     }
   });
 });

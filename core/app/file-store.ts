@@ -22,6 +22,13 @@
  * k·2^(n/(1+lg k)) hashes. A faulty replica serving state transfer would need a different set of
  * files with the same count and sum; with up to FILES_MAX ≈ 2^13 files to play with, n = 256 falls to
  * about 2^31 hashes, n = 2048 needs about 2^159. The price is the 7 widening hashes per change.
+ *
+ * Savepoints (tentative execution, OSDI'99 §5.1; the contract is `Undoable` in state-machine.ts).
+ * `savepoint()` remembers the running sum, cached digest, byte total and sorted order (values that
+ * are replaced, never mutated), and from then on the first change to each path journals that path's
+ * file as it was: its entry object and field values, or that there was none. File bytes are never
+ * mutated in place, so the journal keeps references, not copies. `rollback()` puts each journaled
+ * path back and the remembered values with it: O(paths touched), no hashing, no rebuilt indexes.
  */
 import type { Hasher } from '../pbft/crypto.ts';
 import type { Digest } from '../pbft/messages.ts';
@@ -41,6 +48,7 @@ import {
   validatePath,
 } from './file-ops.ts';
 import type { FileOp, FileResult, FileStat } from './file-ops.ts';
+import { SavepointError } from './state-machine.ts';
 import type { ExecutionContext, StateMachine } from './state-machine.ts';
 import { utf8Encode } from './utf8.ts';
 
@@ -80,6 +88,25 @@ interface FileEntry {
   term: bigint;
 }
 
+/** A file's mutable fields as they were at the savepoint (`#write` changes the entry in place). */
+interface FileBefore {
+  readonly entry: FileEntry;
+  readonly data: Uint8Array;
+  readonly version: number;
+  readonly modifiedSeq: number;
+  readonly term: bigint;
+}
+
+/** What `rollback()` needs: the store-wide values at the savepoint, and the undo journal. */
+interface Savepoint {
+  readonly sum: bigint;
+  readonly digest: Digest | undefined;
+  readonly bytesTotal: number;
+  readonly sorted: FileEntry[] | undefined;
+  /** Path → its file at the savepoint (null: none), recorded at the path's first change after it. */
+  readonly journal: Map<string, FileBefore | null>;
+}
+
 export class FileStore implements StateMachine {
   readonly #hasher: Hasher;
   #files = new Map<string, FileEntry>();
@@ -93,6 +120,8 @@ export class FileStore implements StateMachine {
   #digest: Digest | undefined;
   /** Files in path byte order, for list and snapshot; dropped when a file is created or deleted. */
   #sorted: FileEntry[] | undefined = [];
+  /** Open while a tentative execution may still be taken back (§5.1; see the header). */
+  #savepoint: Savepoint | undefined;
   /**
    * Reused inputs for the hasher, which reads its input synchronously and keeps nothing: a fresh
    * typed array costs about as much as a small SHA-256 here.
@@ -165,7 +194,10 @@ export class FileStore implements StateMachine {
     return writer.finish();
   }
 
-  /** All or nothing: the snapshot is parsed and checked against every rule before the state is replaced. */
+  /**
+   * All or nothing: the snapshot is parsed and checked against every rule before the state is
+   * replaced. Success discards an open savepoint (state transfer supersedes a tentative execution).
+   */
   restore(snapshot: Uint8Array): { ok: true } | { ok: false; reason: string } {
     let entries: FileEntry[];
     try {
@@ -197,7 +229,75 @@ export class FileStore implements StateMachine {
     this.#sum = sum;
     this.#sorted = entries;
     this.#digest = undefined;
+    this.#savepoint = undefined;
     return { ok: true };
+  }
+
+  // ---- savepoints (§5.1 tentative execution) ------------------------------------------------
+
+  get hasSavepoint(): boolean {
+    return this.#savepoint !== undefined;
+  }
+
+  savepoint(): void {
+    if (this.#savepoint !== undefined) throw new SavepointError('a savepoint is already open (one at a time)');
+    this.#savepoint = {
+      sum: this.#sum,
+      digest: this.#digest,
+      bytesTotal: this.#bytesTotal,
+      sorted: this.#sorted,
+      journal: new Map(),
+    };
+  }
+
+  rollback(): void {
+    const savepoint = this.#closeSavepoint('rollback');
+    // Each path is journaled once, as it was at the savepoint, so the order of undoing does not matter.
+    for (const [path, before] of savepoint.journal) {
+      const existsNow = this.#files.has(path);
+      if (before === null) {
+        if (existsNow) {
+          this.#files.delete(path);
+          addToDirs(this.#dirs, path, -1);
+        }
+        continue;
+      }
+      const { entry } = before;
+      entry.data = before.data;
+      entry.version = before.version;
+      entry.modifiedSeq = before.modifiedSeq;
+      entry.term = before.term;
+      // A file deleted and created again has a new entry; the savepoint's goes back (a remembered `sorted` holds it).
+      this.#files.set(path, entry);
+      if (!existsNow) addToDirs(this.#dirs, path, 1);
+    }
+    this.#sum = savepoint.sum;
+    this.#digest = savepoint.digest;
+    this.#bytesTotal = savepoint.bytesTotal;
+    this.#sorted = savepoint.sorted;
+  }
+
+  release(): void {
+    this.#closeSavepoint('release');
+  }
+
+  #closeSavepoint(what: string): Savepoint {
+    const savepoint = this.#savepoint;
+    if (savepoint === undefined) throw new SavepointError(`${what} without an open savepoint`);
+    this.#savepoint = undefined;
+    return savepoint;
+  }
+
+  /** Before the first change to `path` since the savepoint: journal its file (`existing`), or its absence. */
+  #journal(path: string, existing: FileEntry | undefined): void {
+    const journal = this.#savepoint?.journal;
+    if (journal === undefined || journal.has(path)) return;
+    if (existing === undefined) {
+      journal.set(path, null);
+      return;
+    }
+    const { data, version, modifiedSeq, term } = existing;
+    journal.set(path, { entry: existing, data, version, modifiedSeq, term });
   }
 
   // ---- operations ---------------------------------------------------------------------------
@@ -239,6 +339,7 @@ export class FileStore implements StateMachine {
       return fileError('STORE_FULL', `files would hold ${bytesTotal} bytes (max ${STORE_BYTES_MAX})`);
     }
     if (existing !== undefined) {
+      this.#journal(path, existing);
       this.#bytesTotal = bytesTotal;
       existing.data = append ? concat(existing.data, data) : data;
       existing.version += 1;
@@ -248,6 +349,7 @@ export class FileStore implements StateMachine {
     }
     const refusal = this.#refuseCreate(path);
     if (refusal !== undefined) return refusal;
+    this.#journal(path, undefined);
     const entry: FileEntry = { path, pathBytes: checked.bytes, data, version: 1, modifiedSeq: seq, term: 0n };
     this.#files.set(path, entry);
     this.#bytesTotal = bytesTotal;
@@ -261,6 +363,7 @@ export class FileStore implements StateMachine {
     checkSeq(seq);
     const found = this.#find(path);
     if ('kind' in found) return found;
+    this.#journal(path, found);
     this.#files.delete(path);
     this.#bytesTotal -= found.data.length;
     addToDirs(this.#dirs, path, -1);

@@ -1,8 +1,11 @@
 /**
  * The last reply per client (§4.1): what makes execution exactly-once. It is part of the replicated
  * state, so it is in the checkpoint digest and the snapshot: a replica that installs a snapshot by
- * state transfer must also know which requests already executed.
+ * state transfer must also know which requests already executed. Being replicated state, it also
+ * takes back a tentative execution (§5.1): `Undoable` in core/app/state-machine.ts.
  */
+import { SavepointError } from '../app/state-machine.ts';
+import type { Undoable } from '../app/state-machine.ts';
 import type { Hasher } from './crypto.ts';
 import type { ClientId, Digest } from './messages.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
@@ -12,8 +15,13 @@ export interface LastReply {
   readonly result: Uint8Array;
 }
 
-export class ClientTable {
+export class ClientTable implements Undoable {
   private readonly entries = new Map<ClientId, LastReply>();
+  /**
+   * While a savepoint is open: client → its entry at the savepoint (null: none), recorded at the
+   * client's first `record` after it. Entries are immutable values, so keeping them is enough.
+   */
+  private journal: Map<ClientId, LastReply | null> | undefined;
 
   get(client: ClientId): LastReply | undefined {
     return this.entries.get(client);
@@ -25,13 +33,44 @@ export class ClientTable {
   }
 
   record(client: ClientId, timestamp: number, result: Uint8Array): void {
+    if (this.journal !== undefined && !this.journal.has(client)) {
+      this.journal.set(client, this.entries.get(client) ?? null);
+    }
     this.entries.set(client, { timestamp, result });
   }
 
-  /** Take over another table's entries (state transfer installs a snapshot's table). */
+  /** Take over another table's entries (state transfer installs a snapshot's table); discards an open savepoint. */
   replaceWith(other: ClientTable): void {
     this.entries.clear();
     for (const [client, entry] of other.entries) this.entries.set(client, entry);
+    this.journal = undefined;
+  }
+
+  get hasSavepoint(): boolean {
+    return this.journal !== undefined;
+  }
+
+  savepoint(): void {
+    if (this.journal !== undefined) throw new SavepointError('a savepoint is already open (one at a time)');
+    this.journal = new Map();
+  }
+
+  rollback(): void {
+    for (const [client, before] of this.closeSavepoint('rollback')) {
+      if (before === null) this.entries.delete(client);
+      else this.entries.set(client, before);
+    }
+  }
+
+  release(): void {
+    this.closeSavepoint('release');
+  }
+
+  private closeSavepoint(what: string): Map<ClientId, LastReply | null> {
+    const journal = this.journal;
+    if (journal === undefined) throw new SavepointError(`${what} without an open savepoint`);
+    this.journal = undefined;
+    return journal;
   }
 
   get size(): number {
