@@ -11,6 +11,7 @@ import {
   createHmac,
   createSecretKey,
   generateKeyPairSync,
+  hash,
   sign,
   timingSafeEqual,
   verify,
@@ -20,7 +21,8 @@ import type { ClientCrypto, Hasher, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, ReplicaId } from '../pbft/messages.ts';
 
 export const sha256Hasher: Hasher = {
-  digest: (data) => createHash('sha256').update(data).digest('hex'),
+  // The one-shot form: no Hash object per digest (2–3× faster for the small inputs of the hot path).
+  digest: (data) => hash('sha256', data, 'hex'),
 };
 
 /** A Buffer's bytes as a plain Uint8Array (messages compare and serialise the same everywhere). */

@@ -10,6 +10,7 @@ import {
   decodeMessage,
   describe as describeMessage,
   encodeMessage,
+  encodeMessageAfter,
   hexToBytes,
   requestBytes,
   signingBytes,
@@ -310,6 +311,22 @@ describe('signing bytes, request bytes and batch bytes', () => {
     const reMacd = [{ ...request, auth: [macOf(0), macOf(1), macOf(2), macOf(9)] }, readOnlyRequest, unicodeRequest];
     expect(batchBytes(reMacd)).not.toEqual(batch);
     expect(Array.from(batchBytes([]))).toEqual([0]);
+  });
+});
+
+describe('encodings reused on the hot path', () => {
+  it('a decoded request encodes, and gives request bytes, exactly as a fresh copy of it would', () => {
+    const decoded = expectAccepted(encodeMessage(prePrepare)) as PrePrepare;
+    for (const [i, r] of decoded.requests.entries()) {
+      const fresh = { ...r, op: r.op.slice(), auth: r.auth.map((m) => m.slice()) };
+      expect(requestBytes(r)).toEqual(requestBytes(fresh));
+      expect(encodeMessage(r)).toEqual(encodeMessage(prePrepare.requests[i]!));
+    }
+    expect(batchBytes(decoded.requests)).toEqual(batchBytes(prePrepare.requests));
+  });
+
+  it('encodeMessageAfter puts one byte before the canonical encoding', () => {
+    expect(Array.from(encodeMessageAfter(0x04, reply))).toEqual([0x04, ...encodeMessage(reply)]);
   });
 });
 

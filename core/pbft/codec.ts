@@ -242,15 +242,32 @@ function writeClient(w: Writer, client: ClientId): void {
   w.pos = utf8Into(client, w.buf, w.pos);
 }
 
+/**
+ * The canonical bytes of requests already encoded or decoded, and where their authenticator starts.
+ * A request is encoded again and again on its way — MAC checks, the batch digest, the pre-prepare to
+ * every backup — so those encodings copy these bytes instead of re-encoding field by field. Sound
+ * because the encoding is canonical (a decoded request re-encodes to exactly its input) and requests
+ * are immutable: every change of a field makes a new object, which is encoded afresh.
+ */
+const requestEncodings = new WeakMap<Request, { readonly bytes: Uint8Array; readonly authAt: number }>();
+
 function writeRequest(w: Writer, r: Request, withAuth: boolean): void {
+  const known = requestEncodings.get(r);
+  if (known) {
+    w.raw(withAuth ? known.bytes : known.bytes.subarray(0, known.authAt));
+    return;
+  }
+  const start = w.pos;
   w.byte(TAG.request);
   writeClient(w, r.client);
   writeUint(w, r.timestamp, 'timestamp');
   writeBool(w, r.readOnly, 'readOnly');
   writeBytes(w, r.op, MAX_OP_BYTES, 'op');
   if (!withAuth) return;
+  const authAt = w.pos - start;
   writeCount(w, r.auth, MAX_REPLICAS, 'authenticator entries');
   for (const mac of r.auth) writeBytes(w, mac, MAX_MAC_BYTES, 'MAC');
+  requestEncodings.set(r, { bytes: w.buf.slice(start, w.pos), authAt });
 }
 
 function writeBatch(w: Writer, requests: readonly Request[]): void {
@@ -419,10 +436,20 @@ function writeMessage(w: Writer, m: Message, withSig: boolean): void {
  * fractional number, a malformed digest, an oversized op…) or the result exceeds MAX_FRAME_BYTES.
  */
 export function encodeMessage(m: Message): Uint8Array {
+  return encode(m, undefined);
+}
+
+/** One byte (a host's frame tag, core/host/wire.ts), then the canonical bytes of `m`: saves a copy of the whole encoding. */
+export function encodeMessageAfter(prefix: number, m: Message): Uint8Array {
+  return encode(m, prefix);
+}
+
+function encode(m: Message, prefix: number | undefined): Uint8Array {
   const w = startWriting();
+  if (prefix !== undefined) w.byte(prefix);
   writeMessage(w, m, true);
-  if (w.pos > MAX_FRAME_BYTES) {
-    const size = w.pos;
+  const size = w.pos - (prefix === undefined ? 0 : 1);
+  if (size > MAX_FRAME_BYTES) {
     w.take();
     throw new CodecError(`${m.type} too large: ${size} > ${MAX_FRAME_BYTES} bytes`);
   }
@@ -454,8 +481,10 @@ export function batchBytes(requests: readonly Request[]): Uint8Array {
   return w.take();
 }
 
-/** Canonical bytes of a request without its authenticator: client, timestamp, readOnly, op. */
+/** Canonical bytes of a request without its authenticator: client, timestamp, readOnly, op. Possibly a view: do not modify. */
 export function requestBytes(r: Request): Uint8Array {
+  const known = requestEncodings.get(r);
+  if (known) return known.bytes.subarray(0, known.authAt);
   const w = startWriting();
   writeRequest(w, r, false);
   return w.take();
@@ -604,14 +633,19 @@ class Reader {
 }
 
 function readRequest(r: Reader): Request {
+  // The tag was read by the caller: the request's bytes start one before.
+  const start = r.pos - 1;
   const client = r.client();
   const timestamp = r.uint();
   const readOnly = r.bool();
   const op = r.bytes(MAX_OP_BYTES, 'op');
+  const authAt = r.pos - start;
   const n = r.count(MAX_REPLICAS, 'authenticator entries');
   const auth: Uint8Array[] = [];
   for (let i = 0; i < n; i++) auth.push(r.bytes(MAX_MAC_BYTES, 'MAC'));
-  return { type: 'request', client, timestamp, readOnly, op, auth };
+  const request: Request = { type: 'request', client, timestamp, readOnly, op, auth };
+  requestEncodings.set(request, { bytes: r.buf.subarray(start, r.pos), authAt });
+  return request;
 }
 
 function readBatch(r: Reader): Request[] {
