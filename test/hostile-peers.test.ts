@@ -214,7 +214,7 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
       timestamp: 1,
       client: stranger,
       replica: 0,
-      readOnly: false,
+      tentative: false,
       result: new Uint8Array(8),
     };
     const marks = logs.map((tap) => tap.mark());
@@ -332,7 +332,7 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
         timestamp: 1,
         client: stranger,
         replica: 0,
-        readOnly: false,
+        tentative: false,
         result: new Uint8Array(),
       },
     });
@@ -713,7 +713,7 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
     timestamp: 9,
     client: stranger,
     replica: member,
-    readOnly: false,
+    tentative: false,
     result: encodeOp({ kind: 'read', path: '/x' }),
   };
   const hello = JSON.stringify({ cluster: 'fuzz', size: N, candidate: null, adopted: null, role: 'member' });

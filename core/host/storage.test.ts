@@ -253,6 +253,112 @@ describe('persist', () => {
   });
 });
 
+describe('the log above the stable checkpoint (what the replica pre-prepared and prepared)', () => {
+  const digest = (k: number) => sha256(new Uint8Array([k]));
+  const request = {
+    type: 'request' as const,
+    client: 'client-1',
+    timestamp: 7,
+    readOnly: false,
+    op: new Uint8Array([1, 2, 3]),
+    auth: [new Uint8Array(32), new Uint8Array(32), new Uint8Array(32), new Uint8Array(32)],
+  };
+  const prePrepared = (seq: number, view: number, withBatch = true): PersistRecord => ({
+    type: 'pre-prepared',
+    view,
+    seq,
+    digest: digest(seq),
+    requests: withBatch ? [request] : null,
+  });
+  const prepared = (seq: number, view: number): Extract<PersistRecord, { type: 'prepared' }> => ({
+    type: 'prepared',
+    seq,
+    digest: digest(seq),
+    view,
+  });
+  const segments = async (dir: string) => (await readdir(dir)).filter((n) => n.startsWith('log-')).sort();
+
+  it('comes back after a restart: batches, the latest view per digest, and prepared claims', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await Promise.all([
+      dd.persist(prePrepared(1, 0)),
+      dd.persist(prepared(1, 0)),
+      dd.persist(prePrepared(2, 0, false)),
+      dd.persist(prePrepared(2, 1)),
+      dd.persist(prepared(2, 1)),
+      dd.persist(prePrepared(70, 1)),
+    ]);
+    await dd.close();
+    expect(await segments(dir)).toEqual(['log-0.bin', 'log-1.bin']);
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    const log = again.persisted.log!;
+    const bySeq = (seq: number) => log.prePrepared.filter((r) => r.seq === seq);
+    expect(bySeq(1)).toEqual([{ view: 0, seq: 1, digest: digest(1), requests: [request] }]);
+    expect(bySeq(2)).toEqual([{ view: 1, seq: 2, digest: digest(2), requests: [request] }]);
+    expect(bySeq(70)).toHaveLength(1);
+    expect(log.prepared).toEqual([
+      { seq: 1, digest: digest(1), view: 0 },
+      { seq: 2, digest: digest(2), view: 1 },
+    ]);
+  });
+
+  it('a stable checkpoint deletes the segments at or below it, and what is below it does not come back', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    for (const seq of [3, 64, 65, 130]) await dd.persist(prePrepared(seq, 0));
+    await dd.persist(checkpointRecord(64, new Uint8Array(10)));
+    expect(await segments(dir)).toEqual(['log-1.bin', 'log-2.bin']);
+    await dd.persist(checkpointRecord(100, new Uint8Array(10)));
+    await dd.close();
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect(again.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([130]);
+  });
+
+  it('drops a record a crash cut short (it was never acknowledged), and appends cleanly after it', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await dd.persist(prePrepared(1, 0));
+    await dd.persist(prePrepared(2, 0));
+    await dd.close();
+    const file = path.join(dir, 'log-0.bin');
+    const full = (await stat(file)).size;
+    await truncate(file, full - 5);
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(again.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([1]);
+    await again.persist(prePrepared(3, 0));
+    await again.close();
+    const third = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await third.close();
+    expect(third.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([1, 3]);
+  });
+
+  it('refuses a damaged record, naming the file and byte, and changes nothing', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await dd.persist(prePrepared(1, 0));
+    await dd.persist(prePrepared(2, 0));
+    await dd.close();
+    const file = path.join(dir, 'log-0.bin');
+    const bytes = await readFile(file);
+    bytes[12] = bytes[12]! ^ 0xff;
+    await writeFile(file, bytes);
+    const before = await tree(dir);
+    await expect(openDataDir({ dir, cluster: CLUSTER, size: SIZE })).rejects.toThrow(
+      /log-0\.bin: is damaged: record at byte 0 fails its checksum/,
+    );
+    expect(await tree(dir)).toEqual(before);
+  });
+
+  it('rejects a log record for a sequence number that cannot be', async () => {
+    const dd = await openDataDir({ dir: path.join(root, 'data'), cluster: CLUSTER, size: SIZE });
+    await expect(dd.persist({ ...prepared(1, 0), seq: 0 })).rejects.toThrow(RangeError);
+    await dd.close();
+  });
+});
+
 describe('a directory that is not ours', () => {
   it('is refused and left untouched', async () => {
     const dir = path.join(root, 'photos');

@@ -11,25 +11,38 @@
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
  *   view.json        {version, view}: the last view the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
+ *   log-<k>.bin      the log above it: pre-prepared batches and prepared claims (storage-log.ts)
  *   .<file>.tmp-<16 hex digits>   a write in progress; found at open only after a crash, then removed
  *
- * Every write goes to a temp file in the same directory, is fsynced, renamed over the old file, and
- * the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
+ * Every write of a whole file goes to a temp file in the same directory, is fsynced, renamed over the
+ * old file, and the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
+ * Log records are appended and fsynced instead; a record a crash cut short is dropped at the next
+ * open (it was never acknowledged), and segments at or below a new stable checkpoint are deleted.
  *
  * Opening never repairs, overwrites or deletes anything of value: a directory that is not ours, that
  * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
+import {
+  LOG_SEGMENT_FILE,
+  decodeLogSegment,
+  encodeLogRecord,
+  logAbove,
+  segmentFile,
+  segmentLastSeq,
+  segmentOf,
+  type LogRecord,
+} from './storage-log.ts';
 import type { Ed25519PrivateKey } from '@libp2p/interface';
 import type { FileHandle } from 'node:fs/promises';
 import type { PersistRecord } from '../pbft/outputs.ts';
-import type { PersistedState } from '../pbft/replica.ts';
+import type { PersistedState } from '../pbft/persistence.ts';
 
 export const DATA_DIR_FILES = {
   marker: 'pbft-lab.json',
@@ -182,19 +195,29 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
   const roster = await readRoster(dir, size);
   const view = await readView(dir);
   const stable = await readCheckpoint(dir);
-  // Only once everything checked out: the temp files are then surely ours, left by a crashed write.
+  const log = await readLog(dir, entries, stable?.seq ?? 0);
+  // Only once everything checked out: the temp files are then surely ours, left by a crashed write;
+  // torn log tails were never acknowledged, and segments at or below the checkpoint are collected.
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, { view, stable });
+  for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
+  for (const file of log.obsolete) await unlink(file).catch(() => {});
+  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, {
+    view,
+    stable,
+    log: logAbove(stable?.seq ?? 0, log.records),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint';
+type WriteKind = 'roster' | 'view' | 'checkpoint' | 'log';
 
 interface PendingWrite {
   readonly kind: WriteKind;
   readonly write: () => Promise<void>;
+  /** A log record (kind 'log'): appended, never superseded. */
+  readonly record?: LogRecord;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -255,10 +278,20 @@ class OpenDataDir implements DataDir {
       }
       case 'stable-checkpoint': {
         const { seq, stateDigest, proof, snapshot } = record;
-        return this.enqueue('checkpoint', () =>
-          writeAtomic(this.dir, DATA_DIR_FILES.checkpoint, encodeCheckpointFile({ seq, stateDigest, proof, snapshot })),
-        );
+        return this.enqueue('checkpoint', async () => {
+          await writeAtomic(
+            this.dir,
+            DATA_DIR_FILES.checkpoint,
+            encodeCheckpointFile({ seq, stateDigest, proof, snapshot }),
+          );
+          await this.collectLog(seq);
+        });
       }
+      case 'pre-prepared':
+      case 'prepared':
+        if (!Number.isSafeInteger(record.seq) || record.seq < 1)
+          return Promise.reject(new RangeError(`cannot persist a log record for n=${record.seq}`));
+        return this.enqueue('log', async () => {}, record);
       default: {
         const unknown: never = record;
         return Promise.reject(new TypeError(`unknown persist record ${JSON.stringify(unknown)}`));
@@ -271,12 +304,45 @@ class OpenDataDir implements DataDir {
     while (this.draining !== null) await this.draining;
   }
 
-  private enqueue(kind: WriteKind, write: () => Promise<void>): Promise<void> {
+  private enqueue(kind: WriteKind, write: () => Promise<void>, record?: LogRecord): Promise<void> {
     if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind, write, resolve, reject });
+      this.queue.push({ kind, write, resolve, reject, ...(record ? { record } : {}) });
       this.draining ??= this.drain();
     });
+  }
+
+  /** Append log records to their segments, each touched segment fsynced once (group commit). */
+  private async appendLog(records: readonly LogRecord[]): Promise<void> {
+    const bySegment = new Map<number, Uint8Array[]>();
+    for (const record of records) {
+      const segment = segmentOf(record.seq);
+      let chunks = bySegment.get(segment);
+      if (!chunks) bySegment.set(segment, (chunks = []));
+      chunks.push(encodeLogRecord(record));
+    }
+    for (const [segment, chunks] of bySegment) {
+      const file = path.join(this.dir, segmentFile(segment));
+      try {
+        const handle = await open(file, 'a', FILE_MODE);
+        try {
+          for (const chunk of chunks) await writeAll(handle, chunk);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } catch (error) {
+        throw new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error });
+      }
+    }
+  }
+
+  /** Delete the log segments a stable checkpoint at `seq` made obsolete. */
+  private async collectLog(seq: number): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      const match = LOG_SEGMENT_FILE.exec(name);
+      if (match && segmentLastSeq(Number(match[1])) <= seq) await unlink(path.join(this.dir, name)).catch(() => {});
+    }
   }
 
   private async drain(): Promise<void> {
@@ -287,11 +353,13 @@ class OpenDataDir implements DataDir {
       // Consecutive writes of one file supersede each other: only the last is written, and all of
       // them resolve when it lands. So a slow disk meets a backlog of stale checkpoints (tens of MB
       // each) or views with one write, and the order across files is still the order given.
+      // Log records are appended, all of them, in one go per segment (the fsync covers the lot).
       let count = 1;
       while (count < this.queue.length && this.queue[count]!.kind === this.queue[0]!.kind) count++;
       const batch = this.queue.splice(0, count);
       try {
-        await batch[batch.length - 1]!.write();
+        if (batch[0]!.kind === 'log') await this.appendLog(batch.map((pending) => pending.record!));
+        else await batch[batch.length - 1]!.write();
         for (const pending of batch) pending.resolve();
       } catch (error) {
         for (const pending of batch) pending.reject(error);
@@ -396,6 +464,34 @@ async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
   if (!decoded.ok) throw new DataDirError(file, decoded.reason);
   const { seq, stateDigest, proof, snapshot } = decoded.checkpoint;
   return { seq, stateDigest, proof, snapshot };
+}
+
+/** The log segments: their records, the torn tails to cut off, and the segments a stable checkpoint made obsolete. */
+async function readLog(
+  dir: string,
+  entries: readonly string[],
+  stableSeq: number,
+): Promise<{ records: LogRecord[]; tornTails: { file: string; keepBytes: number }[]; obsolete: string[] }> {
+  const records: LogRecord[] = [];
+  const tornTails: { file: string; keepBytes: number }[] = [];
+  const obsolete: string[] = [];
+  const segments = entries
+    .map((name) => ({ name, match: LOG_SEGMENT_FILE.exec(name) }))
+    .filter((e) => e.match !== null)
+    .map((e) => ({ file: path.join(dir, e.name), segment: Number(e.match![1]) }))
+    .sort((a, b) => a.segment - b.segment);
+  for (const { file, segment } of segments) {
+    if (segmentLastSeq(segment) <= stableSeq) {
+      obsolete.push(file);
+      continue;
+    }
+    const bytes = (await readFileOrNull(file)) ?? new Uint8Array(0);
+    const read = decodeLogSegment(bytes);
+    if (!read.ok) throw new DataDirError(file, `is damaged: ${read.reason}`);
+    records.push(...read.records);
+    if (read.tornTailBytes > 0) tornTails.push({ file, keepBytes: bytes.length - read.tornTailBytes });
+  }
+  return { records, tornTails, obsolete };
 }
 
 /** Why `roster` is not a roster of `size` distinct peer ids, or null if it is one. */

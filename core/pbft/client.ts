@@ -1,7 +1,7 @@
 /**
  * The PBFT client (OSDI'99 §4.1) as a sans-IO state machine: one outstanding request at a time
- * (closed loop), f+1 matching replies to accept (2f+1 for read-only, §5.1), broadcast to every
- * replica on timeout. The host delivers replies with `onReply(from, reply)` (from = the
+ * (closed loop), f+1 matching replies to accept (2f+1 for read-only and tentative replies, §5.1),
+ * broadcast to every replica on timeout. The host delivers replies with `onReply(from, reply)` (from = the
  * authenticated replica) and calls `tick()`.
  */
 import { equalBytes } from './bytes.ts';
@@ -69,12 +69,17 @@ export class Client {
     const out = this.outstanding;
     if (!out || reply.client !== this.id || reply.replica !== from || from < 0 || from >= this.q.n) return;
     if (reply.view > this.view) this.view = reply.view;
-    if (reply.timestamp !== out.request.timestamp || reply.readOnly !== out.request.readOnly) return;
+    if (reply.timestamp !== out.request.timestamp) return;
     out.replies.set(from, reply);
+    // f+1 matching committed replies (§4.1), or 2f+1 matching when some are tentative or read-only (§5.1).
     let matching = 0;
-    for (const r of out.replies.values()) if (equalBytes(r.result, reply.result)) matching++;
-    const needed = out.request.readOnly ? this.q.strong : this.q.weak;
-    if (matching < needed) return;
+    let committed = 0;
+    for (const r of out.replies.values()) {
+      if (!equalBytes(r.result, reply.result)) continue;
+      matching++;
+      if (!r.tentative) committed++;
+    }
+    if (committed < this.q.weak && matching < this.q.strong) return;
     this.outstanding = null;
     this.outputs.push({
       kind: 'result',

@@ -84,7 +84,7 @@ const reply: Reply = {
   timestamp: 5,
   client: 'client-1',
   replica: 3,
-  readOnly: false,
+  tentative: false,
   result: text('ok 9 byte'),
 };
 const checkpoint = (replica: number): Checkpoint => ({
@@ -173,7 +173,7 @@ const fixtures: readonly Message[] = [
   prepare(2),
   commit,
   reply,
-  { ...reply, readOnly: true, result: new Uint8Array(0), client: 'c' },
+  { ...reply, tentative: true, result: new Uint8Array(0), client: 'c' },
   checkpoint(1),
   { ...checkpoint(1), sig: new Uint8Array(0) },
   viewChange(0),
@@ -681,7 +681,7 @@ class Gen {
           timestamp: this.uint(),
           client: this.client(),
           replica: this.replica(),
-          readOnly: this.int(2) === 1,
+          tentative: this.int(2) === 1,
           result: this.bytes(50),
         };
       case 5:

@@ -21,7 +21,7 @@
  *   0x02 pre-prepare   view, seq, digest, requests:request[], replica
  *   0x03 prepare       view, seq, digest, replica
  *   0x04 commit        view, seq, digest, replica
- *   0x05 reply         view, timestamp, client, replica, readOnly:bool, result:bytes
+ *   0x05 reply         view, timestamp, client, replica, tentative:bool, result:bytes
  *   0x06 checkpoint    seq, stateDigest, replica, sig
  *   0x07 view-change   newView, stableSeq, checkpointProof:checkpoint[],
  *                      prepared:claim[], prePrepared:claim[], replica, sig
@@ -306,7 +306,7 @@ function writeReply(w: Writer, m: Reply): void {
   writeUint(w, m.timestamp, 'timestamp');
   writeClient(w, m.client);
   writeReplica(w, m.replica);
-  writeBool(w, m.readOnly, 'readOnly');
+  writeBool(w, m.tentative, 'tentative');
   writeBytes(w, m.result, MAX_FRAME_BYTES, 'result');
 }
 
@@ -685,9 +685,9 @@ function readReply(r: Reader): Reply {
   const timestamp = r.uint();
   const client = r.client();
   const replica = r.replica();
-  const readOnly = r.bool();
+  const tentative = r.bool();
   const result = r.bytes(MAX_FRAME_BYTES, 'result');
-  return { type: 'reply', view, timestamp, client, replica, readOnly, result };
+  return { type: 'reply', view, timestamp, client, replica, tentative, result };
 }
 
 function readCheckpoint(r: Reader): Checkpoint {
@@ -997,7 +997,7 @@ export function describe(m: Message): string {
     case 'commit':
       return `COMMIT v=${m.view} n=${m.seq} d=${short(m.digest)} from ${m.replica}`;
     case 'reply':
-      return `REPLY v=${m.view} t=${m.timestamp} c=${showClient(m.client)} from ${m.replica} r=${showSize(m.result.length)}${m.readOnly ? ' read-only' : ''}`;
+      return `REPLY v=${m.view} t=${m.timestamp} c=${showClient(m.client)} from ${m.replica} r=${showSize(m.result.length)}${m.tentative ? ' tentative' : ''}`;
     case 'checkpoint':
       return `CHECKPOINT n=${m.seq} d=${short(m.stateDigest)} from ${m.replica}`;
     case 'view-change':

@@ -22,6 +22,8 @@ export interface ProtocolConfig {
   readonly stateTransferDelayTicks: number;
   /** Snapshot chunk size for state transfer. @default 256 KiB */
   readonly stateChunkBytes: number;
+  /** §5.1 tentative execution: execute a batch when it prepares, before it commits (one round trip less). @default true */
+  readonly tentativeExecution: boolean;
 }
 
 export interface ClientConfig {
@@ -50,6 +52,7 @@ export function defaultProtocolConfig(n: number, overrides: Partial<ProtocolConf
     retransmitTicks: 20,
     stateTransferDelayTicks: 20,
     stateChunkBytes: 256 * 1024,
+    tentativeExecution: true,
     ...overrides,
   };
   if (config.logWindow < config.checkpointInterval || config.logWindow % config.checkpointInterval !== 0) {

@@ -66,8 +66,11 @@ export interface Reply {
   readonly timestamp: number;
   readonly client: ClientId;
   readonly replica: ReplicaId;
-  /** True for a §5.1 read-only (or tentative) reply: the client then needs 2f+1 matching. */
-  readonly readOnly: boolean;
+  /**
+   * True when what the replica executed is not committed: a §5.1 read-only execution, or a tentative
+   * execution of a prepared batch. The client needs 2f+1 matching replies then (f+1 if committed).
+   */
+  readonly tentative: boolean;
   readonly result: Uint8Array;
 }
 

@@ -11,7 +11,7 @@ export type ReplicaStatus =
   /** Sent VIEW-CHANGE for `view` and waits for its NEW-VIEW; normal-case messages are not accepted (§4.4). */
   | 'view-change';
 
-/** Records the host persists so a restarted replica can rejoin (§4.3, §4.4). */
+/** Records the host persists so a restarted replica can rejoin, remembering what it did (§4.3, §4.4; persistence.ts). */
 export type PersistRecord =
   | { readonly type: 'view'; readonly view: number }
   | {
@@ -20,7 +20,17 @@ export type PersistRecord =
       readonly stateDigest: Digest;
       readonly proof: readonly Checkpoint[];
       readonly snapshot: Uint8Array;
-    };
+    }
+  /** A batch pre-prepared here (its Q claim); `requests` null while a NEW-VIEW-ordered batch is being fetched. */
+  | {
+      readonly type: 'pre-prepared';
+      readonly view: number;
+      readonly seq: number;
+      readonly digest: Digest;
+      readonly requests: readonly Request[] | null;
+    }
+  /** A batch prepared here (its P claim). */
+  | { readonly type: 'prepared'; readonly seq: number; readonly digest: Digest; readonly view: number };
 
 /** One executed request inside a batch: `executed` is false when exactly-once skipped it (§4.1). */
 export interface ExecutedRequest {
@@ -49,6 +59,9 @@ export type ReplicaEvent =
       readonly digest: Digest;
       readonly requests: readonly ExecutedRequest[];
     }
+  /** §5.1: a prepared batch executed before it committed; final when it commits (then `executed`), undone if the view changes. */
+  | { readonly type: 'executed-tentatively'; readonly view: number; readonly seq: number; readonly digest: Digest }
+  | { readonly type: 'tentative-rolled-back'; readonly seq: number; readonly reason: string }
   | { readonly type: 'checkpoint'; readonly seq: number; readonly stateDigest: Digest }
   | {
       readonly type: 'checkpoint-stable';

@@ -303,6 +303,41 @@ describe('§4.4 view changes', () => {
     expect(c.replica(3).currentStateDigest()).toBe(c.replica(1).currentStateDigest());
   });
 
+  it('a replica restarted with its disk still vouches for what it prepared, so the batch survives the view change', () => {
+    // Only replicas 1 and 2 prepared n=1; then 2 restarts and the primary fails. 2's claim, read back
+    // from its disk, is what gives A2 its f+1 = 2 pre-prepares: O orders the batch in view 1.
+    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
+    c.submit('alice', write('/a', 'x'));
+    c.deliverAll(isType('request'));
+    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
+    c.deliverAll(not(isType('commit')));
+    c.drop(isType('commit'));
+    c.crash(2);
+    c.restart(2);
+    c.crash(0);
+    c.tick(80);
+    for (const r of [1, 2, 3]) expect(c.eventsOf('executed', r).map((e) => [e.seq, e.view])).toEqual([[1, 1]]);
+  });
+
+  it('a replica restarted without its disk has forgotten: the new primary waits for enough VIEW-CHANGEs', () => {
+    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
+    c.submit('alice', write('/a', 'x'));
+    c.deliverAll(isType('request'));
+    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
+    c.deliverAll(not(isType('commit')));
+    c.drop(isType('commit'));
+    c.crash(2);
+    c.restart(2, true);
+    c.crash(0);
+    c.tick(80);
+    // V = {1, 2, 3} cannot tell whether n=1 committed (only 1 claims it): no NEW-VIEW yet (safe, not live).
+    expect(c.eventsOf('new-view').length).toBe(0);
+    // The old primary comes back with its disk and claims n=1 too: now O orders it.
+    c.restart(0);
+    c.tick(200);
+    for (const r of [0, 1, 2, 3]) expect(c.eventsOf('executed', r).map((e) => e.seq)).toEqual([1]);
+  });
+
   it('f+1 VIEW-CHANGEs for a higher view make a replica join without its own timer (§4.5)', () => {
     const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
     c.submit('alice', write('/a', 'x'));

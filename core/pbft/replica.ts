@@ -35,6 +35,7 @@ import type {
   ViewChange,
 } from './messages.ts';
 import type { ExecutedRequest, Output, PersistRecord, ReplicaEvent, ReplicaStatus } from './outputs.ts';
+import { prePreparedRecord, type PersistedState } from './persistence.ts';
 import { planNewView, primaryOf, ProofChecker, type NewViewPlan } from './proofs.ts';
 import type { StateMachine } from '../app/state-machine.ts';
 
@@ -92,11 +93,7 @@ interface Fetch {
   attempts: number;
 }
 
-/** State the replica can be restarted from: what it persisted (§4.3 stable checkpoint, §4.4 view). */
-export interface PersistedState {
-  readonly view: number;
-  readonly stable: { seq: number; stateDigest: Digest; proof: readonly Checkpoint[]; snapshot: Uint8Array } | null;
-}
+export type { PersistedState } from './persistence.ts';
 
 export interface ReplicaOptions {
   readonly id: ReplicaId;
@@ -172,6 +169,12 @@ export class Replica {
   private fetch: Fetch | null = null;
   /** Batches ordered by the current view's NEW-VIEW that are not here yet, by seq. */
   private readonly missingBatches = new Map<number, MissingBatch>();
+  /**
+   * §5.1 tentative execution: the batch at lastExecuted + 1, executed when it prepared (before it
+   * committed) under a savepoint of the application and the reply table, with what it returned.
+   */
+  private tentative: { readonly seq: number; readonly executed: ExecutedRequest[]; readonly keys: Set<string> } | null =
+    null;
 
   constructor(options: ReplicaOptions) {
     this.id = options.id;
@@ -198,6 +201,47 @@ export class Replica {
     // A restarted replica resumes in its last view; if the others moved on, its first view change
     // brings it the NEW-VIEW they are in (onViewChange relays it).
     if (persisted) this.view = persisted.view;
+    if (persisted?.log) this.restoreLog(persisted.log);
+  }
+
+  /**
+   * The log above the stable checkpoint as persisted: the P and Q claims and their batches come back,
+   * so a restarted replica still vouches for what it prepared (persistence.ts); a pre-prepare of the
+   * view it resumes in is its accepted one again, so it cannot accept a conflicting one.
+   */
+  private restoreLog(log: PersistedState['log'] & object): void {
+    for (const r of log.prePrepared) {
+      if (!this.inWatermarks(r.seq)) continue;
+      const entry = this.entry(r.seq);
+      this.recordPrePrepared(entry, r.digest, r.view);
+      if (r.requests) entry.batches.set(r.digest, r.requests);
+    }
+    for (const c of log.prepared) {
+      if (!this.inWatermarks(c.seq)) continue;
+      const entry = this.entry(c.seq);
+      if (!entry.preparedClaim || entry.preparedClaim.view < c.view)
+        entry.preparedClaim = { digest: c.digest, view: c.view };
+    }
+    for (const entry of this.log.values()) {
+      for (const [digest, view] of entry.prePrepared) {
+        const requests = entry.batches.get(digest);
+        if (view !== this.view || (!requests && digest !== this.nullDigest)) continue;
+        const pp: PrePrepare = {
+          type: 'pre-prepare',
+          view,
+          seq: entry.seq,
+          digest,
+          requests: requests ?? [],
+          replica: this.primary,
+        };
+        entry.prePrepare = pp;
+        if (!this.isPrimary) entry.ownPrepare = { type: 'prepare', view, seq: entry.seq, digest, replica: this.id };
+        this.holdBatch(entry, pp.requests);
+      }
+    }
+    // A primary never assigns a sequence number twice in its view.
+    for (const entry of this.log.values())
+      if (entry.prePrepare && entry.seq >= this.nextSeq) this.nextSeq = entry.seq + 1;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -352,7 +396,10 @@ export class Replica {
   private answerFromCache(req: Request): boolean {
     const last = this.clientTable.get(req.client);
     if (!last || req.timestamp > last.timestamp) return false;
-    if (req.timestamp === last.timestamp) this.reply(req.client, req.timestamp, last.result, false);
+    if (req.timestamp === last.timestamp) {
+      const tentative = this.tentative?.keys.has(requestKey(req.client, req.timestamp)) ?? false;
+      this.reply(req.client, req.timestamp, last.result, tentative);
+    }
     return true;
   }
 
@@ -360,7 +407,7 @@ export class Replica {
     if (!this.pending.has(key) && !this.inLog.has(key)) this.pending.set(key, req);
   }
 
-  /** §5.1 read-only: execute at once in the current state; the client needs 2f+1 matching replies. */
+  /** §5.1 read-only: execute at once in the current (tentative) state; the client needs 2f+1 matching replies. */
   private executeReadOnly(req: Request): void {
     if (!this.app.isReadOnly(req.op)) return this.ignore(req.client, req, 'read-only flag on an operation that writes');
     const result = this.app.execute(req.op, { client: req.client, timestamp: req.timestamp, seq: 0 });
@@ -440,6 +487,7 @@ export class Replica {
     entry.ownCommit = null;
     this.recordPrePrepared(entry, pp.digest, pp.view);
     if (!batchMissing) this.holdBatch(entry, pp.requests);
+    this.persist(prePreparedRecord(pp, batchMissing));
     this.event({ type: 'pre-prepared', view: pp.view, seq: pp.seq, digest: pp.digest, batchSize: pp.requests.length });
     if (!this.isPrimary) {
       const prepare: Prepare = { type: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
@@ -475,12 +523,14 @@ export class Replica {
     if (matching.length < this.q.prepares) return;
     entry.prepared = true;
     entry.preparedClaim = { digest: pp.digest, view: pp.view };
+    this.persist({ type: 'prepared', seq: pp.seq, digest: pp.digest, view: pp.view });
     this.event({ type: 'prepared', view: pp.view, seq: pp.seq, digest: pp.digest });
     const commit: Commit = { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
     entry.ownCommit = commit;
     entry.commits.set(this.id, commit);
     this.broadcast(commit);
     this.checkCommitted(entry);
+    this.executeTentatively();
   }
 
   private onCommit(from: ReplicaId, c: Commit): void {
@@ -512,38 +562,92 @@ export class Replica {
     for (;;) {
       const entry = this.log.get(this.lastExecuted + 1);
       if (!entry || !entry.committed || !entry.prePrepare || entry.batchMissing) break;
-      this.executeBatch(entry.prePrepare);
+      if (this.tentative?.seq === entry.seq) this.commitTentative(entry.prePrepare);
+      else this.executeBatch(entry.prePrepare);
       progressed = true;
     }
     if (!progressed) return;
     this.viewChangeTimeoutTicks = this.config.viewChangeTimeoutTicks;
     this.continueRequestTimer();
     this.propose();
+    this.executeTentatively();
   }
 
   private executeBatch(pp: PrePrepare): void {
+    const executed = this.runBatch(pp, false);
+    this.batchExecuted(pp, executed);
+  }
+
+  /** Apply a batch's requests to the application and the reply table, and reply to each client. */
+  private runBatch(pp: PrePrepare, tentative: boolean): ExecutedRequest[] {
     const executed: ExecutedRequest[] = [];
     for (const req of pp.requests) {
-      const key = requestKey(req.client, req.timestamp);
-      this.inLog.delete(key);
-      this.waiting.delete(key);
-      this.pending.delete(key);
       if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) {
         executed.push({ client: req.client, timestamp: req.timestamp, op: req.op, executed: false, result: null });
         continue;
       }
       const result = this.app.execute(req.op, { client: req.client, timestamp: req.timestamp, seq: pp.seq });
       this.clientTable.record(req.client, req.timestamp, result);
-      this.reply(req.client, req.timestamp, result, false);
+      this.reply(req.client, req.timestamp, result, tentative);
       executed.push({ client: req.client, timestamp: req.timestamp, op: req.op, executed: true, result });
+    }
+    return executed;
+  }
+
+  /** A batch's execution is final (committed, §4.2): its requests are done, h may move, a checkpoint may be due. */
+  private batchExecuted(pp: PrePrepare, executed: ExecutedRequest[]): void {
+    for (const req of pp.requests) {
+      const key = requestKey(req.client, req.timestamp);
+      this.inLog.delete(key);
+      this.waiting.delete(key);
+      this.pending.delete(key);
     }
     this.lastExecuted = pp.seq;
     this.event({ type: 'executed', view: this.view, seq: pp.seq, digest: pp.digest, requests: executed });
     if (pp.seq % this.config.checkpointInterval === 0) this.takeCheckpoint(pp.seq);
   }
 
-  private reply(client: ClientId, timestamp: number, result: Uint8Array, readOnly: boolean): void {
-    const reply: Reply = { type: 'reply', view: this.view, timestamp, client, replica: this.id, readOnly, result };
+  /**
+   * §5.1 tentative execution: the batch right after the committed prefix executes as soon as it is
+   * prepared, and its clients get tentative replies (they need 2f+1 matching ones: then f+1 correct
+   * replicas prepared it, and it survives any view change). It becomes final when it commits, and is
+   * rolled back if the view changes first. At most one batch is tentative at a time.
+   */
+  private executeTentatively(): void {
+    if (!this.config.tentativeExecution || this.tentative || this.status !== 'normal') return;
+    const entry = this.log.get(this.lastExecuted + 1);
+    const pp = entry?.prePrepare;
+    if (!entry || !pp || !entry.prepared || entry.committed || entry.batchMissing) return;
+    this.app.savepoint();
+    this.clientTable.savepoint();
+    const executed = this.runBatch(pp, true);
+    const keys = new Set<string>();
+    for (const e of executed) if (e.executed) keys.add(requestKey(e.client, e.timestamp));
+    this.tentative = { seq: pp.seq, executed, keys };
+    this.event({ type: 'executed-tentatively', view: this.view, seq: pp.seq, digest: pp.digest });
+  }
+
+  /** The tentative batch committed: keep its effects (no second reply: clients that lack 2f+1 retransmit). */
+  private commitTentative(pp: PrePrepare): void {
+    const tentative = this.tentative!;
+    this.tentative = null;
+    this.app.release();
+    this.clientTable.release();
+    this.batchExecuted(pp, tentative.executed);
+  }
+
+  /** Undo the tentative batch (a view change, or state about to be replaced): it executes again if it commits. */
+  private abortTentative(reason: string): void {
+    const tentative = this.tentative;
+    if (!tentative) return;
+    this.tentative = null;
+    this.app.rollback();
+    this.clientTable.rollback();
+    this.event({ type: 'tentative-rolled-back', seq: tentative.seq, reason });
+  }
+
+  private reply(client: ClientId, timestamp: number, result: Uint8Array, tentative: boolean): void {
+    const reply: Reply = { type: 'reply', view: this.view, timestamp, client, replica: this.id, tentative, result };
     this.outputs.push({ kind: 'reply', client, reply });
   }
 
@@ -745,6 +849,7 @@ export class Replica {
   }
 
   private completeStateTransfer(fetch: Fetch, from: ReplicaId): void {
+    this.abortTentative('state transfer');
     let length = 0;
     for (const chunk of fetch.chunks) length += chunk!.length;
     const snapshot = new Uint8Array(length);
@@ -825,6 +930,7 @@ export class Replica {
   private startViewChange(newView: number, reason: string): void {
     if (newView <= this.view && this.status === 'view-change') return;
     if (newView < this.view) return;
+    this.abortTentative(`view change to ${newView}`);
     this.view = newView;
     this.status = 'view-change';
     this.currentNewView = null;
@@ -977,6 +1083,7 @@ export class Replica {
 
   /** Install view nv.view: take min-s as stable (or fetch it), then pre-prepare / prepare everything in O (§4.4). */
   private enterNewView(nv: NewView, plan: NewViewPlan & { decided: true }): void {
+    this.abortTentative(`new view ${nv.view}`);
     this.view = nv.view;
     this.status = 'normal';
     this.currentNewView = nv;
@@ -1082,6 +1189,7 @@ export class Replica {
     entry.batchMissing = false;
     this.missingBatches.delete(entry.seq);
     this.holdBatch(entry, requests);
+    this.persist(prePreparedRecord(entry.prePrepare, false));
     this.executeCommitted();
   }
 

@@ -110,6 +110,13 @@ export class Checkers {
     }
   }
 
+  /** Whether some correct replica has executed (committed) this request. */
+  executedSomewhere(client: ClientId, timestamp: number): boolean {
+    const k = key(client, timestamp);
+    for (const mine of this.executedBy.values()) if (mine.has(k)) return true;
+    return false;
+  }
+
   /** A restarted replica with a wiped disk executes afresh: forget what it executed before. */
   forgetReplica(replica: ReplicaId): void {
     this.executedBy.delete(replica);

@@ -211,8 +211,14 @@ function faultSchedule(
   return limitConcurrentCrashes(faults, f);
 }
 
-/** Keep at most f replicas crashed (or partitioned away) at once, counting distinct replicas. */
+/**
+ * Keep at most f replicas faulty at once, counting distinct replicas: crashed, partitioned away, or
+ * restarted with a wiped disk — such a replica has forgotten what it prepared (core/pbft/persistence.ts)
+ * and counts as faulty for the rest of the fault phase.
+ */
 function limitConcurrentCrashes(faults: Fault[], f: number): Fault[] {
+  const faultyUntil = (fault: Fault & { kind: 'crash' | 'partition' }): number =>
+    fault.kind === 'partition' ? fault.until : fault.restartAt === null || fault.wipeDisk ? Infinity : fault.restartAt;
   const kept: Fault[] = [];
   for (const fault of faults.sort((a, b) => a.at - b.at)) {
     if (fault.kind === 'loss') {
@@ -222,9 +228,9 @@ function limitConcurrentCrashes(faults: Fault[], f: number): Fault[] {
     const down = new Set<number>();
     for (const other of kept) {
       if (other.kind === 'loss') continue;
-      const end = other.kind === 'crash' ? (other.restartAt ?? Infinity) : other.until;
+      const end = faultyUntil(other);
       const start = other.at;
-      const faultEnd = fault.kind === 'crash' ? (fault.restartAt ?? Infinity) : fault.until;
+      const faultEnd = faultyUntil(fault);
       if (start < faultEnd && fault.at < end)
         for (const r of other.kind === 'crash' ? [other.replica] : other.side) down.add(r);
     }

@@ -9,7 +9,8 @@ import { decodeMessage, describe, encodeMessage } from '../pbft/codec.ts';
 import type { Hasher, ClientCrypto, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, Message, Reply, ReplicaId } from '../pbft/messages.ts';
 import type { Output, PersistRecord } from '../pbft/outputs.ts';
-import { Replica, type PersistedState } from '../pbft/replica.ts';
+import { MemoryDisk, type PersistedState } from '../pbft/persistence.ts';
+import { Replica } from '../pbft/replica.ts';
 import type { Behaviour } from '../byzantine/behaviour.ts';
 import { createBehaviour } from '../byzantine/catalogue.ts';
 import { EQUIVOCATION_COALITION, equivocationCoalition } from '../byzantine/coalition.ts';
@@ -19,7 +20,7 @@ import { Checkers, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { Prng } from './prng.ts';
 import { TICK_MS, type Fault, type Scenario } from './scenario.ts';
-import { Workload } from './workload.ts';
+import { Workload, type HistoryEntry } from './workload.ts';
 
 /** What the simulator needs from outside the sans-IO core: crypto and the application. */
 export interface SimEnvironment {
@@ -82,7 +83,7 @@ export class Simulation {
   /** Behaviours of the Byzantine replicas, by replica id (coalition members share state). */
   private readonly behaviours = new Map<ReplicaId, Behaviour>();
   /** What each replica persisted (its "disk"), for restarts. */
-  private readonly disks: { view: number; stable: PersistedState['stable'] }[];
+  private readonly disks: MemoryDisk[];
   private readonly clients: (Client | FaultyClient)[];
   private readonly clientIds: ClientId[];
   private readonly workload: Workload;
@@ -115,7 +116,7 @@ export class Simulation {
       }
     }
     this.replicas = Array.from({ length: scenario.n }, (_, id) => this.newReplica(id, undefined));
-    this.disks = Array.from({ length: scenario.n }, () => ({ view: 0, stable: null }));
+    this.disks = Array.from({ length: scenario.n }, () => new MemoryDisk());
     this.clientIds = Array.from({ length: scenario.clients }, (_, j) => `client-${j}`);
     this.clients = this.clientIds.map((id, j) => {
       const crypto = this.crypto.client(id);
@@ -164,7 +165,9 @@ export class Simulation {
       }
       this.now = event.at;
       this.handle(event);
-      if (this.workload.finished) break;
+      // Done once every operation completed and every accepted result is in the agreed order: a result
+      // accepted on 2f+1 tentative replies (§5.1) commits a little later, and must.
+      if (this.workload.finished && this.acceptedAllExecuted()) break;
     }
     if (!livenessFailure && !this.workload.finished && this.checkers.violations.length === 0)
       livenessFailure = this.describeStall();
@@ -189,6 +192,17 @@ export class Simulation {
       ignoredMessages: this.ignored,
       trace: this.formatTrace(),
     };
+  }
+
+  /** Accepted results of correct clients whose operation no correct replica has executed yet (after the workload finished). */
+  private notYetExecuted: HistoryEntry[] | null = null;
+
+  private acceptedAllExecuted(): boolean {
+    this.notYetExecuted ??= this.workload
+      .history()
+      .filter((h) => h.completedAtMs !== null && !(this.scenario.clientBehaviour && h.client === this.clientIds[0]));
+    this.notYetExecuted = this.notYetExecuted.filter((h) => !this.checkers.executedSomewhere(h.client, h.timestamp));
+    return this.notYetExecuted.length === 0;
   }
 
   private describeStall(): string {
@@ -290,15 +304,7 @@ export class Simulation {
   }
 
   private persist(id: ReplicaId, record: PersistRecord): void {
-    const disk = this.disks[id]!;
-    if (record.type === 'view') disk.view = record.view;
-    else
-      disk.stable = {
-        seq: record.seq,
-        stateDigest: record.stateDigest,
-        proof: record.proof,
-        snapshot: record.snapshot,
-      };
+    this.disks[id]!.apply(record);
   }
 
   private drainClient(j: number): void {
@@ -363,10 +369,9 @@ export class Simulation {
         this.replicas[fault.replica] = null;
         if (fault.restartAt !== null) this.queue.push({ at: fault.restartAt, kind: 'fault', fault, phase: 'end' });
       } else {
-        if (fault.wipeDisk) this.disks[fault.replica] = { view: 0, stable: null };
+        if (fault.wipeDisk) this.disks[fault.replica] = new MemoryDisk();
         this.checkers.forgetReplica(fault.replica);
-        const disk = this.disks[fault.replica]!;
-        this.replicas[fault.replica] = this.newReplica(fault.replica, { view: disk.view, stable: disk.stable });
+        this.replicas[fault.replica] = this.newReplica(fault.replica, this.disks[fault.replica]!.state());
       }
       return;
     }

@@ -11,7 +11,8 @@ import { decodeMessage, describe as describeMessage, encodeMessage } from '../pb
 import { defaultProtocolConfig, type ProtocolConfig } from '../pbft/config.ts';
 import type { ClientId, Message, ReplicaId } from '../pbft/messages.ts';
 import type { ClientOutput, Output, ReplicaEvent } from '../pbft/outputs.ts';
-import { Replica, type PersistedState } from '../pbft/replica.ts';
+import { MemoryDisk, type PersistedState } from '../pbft/persistence.ts';
+import { Replica } from '../pbft/replica.ts';
 
 export type Endpoint = ReplicaId | ClientId;
 
@@ -37,13 +38,13 @@ export class TestCluster {
   /** Messages sent and not yet delivered. */
   queue: Envelope[] = [];
   /** What each replica persisted. */
-  readonly disks: PersistedState[];
+  readonly disks: MemoryDisk[];
 
   constructor(n: number, overrides: Partial<ProtocolConfig> = {}, seed = 1) {
     this.config = defaultProtocolConfig(n, overrides);
     this.crypto = simulatedCrypto(n, seed);
     this.replicas = Array.from({ length: n }, (_, id) => this.makeReplica(id));
-    this.disks = Array.from({ length: n }, () => ({ view: 0, stable: null }));
+    this.disks = Array.from({ length: n }, () => new MemoryDisk());
   }
 
   private makeReplica(id: ReplicaId, persisted?: PersistedState): Replica {
@@ -86,9 +87,8 @@ export class TestCluster {
   }
 
   restart(id: ReplicaId, wipeDisk = false): Replica {
-    const persisted = wipeDisk ? { view: 0, stable: null } : this.disks[id]!;
-    if (wipeDisk) this.disks[id] = { view: 0, stable: null };
-    const r = this.makeReplica(id, persisted);
+    if (wipeDisk) this.disks[id] = new MemoryDisk();
+    const r = this.makeReplica(id, this.disks[id]!.state());
     this.replicas[id] = r;
     return r;
   }
@@ -173,12 +173,9 @@ export class TestCluster {
       case 'reply':
         this.queue.push({ from: id, to: out.client, message: out.reply });
         return;
-      case 'persist': {
-        const disk = this.disks[id]!;
-        const record = out.record;
-        this.disks[id] = record.type === 'view' ? { ...disk, view: record.view } : { ...disk, stable: { ...record } };
+      case 'persist':
+        this.disks[id]!.apply(out.record);
         return;
-      }
       case 'event':
         this.events.push({ replica: id, event: out.event });
         return;
