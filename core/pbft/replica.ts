@@ -308,6 +308,8 @@ export class Replica {
       this.retransmitInTicks = this.config.retransmitTicks;
       this.retransmit();
     }
+    // Requests held back for the next batch go out at the latest now (adaptive batching's safety net).
+    if (this.pending.size > 0) this.propose();
     if (this.catchUp && --this.catchUp.inTicks <= 0) {
       const target = this.catchUp;
       this.catchUp = null;
@@ -361,7 +363,7 @@ export class Replica {
     if (this.isPrimary && this.status === 'normal') {
       this.enqueue(key, req);
       this.await(key, req);
-      this.propose();
+      this.proposeOnArrival();
       return;
     }
     // A backup that receives a request (the client's retransmission, §4.1) relays it to the primary
@@ -380,7 +382,7 @@ export class Replica {
     const key = requestKey(req.client, req.timestamp);
     this.enqueue(key, req);
     this.await(key, req);
-    this.propose();
+    this.proposeOnArrival();
   }
 
   private requestAuthentic(req: Request): boolean {
@@ -416,6 +418,17 @@ export class Replica {
 
   // ---------------------------------------------------------------------------------------------
   // §4.2 Normal case
+
+  /**
+   * Adaptive batching: a request that finds the pipeline empty is proposed at once (a batch of one,
+   * the lowest latency); one that finds batches in flight waits for the next to complete, and goes
+   * out with everything else that arrived meanwhile — unless a full batch is already waiting. So the
+   * batch grows with the load by itself, and at high load few batches carry many requests.
+   */
+  private proposeOnArrival(): void {
+    const inFlight = this.nextSeq - 1 - this.lastExecuted;
+    if (inFlight === 0 || this.pending.size >= this.config.batchSizeMax) this.propose();
+  }
 
   /** Primary: assign sequence numbers to batches while the window (watermarks, batches in flight) allows. */
   private propose(): void {
