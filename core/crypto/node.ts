@@ -30,17 +30,77 @@ function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** HMAC keys become KeyObjects once: building one per call costs more than the HMAC itself. */
-const secretKeys = new WeakMap<Uint8Array, KeyObject>();
+/**
+ * HMAC-SHA256 (RFC 2104) as two one-shot SHA-256 calls over precomputed pads: H(K⊕opad ‖ H(K⊕ipad ‖ m)).
+ * The same MAC as node's createHmac, about 3× cheaper for the short messages of the hot path (a client
+ * computes n per request, every replica checks one): no Hmac object and no Buffer per call — the
+ * hashes come back as hex strings, which costs less than a fresh Buffer.
+ */
+const HMAC_BLOCK_BYTES = 64;
+const HMAC_BYTES = 32;
+interface HmacPads {
+  readonly inner: Uint8Array;
+  readonly outer: Uint8Array;
+}
+const hmacPads = new WeakMap<Uint8Array, HmacPads>();
+/** K⊕ipad ‖ message, reused across calls (hashing is synchronous); grows for a long message. */
+let innerScratch = new Uint8Array(HMAC_BLOCK_BYTES + 1024);
+/** K⊕opad ‖ H(inner). */
+const outerScratch = new Uint8Array(HMAC_BLOCK_BYTES + HMAC_BYTES);
 
-function secretKey(key: Uint8Array): KeyObject {
-  let object = secretKeys.get(key);
-  if (!object) secretKeys.set(key, (object = createSecretKey(key)));
-  return object;
+function padsOf(key: Uint8Array): HmacPads {
+  let pads = hmacPads.get(key);
+  if (!pads) {
+    const k = key.length > HMAC_BLOCK_BYTES ? hash('sha256', key, 'buffer') : key;
+    const inner = new Uint8Array(HMAC_BLOCK_BYTES).fill(0x36);
+    const outer = new Uint8Array(HMAC_BLOCK_BYTES).fill(0x5c);
+    for (let i = 0; i < k.length; i++) {
+      inner[i]! ^= k[i]!;
+      outer[i]! ^= k[i]!;
+    }
+    hmacPads.set(key, (pads = { inner, outer }));
+  }
+  return pads;
+}
+
+/** HMAC-SHA256 of `data` under `key`, as 64 lowercase hex digits. */
+function hmacHex(key: Uint8Array, data: Uint8Array): string {
+  const pads = padsOf(key);
+  if (innerScratch.length < HMAC_BLOCK_BYTES + data.length)
+    innerScratch = new Uint8Array(HMAC_BLOCK_BYTES + data.length);
+  innerScratch.set(pads.inner, 0);
+  innerScratch.set(data, HMAC_BLOCK_BYTES);
+  const inner = hash('sha256', innerScratch.subarray(0, HMAC_BLOCK_BYTES + data.length), 'hex');
+  outerScratch.set(pads.outer, 0);
+  hexInto(inner, outerScratch, HMAC_BLOCK_BYTES);
+  return hash('sha256', outerScratch, 'hex');
 }
 
 function hmac256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return plain(createHmac('sha256', secretKey(key)).update(data).digest());
+  const mac = new Uint8Array(HMAC_BYTES);
+  hexInto(hmacHex(key, data), mac, 0);
+  return mac;
+}
+
+/** Whether `mac` is HMAC-SHA256(key, data); compares every byte whatever the first difference (no timing leak). */
+function hmacValid(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean {
+  if (mac.length !== HMAC_BYTES) return false;
+  const expected = hmacHex(key, data);
+  let diff = 0;
+  for (let i = 0; i < HMAC_BYTES; i++) diff |= mac[i]! ^ ((nibble(expected, 2 * i) << 4) | nibble(expected, 2 * i + 1));
+  return diff === 0;
+}
+
+const NIBBLES = new Int8Array(128).fill(0);
+for (let i = 0; i < 16; i++) NIBBLES['0123456789abcdef'.charCodeAt(i)] = i;
+
+function nibble(hex: string, at: number): number {
+  return NIBBLES[hex.charCodeAt(at)]!;
+}
+
+/** Lowercase hex (as the hash returns it) into `out` at `offset`. */
+function hexInto(hex: string, out: Uint8Array, offset: number): void {
+  for (let i = 0; i < hex.length; i += 2) out[offset + i / 2] = (nibble(hex, i) << 4) | nibble(hex, i + 1);
 }
 
 function macEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -66,7 +126,7 @@ export function ed25519ReplicaCrypto(keys: Ed25519ReplicaKeys, clientKey: Client
     },
     verifyRequestMac: (client, data, mac) => {
       const key = clientKey(client);
-      return key !== undefined && macEqual(hmac256(key, data), mac);
+      return key !== undefined && hmacValid(key, data, mac);
     },
   };
 }
@@ -115,7 +175,7 @@ export function simulatedCrypto(n: number, seed: number, mode: 'fast' | 'ed25519
         digest: sha256Hasher.digest,
         sign: (data) => keyedSign(id, data),
         verify: (signer, data, sig) => signer >= 0 && signer < n && macEqual(keyedSign(signer, data), sig),
-        verifyRequestMac: (client, data, mac) => macEqual(hmac256(clientKey(client)!, data), mac),
+        verifyRequestMac: (client, data, mac) => hmacValid(clientKey(client)!, data, mac),
       };
     },
     client(id) {
