@@ -155,7 +155,13 @@ export class Checkers {
         results.set(k, result);
       }
     }
-    const completed = history.filter((h) => h.completedAtMs !== null && !this.faultyClients.has(h.client));
+    const accepted = history.filter((h) => h.completedAtMs !== null && !this.faultyClients.has(h.client));
+    // A read-only operation (§5.1) that completed on the read-only path is not in the order: it is
+    // judged against the states its real-time window allows (checkReadOnly). One that fell back to an
+    // ordered request (its timer expired) is in the order, and judged like any other.
+    const unordered = accepted.filter((h) => h.readOnly && !position.has(key(h.client, h.timestamp)));
+    const completed = accepted.filter((h) => !unordered.includes(h));
+    if (!this.checkReadOnly(unordered, history, position, seqs)) return;
     for (const h of completed) {
       const k = key(h.client, h.timestamp);
       const expected = results.get(k);
@@ -198,5 +204,54 @@ export class Checkers {
         return;
       }
     }
+  }
+
+  /**
+   * Each read-only result must be what the operation returns in some state of the agreed order
+   * within its real-time window: after every operation that completed before the read was invoked,
+   * before every operation invoked after it completed. (Order among reads is not checked.)
+   */
+  private checkReadOnly(
+    reads: readonly HistoryEntry[],
+    history: readonly HistoryEntry[],
+    position: ReadonlyMap<string, number>,
+    seqs: readonly number[],
+  ): boolean {
+    if (reads.length === 0) return true;
+    const windows = reads.map((r) => {
+      let lo = 0;
+      let hi = Infinity;
+      for (const h of history) {
+        const p = position.get(key(h.client, h.timestamp));
+        if (p === undefined) continue;
+        if (h.completedAtMs !== null && h.completedAtMs < r.invokedAtMs) lo = Math.max(lo, p + 1);
+        if (h.invokedAtMs > r.completedAtMs!) hi = Math.min(hi, p);
+      }
+      return { read: r, lo, hi, seen: false };
+    });
+    const reference = this.newApp();
+    const look = (k: number): void => {
+      for (const w of windows) {
+        if (w.seen || k < w.lo || k > w.hi) continue;
+        const result = reference.execute(w.read.op, { client: w.read.client, timestamp: w.read.timestamp, seq: 0 });
+        if (equalBytes(result, w.read.result!)) w.seen = true;
+      }
+    };
+    let k = 0;
+    look(k);
+    for (const seq of seqs) {
+      for (const req of this.executedAt.get(seq)!.requests) {
+        if (!req.executed) continue;
+        reference.execute(req.op, { client: req.client, timestamp: req.timestamp, seq });
+        look(++k);
+      }
+    }
+    const unseen = windows.find((w) => !w.seen);
+    if (!unseen) return true;
+    this.violation(
+      'linearizability',
+      `${unseen.read.client} t=${unseen.read.timestamp} accepted a read-only result that no state between positions ${unseen.lo} and ${unseen.hi} of the agreed order gives`,
+    );
+    return false;
   }
 }

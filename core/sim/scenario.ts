@@ -65,6 +65,8 @@ export interface Scenario {
   readonly byzantine: { readonly replicas: readonly number[]; readonly behaviour: string } | null;
   /** A faulty client's behaviour (client-0 runs it), or null. */
   readonly clientBehaviour: string | null;
+  /** Share of reads, stats and lists that clients send on the §5.1 read-only path. */
+  readonly readOnlyShare: number;
 }
 
 export interface ScenarioOptions {
@@ -141,6 +143,8 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     deadlineMs: faultPhaseMs + 60_000 + opsPerClient * clients * (4 * worstDelay + 20),
     byzantine,
     clientBehaviour: options.clientBehaviour ?? null,
+    // Drawn last, from a stream of its own: every other choice of a seed is as it was before read-only ops.
+    readOnlyShare: new Prng(seed ^ 0x0ead0).pick([0, 0.5, 1]),
   };
 }
 

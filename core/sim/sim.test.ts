@@ -137,7 +137,7 @@ describe('the checkers catch violations', () => {
       requests: executed(resultOf(1)),
     });
     const wrong = encodeResult({ kind: 'error', code: 'NOT_FOUND', message: 'made up' });
-    c.finish([{ client: 'c', timestamp: 1, op, invokedAtMs: 0, completedAtMs: 5, result: wrong }]);
+    c.finish([{ client: 'c', timestamp: 1, op, readOnly: false, invokedAtMs: 0, completedAtMs: 5, result: wrong }]);
     expect(c.violations.map((v) => v.property)).toEqual(['linearizability']);
   });
 
@@ -165,10 +165,41 @@ describe('the checkers catch violations', () => {
     });
     // c's write completed at 10 ms; d's was invoked at 20 ms, yet d's is ordered first.
     c.finish([
-      { client: 'c', timestamp: 1, op, invokedAtMs: 0, completedAtMs: 10, result: r1 },
-      { client: 'd', timestamp: 1, op: op2, invokedAtMs: 20, completedAtMs: 30, result: r2 },
+      { client: 'c', timestamp: 1, op, readOnly: false, invokedAtMs: 0, completedAtMs: 10, result: r1 },
+      { client: 'd', timestamp: 1, op: op2, readOnly: false, invokedAtMs: 20, completedAtMs: 30, result: r2 },
     ]);
     expect(c.violations[0]?.property).toBe('linearizability');
     expect(c.violations[0]?.detail).toContain('completed before it was invoked');
+  });
+
+  it('linearizability of a read-only read (§5.1): it must see a state within its real-time window', () => {
+    const readOp = encodeOp({ kind: 'read', path: '/a' });
+    const history = (result: Uint8Array, invokedAtMs: number) => [
+      { client: 'c', timestamp: 1, op, readOnly: false, invokedAtMs: 0, completedAtMs: 10, result: resultOf(1) },
+      { client: 'r', timestamp: 1, op: readOp, readOnly: true, invokedAtMs, completedAtMs: invokedAtMs + 5, result },
+    ];
+    const run = (result: Uint8Array, invokedAtMs: number) => {
+      const c = newChecker();
+      c.issued('c', 1, op);
+      c.onReplicaEvent(0, {
+        type: 'executed',
+        view: 0,
+        seq: 1,
+        digest: 'aa'.repeat(32),
+        requests: executed(resultOf(1)),
+      });
+      c.finish(history(result, invokedAtMs));
+      return c.violations;
+    };
+    const before = new FileStore(sha256Hasher).execute(readOp, { client: 'r', timestamp: 1, seq: 0 });
+    const after = new FileStore(sha256Hasher);
+    after.execute(op, { client: 'c', timestamp: 1, seq: 1 });
+    const written = after.execute(readOp, { client: 'r', timestamp: 1, seq: 0 });
+    // Invoked after the write completed: only the written file is a valid answer.
+    expect(run(written, 20)).toEqual([]);
+    expect(run(before, 20).map((v) => v.property)).toEqual(['linearizability']);
+    // Concurrent with the write: either answer is linearizable.
+    expect(run(before, 5)).toEqual([]);
+    expect(run(written, 5)).toEqual([]);
   });
 });

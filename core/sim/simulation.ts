@@ -126,7 +126,10 @@ export class Simulation {
         ? new FaultyClient(client, crypto, scenario.clientBehaviour, () => this.rng.float())
         : client;
     });
-    this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient);
+    this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient, {
+      share: scenario.readOnlyShare,
+      rng: new Prng(scenario.seed ^ 0x0ead),
+    });
     if (scenario.clientBehaviour) this.workload.exempt.add(0);
     this.checkers = new Checkers(
       scenario.f,
@@ -200,7 +203,10 @@ export class Simulation {
   private acceptedAllExecuted(): boolean {
     this.notYetExecuted ??= this.workload
       .history()
-      .filter((h) => h.completedAtMs !== null && !(this.scenario.clientBehaviour && h.client === this.clientIds[0]));
+      .filter(
+        (h) =>
+          h.completedAtMs !== null && !h.readOnly && !(this.scenario.clientBehaviour && h.client === this.clientIds[0]),
+      );
     this.notYetExecuted = this.notYetExecuted.filter((h) => !this.checkers.executedSomewhere(h.client, h.timestamp));
     return this.notYetExecuted.length === 0;
   }
@@ -234,7 +240,7 @@ export class Simulation {
         const client = this.clients[event.client]!;
         const next = this.workload.next(event.client, this.now);
         if (!next) return;
-        const timestamp = client.submit(next.op, false);
+        const timestamp = client.submit(next.op, next.readOnly);
         this.workload.submitted(event.client, timestamp, next, this.now);
         this.checkers.issued(this.clientIds[event.client]!, timestamp, next.op);
         this.drainClient(event.client);

@@ -9,12 +9,15 @@ import type { Prng } from './prng.ts';
 export interface PlannedOp {
   readonly op: Uint8Array;
   readonly description: string;
+  /** Sent on the §5.1 read-only path (a read, stat or list): no ordering, 2f+1 matching replies. */
+  readonly readOnly: boolean;
 }
 
 export interface HistoryEntry {
   readonly client: ClientId;
   readonly timestamp: number;
   readonly op: Uint8Array;
+  readonly readOnly: boolean;
   readonly invokedAtMs: number;
   completedAtMs: number | null;
   result: Uint8Array | null;
@@ -30,8 +33,17 @@ export class Workload {
   completedCount = 0;
   submittedCount = 0;
 
-  constructor(rng: Prng, clients: number, opsPerClient: number) {
+  private readonly readRng: Prng | null;
+  private readonly readOnlyShare: number;
+
+  /**
+   * `readOnly`: the share of reads, stats and lists sent read-only, drawn by `readRng` — a stream of its
+   * own, so a seed's other operations are the same with or without read-only ones.
+   */
+  constructor(rng: Prng, clients: number, opsPerClient: number, readOnly?: { share: number; rng: Prng }) {
     this.rng = rng;
+    this.readRng = readOnly?.rng ?? null;
+    this.readOnlyShare = readOnly?.share ?? 0;
     this.remaining = Array.from({ length: clients }, () => opsPerClient);
     this.outstanding = Array.from({ length: clients }, () => null);
   }
@@ -50,7 +62,9 @@ export class Workload {
     if (this.remaining[client] === 0 || this.outstanding[client]) return null;
     this.remaining[client]!--;
     const op = this.randomOp();
-    return { op: encodeOp(op), description: op.kind };
+    const reads = op.kind === 'read' || op.kind === 'stat' || op.kind === 'list';
+    const readOnly = reads && this.readRng !== null && this.readRng.chance(this.readOnlyShare);
+    return { op: encodeOp(op), description: readOnly ? `${op.kind} (read-only)` : op.kind, readOnly };
   }
 
   submitted(client: number, timestamp: number, planned: PlannedOp, nowMs: number): void {
@@ -58,6 +72,7 @@ export class Workload {
       client: `client-${client}`,
       timestamp,
       op: planned.op,
+      readOnly: planned.readOnly,
       invokedAtMs: nowMs,
       completedAtMs: null,
       result: null,
