@@ -75,7 +75,7 @@ async function populated(): Promise<{ dir: string; dd: DataDir; checkpoint: Retu
   const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
   const checkpoint = checkpointRecord(256, new Uint8Array(randomBytes(100_000)));
   await dd.saveRoster(rosterOf(dd.peerId));
-  await dd.persist({ type: 'view', view: 3 });
+  await dd.persist({ type: 'view', view: 3, normal: true });
   await dd.persist(checkpoint);
   await dd.close();
   return { dir, dd, checkpoint };
@@ -193,7 +193,7 @@ describe('persist', () => {
     const calls: Promise<void>[] = [];
     let last: ReturnType<typeof checkpointRecord> | null = null;
     for (let view = 1; view <= 30; view++) {
-      calls.push(dd.persist({ type: 'view', view }).then(() => void resolved.push(`view ${view}`)));
+      calls.push(dd.persist({ type: 'view', view, normal: true }).then(() => void resolved.push(`view ${view}`)));
       if (view % 7 === 0) {
         const record = (last = checkpointRecord(view * 10, new Uint8Array(randomBytes(50_000))));
         calls.push(dd.persist(record).then(() => void resolved.push(`checkpoint ${record.seq}`)));
@@ -218,8 +218,12 @@ describe('persist', () => {
     const dir = path.join(root, 'data');
     const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
     for (const view of [1, 2, 9]) {
-      await dd.persist({ type: 'view', view });
-      expect(JSON.parse(await readFile(path.join(dir, F.view), 'utf8'))).toEqual({ version: 1, view });
+      await dd.persist({ type: 'view', view, normal: view !== 2 });
+      expect(JSON.parse(await readFile(path.join(dir, F.view), 'utf8'))).toEqual({
+        version: 1,
+        view,
+        normal: view !== 2,
+      });
       expect(await mode(path.join(dir, F.view))).toBe(0o600);
     }
     await dd.saveRoster(rosterOf(dd.peerId));
@@ -229,14 +233,28 @@ describe('persist', () => {
     expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
 
+  it('keeps whether the view was installed or still being changed to; an old view.json reads as installed', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await dd.persist({ type: 'view', view: 5, normal: false });
+    await dd.close();
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect([again.persisted.view, again.persisted.viewNormal]).toEqual([5, false]);
+    await writeFile(path.join(dir, F.view), JSON.stringify({ version: 1, view: 6 }));
+    const old = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await old.close();
+    expect([old.persisted.view, old.persisted.viewNormal]).toEqual([6, true]);
+  });
+
   it('rejects a record it cannot write and goes on with the next', async () => {
     const dd = await openDataDir({ dir: path.join(root, 'data'), cluster: CLUSTER, size: SIZE });
     const bad = { ...checkpointRecord(5, new Uint8Array(10)), stateDigest: 'not a digest' };
     const failed = dd.persist(bad);
-    const next = dd.persist({ type: 'view', view: 4 });
+    const next = dd.persist({ type: 'view', view: 4, normal: true });
     await expect(failed).rejects.toThrow();
     await expect(next).resolves.toBeUndefined();
-    await expect(dd.persist({ type: 'view', view: -1 })).rejects.toThrow(RangeError);
+    await expect(dd.persist({ type: 'view', view: -1, normal: true })).rejects.toThrow(RangeError);
     await expect(dd.saveRoster(['a', 'b', 'c'])).rejects.toThrow(/3 peers, not 4/);
     await expect(dd.saveRoster(['a', 'b', 'c', 'a'])).rejects.toThrow(/twice/);
     await dd.close();
@@ -248,7 +266,7 @@ describe('persist', () => {
     const pending = dd.persist(checkpointRecord(7, new Uint8Array(randomBytes(1_000_000))));
     await dd.close();
     await expect(pending).resolves.toBeUndefined();
-    await expect(dd.persist({ type: 'view', view: 1 })).rejects.toThrow(DataDirError);
+    await expect(dd.persist({ type: 'view', view: 1, normal: true })).rejects.toThrow(DataDirError);
     expect((await readdir(dir)).sort()).toEqual([F.checkpoint, F.identityKey, F.marker]);
   });
 });
@@ -553,7 +571,7 @@ for (let k = 1; ; k++) {
   const snapshot = new Uint8Array(4 * 1024 * 1024).fill(k % 256);
   const stateDigest = createHash('sha256').update(snapshot).digest('hex');
   await Promise.all([
-    dd.persist({ type: 'view', view: k }),
+    dd.persist({ type: 'view', view: k, normal: true }),
     dd.persist({ type: 'stable-checkpoint', seq: k, stateDigest, proof: [], snapshot }),
   ]);
 }

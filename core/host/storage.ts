@@ -193,7 +193,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
     );
   }
   const roster = await readRoster(dir, size);
-  const view = await readView(dir);
+  const { view, normal: viewNormal } = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
   // Only once everything checked out: the temp files are then surely ours, left by a crashed write;
@@ -203,6 +203,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
   for (const file of log.obsolete) await unlink(file).catch(() => {});
   return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, {
     view,
+    viewNormal,
     stable,
     log: logAbove(stable?.seq ?? 0, log.records),
   });
@@ -269,11 +270,11 @@ class OpenDataDir implements DataDir {
   persist(record: PersistRecord): Promise<void> {
     switch (record.type) {
       case 'view': {
-        const { view } = record;
+        const { view, normal } = record;
         if (!Number.isSafeInteger(view) || view < 0)
           return Promise.reject(new RangeError(`cannot persist view ${view}`));
         return this.enqueue('view', () =>
-          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, view })]),
+          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, view, normal })]),
         );
       }
       case 'stable-checkpoint': {
@@ -443,17 +444,20 @@ async function readRoster(dir: string, size: number): Promise<readonly string[] 
   return Object.freeze([...(value.roster as string[])]);
 }
 
-async function readView(dir: string): Promise<number> {
+/** The view, and whether it was installed; a file written before `normal` existed says nothing, read as installed. */
+async function readView(dir: string): Promise<{ view: number; normal: boolean }> {
   const file = path.join(dir, DATA_DIR_FILES.view);
   const bytes = await readFileOrNull(file);
-  if (bytes === null) return 0;
+  if (bytes === null) return { view: 0, normal: true };
   const value = parseJsonObject(file, bytes);
   checkVersion(file, value);
-  const { view } = value;
+  const { view, normal } = value;
   if (!Number.isSafeInteger(view) || (view as number) < 0) {
     throw new DataDirError(file, `holds no valid view (${JSON.stringify(view)})`);
   }
-  return view as number;
+  if (normal !== undefined && typeof normal !== 'boolean')
+    throw new DataDirError(file, `holds no valid view status (${JSON.stringify(normal)})`);
+  return { view: view as number, normal: normal ?? true };
 }
 
 async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {

@@ -13,7 +13,8 @@ export type ReplicaStatus =
 
 /** Records the host persists so a restarted replica can rejoin, remembering what it did (§4.3, §4.4; persistence.ts). */
 export type PersistRecord =
-  | { readonly type: 'view'; readonly view: number }
+  /** The view, and whether it is installed (`normal`) or the replica is still changing to it. */
+  | { readonly type: 'view'; readonly view: number; readonly normal: boolean }
   | {
       readonly type: 'stable-checkpoint';
       readonly seq: number;

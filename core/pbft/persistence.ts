@@ -31,6 +31,8 @@ export interface PersistedLog {
 /** State the replica can be restarted from: what it persisted. */
 export interface PersistedState {
   readonly view: number;
+  /** False when the replica had started changing to `view` and not yet installed it. @default true */
+  readonly viewNormal?: boolean;
   readonly stable: {
     readonly seq: number;
     readonly stateDigest: Digest;
@@ -59,6 +61,7 @@ export function prePreparedRecord(pp: PrePrepare, batchMissing: boolean): Persis
  */
 export class MemoryDisk {
   private view = 0;
+  private viewNormal = true;
   private stable: PersistedState['stable'] = null;
   private readonly prePrepared = new Map<number, Map<Digest, PrePreparedRecord>>();
   private readonly prepared = new Map<number, LogClaim>();
@@ -67,6 +70,7 @@ export class MemoryDisk {
     switch (record.type) {
       case 'view':
         this.view = record.view;
+        this.viewNormal = record.normal;
         return;
       case 'stable-checkpoint': {
         const { seq, stateDigest, proof, snapshot } = record;
@@ -101,6 +105,11 @@ export class MemoryDisk {
   state(): PersistedState {
     const prePrepared: PrePreparedRecord[] = [];
     for (const at of this.prePrepared.values()) prePrepared.push(...at.values());
-    return { view: this.view, stable: this.stable, log: { prePrepared, prepared: [...this.prepared.values()] } };
+    return {
+      view: this.view,
+      viewNormal: this.viewNormal,
+      stable: this.stable,
+      log: { prePrepared, prepared: [...this.prepared.values()] },
+    };
   }
 }

@@ -202,6 +202,9 @@ export class Replica {
     // brings it the NEW-VIEW they are in (onViewChange relays it).
     if (persisted) this.view = persisted.view;
     if (persisted?.log) this.restoreLog(persisted.log);
+    // Restarted in the middle of a view change: it is still changing to that view, and its peers wait
+    // for its VIEW-CHANGE (the one it sent before the crash is gone from memory) — seed 7604.
+    if (persisted && persisted.viewNormal === false) this.startViewChange(this.view, 'restarted during a view change');
   }
 
   /**
@@ -972,7 +975,7 @@ export class Replica {
       replica: this.id,
       sig: EMPTY,
     });
-    this.persist({ type: 'view', view: newView });
+    this.persist({ type: 'view', view: newView, normal: false });
     this.event({ type: 'view-change-started', newView, reason, timeoutTicks: this.viewChangeTimeoutTicks });
     for (const v of this.viewChanges.keys()) if (v < newView) this.viewChanges.delete(v);
     this.storeViewChange(vc);
@@ -1129,7 +1132,7 @@ export class Replica {
       for (const [r, c] of entry.commits) if (c.view < nv.view) entry.commits.delete(r);
     }
     this.inLog.clear();
-    this.persist({ type: 'view', view: nv.view });
+    this.persist({ type: 'view', view: nv.view, normal: true });
     this.event({ type: 'new-view', view: nv.view, primary: this.primary, minSeq: plan.minSeq, maxSeq: plan.maxSeq });
     for (const { seq, digest } of plan.order) {
       if (!this.inWatermarks(seq)) continue;

@@ -33,6 +33,10 @@ describe('regression seeds the simulator found', () => {
     ],
     [14915, 'a VIEW-CHANGE for the view we waited in was dropped when its sender moved on; it is now kept'],
     [15705, 'a replica that moved on no longer re-sent its VIEW-CHANGE for the view others waited in; STATUS now does'],
+    [
+      7604,
+      'a replica restarted in the middle of a view change resumed as if the view were installed, and the others waited for its VIEW-CHANGE forever; the view record now says whether it was',
+    ],
   ];
   for (const [seed, why] of seeds) {
     it(`seed ${seed}: ${why}`, () => {
