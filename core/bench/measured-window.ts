@@ -81,6 +81,8 @@ export async function runMeasuredWindow(options: WindowOptions): Promise<WindowR
   for (const w of workers) w.tell('stop');
   const wallS = elapsedS();
   const after = watched.map((p) => p.usage());
+  // A periodic sample taken just before the window closed says the same as the last one.
+  if (rssSamples.length > 1 && wallS - rssSamples.at(-1)!.atS < 0.5) rssSamples.pop();
   rssSamples.push({ atS: round1(wallS), rssMiB: after.map((u) => round1(u.rssMiB)) });
   const results = (await Promise.all(resultLines)).map((line, i) => {
     try {

@@ -18,6 +18,7 @@ export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [
   echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
 
 const DEFAULT_DURATION_S = 5;
+const MAX_CLIENTS_PER_PROCESS = 4096;
 /** With --ops and no --duration, the window still closes after this long. */
 const MAX_DURATION_S = 3600;
 
@@ -72,6 +73,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   if (!Number.isInteger(clientProcesses) || clientProcesses < 1 || clientProcesses > clients)
     throw new UsageError(
       `--client-processes must be an integer from 1 to --clients (${clients}), got "${values['client-processes']}"`,
+    );
+  // A replica queues at most 4096 frames toward one peer (core/net): one reply in flight per logical client.
+  if (transport === 'libp2p' && Math.ceil(clients / clientProcesses) > MAX_CLIENTS_PER_PROCESS)
+    throw new UsageError(
+      `at most ${MAX_CLIENTS_PER_PROCESS} logical clients per client process: raise --client-processes`,
     );
   if (clientProcesses > 1 && transport !== 'libp2p')
     throw new UsageError('--client-processes is for --transport libp2p');
