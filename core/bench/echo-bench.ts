@@ -11,7 +11,8 @@ import { BenchError, BenchProcess } from './bench-process.ts';
 import type { PingerOptions, PingerResult } from './echo-pinger.ts';
 import { LISTENING } from './echo-responder.ts';
 import { runMeasuredWindow } from './measured-window.ts';
-import { percentiles, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
+import { round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
 import { READY } from './worker-protocol.ts';
 
 const RESPONDER = fileURLToPath(new URL('./echo-responder.ts', import.meta.url));
@@ -64,7 +65,7 @@ export async function runEchoBench(options: BenchOptions): Promise<BenchReport> 
       rssEndMiB: round(window.after[i]!.rssMiB, 1),
     }));
     const cpuS = costs.reduce((sum, p) => sum + p.cpuS, 0);
-    const p = percentiles(result.latenciesMs);
+    const p = LatencyHistogram.fromJSON(result.latency).summary();
     const wallS = window.wallS;
     return {
       transport: 'echo',

@@ -9,6 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdOfMultiaddr } from '../net/addresses.ts';
 import { createFrameTransport } from '../net/frame-transport.ts';
 import { createLabNode } from '../net/node.ts';
+import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts';
 import { announceReady, serveParent } from './worker-protocol.ts';
 
 export interface PingerOptions {
@@ -20,8 +21,8 @@ export interface PingerOptions {
 
 export interface PingerResult {
   readonly ops: number;
-  /** Round-trip time of each measured frame, ms (rounded to µs). */
-  readonly latenciesMs: readonly number[];
+  /** Round-trip times of the measured frames. */
+  readonly latency: HistogramJson;
 }
 
 async function run(options: PingerOptions): Promise<void> {
@@ -36,7 +37,7 @@ async function run(options: PingerOptions): Promise<void> {
   const sentAt = new Float64Array(options.inFlight);
   let measuring = false;
   let running = true;
-  let latenciesMs: number[] = [];
+  let latency = new LatencyHistogram();
   let returned = 0;
   let firstRound: () => void = () => {};
   const send = (slot: number, frame: Uint8Array): void => {
@@ -47,7 +48,7 @@ async function run(options: PingerOptions): Promise<void> {
     if (from !== echo || frame.byteLength < 4) return;
     const slot = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0);
     if (slot >= options.inFlight) return;
-    if (measuring) latenciesMs.push(performance.now() - sentAt[slot]!);
+    if (measuring) latency.record(performance.now() - sentAt[slot]!);
     if (++returned === options.inFlight) firstRound();
     // The frame is ours (the transport hands over a fresh copy): send it again as it is.
     if (running) send(slot, frame);
@@ -62,14 +63,14 @@ async function run(options: PingerOptions): Promise<void> {
   announceReady();
   await serveParent<PingerResult>({
     measure() {
-      latenciesMs = [];
+      latency = new LatencyHistogram();
       measuring = true;
     },
-    measuredOps: () => latenciesMs.length,
+    measuredOps: () => latency.count,
     stop() {
       measuring = false;
       running = false;
-      return { ops: latenciesMs.length, latenciesMs: latenciesMs.map((ms) => Math.round(ms * 1000) / 1000) };
+      return { ops: latency.count, latency: latency.toJSON() };
     },
   });
   await transport.stop();

@@ -13,14 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { BenchError, BenchProcess } from './bench-process.ts';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
 import { runMeasuredWindow } from './measured-window.ts';
-import {
-  describeOperation,
-  percentiles,
-  round,
-  type BenchOptions,
-  type BenchReport,
-  type ProcessCost,
-} from './report.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
+import { describeOperation, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
 import { READY } from './worker-protocol.ts';
 
 const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
@@ -117,7 +111,9 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
       rssEndMiB: round(window.after[i]!.rssMiB, 1),
     }));
     const cpuS = processes.reduce((sum, p) => sum + p.cpuS, 0);
-    const p = percentiles(results.flatMap((r) => r.latenciesMs));
+    const latency = new LatencyHistogram();
+    for (const r of results) latency.add(r.latency);
+    const p = latency.summary();
     const wallS = window.wallS;
     return {
       transport: 'libp2p',

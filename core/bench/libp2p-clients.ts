@@ -7,6 +7,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import type { FileOp } from '../app/file-ops.ts';
 import { NetworkClient } from '../host/network-client.ts';
+import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts';
 import { announceReady, serveParent } from './worker-protocol.ts';
 
 export interface ClientsOptions {
@@ -26,8 +27,8 @@ export interface ClientsResult {
   /** Of the measured operations, accepted as read-only (2f+1) / sent read-only but ordered after a timeout. */
   readonly readOnlyOps: number;
   readonly readOnlyFallbacks: number;
-  /** Latency of each measured operation, ms (rounded to µs). */
-  readonly latenciesMs: readonly number[];
+  /** Latencies of the measured operations. */
+  readonly latency: HistogramJson;
   readonly errors: number;
 }
 
@@ -58,7 +59,7 @@ async function run(options: ClientsOptions): Promise<void> {
 
   let measuring = false;
   let running = true;
-  let latenciesMs: number[] = [];
+  let latency = new LatencyHistogram();
   let readOnlyOps = 0;
   let readOnlyFallbacks = 0;
   let errors = 0;
@@ -69,7 +70,7 @@ async function run(options: ClientsOptions): Promise<void> {
       try {
         const r = await node.submit(readOnly ? nullOp : op, { client: j, readOnly, timeoutMs: OP_TIMEOUT_MS });
         if (!measuring) continue;
-        latenciesMs.push(r.latencyMs);
+        latency.record(r.latencyMs);
         if (r.readOnly) readOnlyOps++;
         else if (readOnly) readOnlyFallbacks++;
       } catch {
@@ -82,19 +83,19 @@ async function run(options: ClientsOptions): Promise<void> {
 
   await serveParent<ClientsResult>({
     measure() {
-      latenciesMs = [];
+      latency = new LatencyHistogram();
       readOnlyOps = readOnlyFallbacks = errors = 0;
       measuring = true;
     },
-    measuredOps: () => latenciesMs.length,
+    measuredOps: () => latency.count,
     stop() {
       measuring = false;
       running = false;
       return {
-        ops: latenciesMs.length,
+        ops: latency.count,
         readOnlyOps,
         readOnlyFallbacks,
-        latenciesMs: latenciesMs.map((ms) => Math.round(ms * 1000) / 1000),
+        latency: latency.toJSON(),
         errors,
       };
     },
