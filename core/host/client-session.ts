@@ -5,7 +5,8 @@
  * times over one libp2p node (NetworkClient's logical clients, which share their node's keys).
  *
  * One request is outstanding at a time (closed loop, §4.1); later submits wait in order. Timeouts are
- * checked at each tick rather than by a timer per operation: the owner ticks every 10 ms anyway.
+ * checked at each tick rather than by a timer per operation: the owner ticks anyway (every 10 ms in a
+ * replica host, 50 ms in a NetworkClient).
  */
 import { randomBytes } from 'node:crypto';
 import { encodeOp, type FileOp } from '../app/file-ops.ts';

@@ -18,7 +18,15 @@ import { logicalClientId } from './client-id.ts';
 import { ClientSession, type SessionResult, type SubmitOptions } from './client-session.ts';
 import { CLIENT_KEY_BYTES, encodeFrame, parseFrame, type WireFrame } from './wire.ts';
 
-const TICK_MS = 10;
+/**
+ * One timer for every logical client. Coarser than a replica's 10 ms tick: with thousands of
+ * clients the tick is a cost of its own, and a client only needs it for its 500 ms retransmission
+ * and its caller's timeout.
+ */
+const TICK_MS = 50;
+const RETRANSMIT_TICKS = 500 / TICK_MS;
+const HELLO_EVERY_TICKS = 500 / TICK_MS;
+const KEYS_EVERY_TICKS = 1_000 / TICK_MS;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface NetworkClientOptions {
@@ -109,9 +117,9 @@ export class NetworkClient {
       for (const session of this.sessions) session.tick(now);
       ticks++;
       // Ask for the roster again every half second until f+1 members have vouched for one.
-      if (!this.roster && ticks % 50 === 0) for (const peer of this.peers) this.hello(peer);
+      if (!this.roster && ticks % HELLO_EVERY_TICKS === 0) for (const peer of this.peers) this.hello(peer);
       // Keys again every second: a replica that restarted has forgotten them.
-      if (this.roster && ticks % 100 === 0) this.sendKeys();
+      if (this.roster && ticks % KEYS_EVERY_TICKS === 0) this.sendKeys();
     }, TICK_MS);
   }
 
@@ -277,7 +285,7 @@ export class NetworkClient {
     });
     const send = (to: ReplicaId | 'all', request: Request): void => this.sendRequest(to, request);
     for (const id of this.clientIds) {
-      const session = new ClientSession({ id, n, send, keys: this.keys });
+      const session = new ClientSession({ id, n, send, keys: this.keys, retransmitTicks: RETRANSMIT_TICKS });
       this.sessions.push(session);
       this.sessionById.set(id, session);
     }
