@@ -166,7 +166,7 @@ export class ClientSession {
   private timeoutError(p: Pending): SubmitTimeoutError {
     const f = (this.keys.length - 1) / 3;
     const needed = p.readOnly ? `2f+1 = ${2 * f + 1}` : `f+1 = ${f + 1}`;
-    return new SubmitTimeoutError(`no ${needed} matching replies within ${p.timeoutMs} ms`);
+    return new SubmitTimeoutError(`no ${needed} matching replies within ${Math.round(p.timeoutMs)} ms`);
   }
 
   private pump(): void {
