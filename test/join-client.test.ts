@@ -29,9 +29,12 @@ afterAll(async () => {
 
 describe('without multicast: --join only', () => {
   it('a client that knows one replica learns the roster from f+1 members and gets f+1 matching replies', async () => {
-    const written = await client.submit({ kind: 'write', path: '/joined', data: text('by address') }, 30_000);
+    const written = await client.submit(
+      { kind: 'write', path: '/joined', data: text('by address') },
+      { timeoutMs: 30_000 },
+    );
     expect(written.matching).toBeGreaterThanOrEqual(2);
-    const read = await client.submit({ kind: 'read', path: '/joined' }, 30_000);
+    const read = await client.submit({ kind: 'read', path: '/joined' }, { timeoutMs: 30_000 });
     const result = decodeResult(read.result);
     expect(result.ok && result.result.kind === 'data' && new TextDecoder().decode(result.result.data)).toBe(
       'by address',
@@ -43,8 +46,8 @@ describe('without multicast: --join only', () => {
     const roster = (await cluster.hosts[0]!.snapshot()).roster;
     const primaryHost = cluster.hosts.find((h) => h.peerId === roster[primary])!;
     await primaryHost.revokeClient(client.peerId);
-    await expect(client.submit({ kind: 'write', path: '/denied', data: text('x') }, 30_000)).rejects.toThrow(
-      ClientRefusedError,
-    );
+    await expect(
+      client.submit({ kind: 'write', path: '/denied', data: text('x') }, { timeoutMs: 30_000 }),
+    ).rejects.toThrow(ClientRefusedError);
   }, 60_000);
 });

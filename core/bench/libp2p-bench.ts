@@ -1,103 +1,45 @@
 /**
- * The libp2p transport of `pbft-lab bench`: n `pbft-lab replica` processes and one client process
- * (core/bench/libp2p-clients.ts) on loopback. No mDNS (it would multicast on the machine's real
- * interface): replicas start one after another, each given the `join with: --join …` addresses of
- * those before it; the clients join replica 0. CPU and peak memory of every child come from /proc at the end.
+ * The libp2p transport of `pbft-lab bench`: n `pbft-lab replica` processes and P client processes
+ * (core/bench/libp2p-clients.ts, one libp2p node each, carrying C logical clients between them) on
+ * loopback. No mDNS (it would multicast on the machine's real interface): replicas start one after
+ * another, each given the `join with: --join …` addresses of those before it; the clients join
+ * replica 0. CPU and memory of every child come from /proc (measured-window.ts).
  */
-import { forEachLine } from '../cli/lines.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchError, BenchProcess } from './bench-process.ts';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
-import {
-  describeOperation,
-  percentiles,
-  round,
-  type BenchOptions,
-  type BenchReport,
-  type ProcessCost,
-} from './report.ts';
+import { runMeasuredWindow } from './measured-window.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
+import { describeOperation, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
+import { READY } from './worker-protocol.ts';
 
 const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./libp2p-clients.ts', import.meta.url));
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
-const USER_HZ = 100;
+const JOIN_PREFIX = 'join with: --join ';
 
-export class BenchError extends Error {
-  override readonly name = 'BenchError';
-}
+export { BenchError };
 
-interface Child {
-  readonly role: string;
-  readonly process: ChildProcess;
-  readonly lines: string[];
-  readonly waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[];
-}
-
-function start(role: string, args: string[], cpuProfDir: string | undefined): Child {
-  const nodeArgs = cpuProfDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${role.replace(/\W+/g, '-')}.cpuprofile`]
-    : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const c: Child = { role, process: child, lines: [], waiters: [] };
-  for (const stream of [child.stdout, child.stderr]) {
-    forEachLine(stream, (line) => {
-      c.lines.push(line);
-      if (c.lines.length > 50) c.lines.shift();
-      for (const w of c.waiters.splice(0)) {
-        if (w.test(line)) w.resolve(line);
-        else c.waiters.push(w);
-      }
-    });
-  }
-  return c;
-}
-
-function waitForLine(c: Child, test: (line: string) => boolean, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new BenchError(`${c.role}: no expected output within ${timeoutMs} ms; last lines:\n${c.lines.join('\n')}`),
-        ),
-      timeoutMs,
-    );
-    const onExit = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(new BenchError(`${c.role} exited (${code}); last lines:\n${c.lines.join('\n')}`));
-    };
-    c.process.once('exit', onExit);
-    c.waiters.push({
-      test,
-      resolve: (line) => {
-        clearTimeout(timer);
-        c.process.off('exit', onExit);
-        resolve(line);
-      },
-    });
-  });
-}
-
-/** CPU seconds (user + system) and peak RSS (VmHWM, MiB) of a live process. */
-function procCost(pid: number): { cpuS: number; peakRssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuS, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN };
+/** C logical clients over P processes, as evenly as possible. */
+export function spreadClients(clients: number, processes: number): number[] {
+  return Array.from(
+    { length: processes },
+    (_, k) => Math.floor(clients / processes) + (k < clients % processes ? 1 : 0),
+  );
 }
 
 export async function runLibp2pBench(options: BenchOptions, print: (line: string) => void): Promise<BenchReport> {
-  if (options.readRatio > 0) throw new BenchError('--read-ratio is supported by the memory transport only');
   const n = options.replicas;
+  const clientProcesses = options.clientProcesses ?? 1;
+  if (clientProcesses > options.clients)
+    throw new BenchError(`${clientProcesses} client processes for ${options.clients} clients: at least one each`);
   const cluster = `bench-${randomBytes(3).toString('hex')}`;
   const base = await mkdtemp(join(tmpdir(), 'pbft-lab-bench-'));
-  const children: Child[] = [];
+  const replicas: BenchProcess[] = [];
+  const clients: BenchProcess[] = [];
   const loadAverage = loadavg();
   const replicaArgs = (i: number, joinAddresses: readonly string[]): string[] => [
     MAIN,
@@ -114,10 +56,9 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     '--no-mdns',
     ...joinAddresses.flatMap((a) => ['--join', a]),
   ];
-  const joinPrefix = 'join with: --join ';
   // Ctrl-C on the benchmark stops its children too (the default SIGINT would orphan them).
   const interrupted = (): void => {
-    for (const c of children) c.process.kill('SIGTERM');
+    for (const p of [...replicas, ...clients]) p.kill();
     process.exit(130);
   };
   process.once('SIGINT', interrupted);
@@ -127,62 +68,81 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     // addresses of peers it met by --join before the roster exists).
     const joinable: string[] = [];
     for (let i = 0; i < n; i++) {
-      const replica = start(`replica ${i}`, replicaArgs(i, joinable), options.cpuProfDir);
-      children.push(replica);
-      const line = await waitForLine(replica, (l) => l.startsWith(joinPrefix), 30_000);
-      joinable.push(line.slice(joinPrefix.length).trim());
+      const replica = new BenchProcess(`replica ${i}`, replicaArgs(i, joinable), options.cpuProfDir);
+      replicas.push(replica);
+      const line = await replica.waitForLine((l) => l.startsWith(JOIN_PREFIX), 30_000);
+      joinable.push(line.slice(JOIN_PREFIX.length).trim());
     }
-    const joinAddress = joinable[0]!;
-    const clientsOptions: ClientsOptions = {
-      cluster,
-      size: n,
-      join: joinAddress,
-      clients: options.clients,
+    const ready = spreadClients(options.clients, clientProcesses).map((count, k) => {
+      const clientsOptions: ClientsOptions = {
+        cluster,
+        size: n,
+        join: joinable[0]!,
+        clients: count,
+        index: k,
+        payload: options.payload,
+        readRatio: options.readRatio,
+      };
+      const role = clientProcesses === 1 ? 'clients' : `clients ${k}`;
+      const worker = new BenchProcess(role, [CLIENTS, JSON.stringify(clientsOptions)], options.cpuProfDir);
+      clients.push(worker);
+      return worker.waitForLine((l) => l === READY, 120_000);
+    });
+    await Promise.all(ready);
+
+    const watched = [...replicas, ...clients];
+    const window = await runMeasuredWindow({
+      workers: clients,
+      watched,
       warmupS: options.warmupS,
       durationS: options.durationS,
-      payload: options.payload,
-    };
-    const clients = start('clients', [CLIENTS, JSON.stringify(clientsOptions)], options.cpuProfDir);
-    children.push(clients);
-    await waitForLine(clients, (l) => l === 'measuring', 120_000);
-    const before = children.map((c) => procCost(c.process.pid!));
-    const line = await waitForLine(clients, (l) => l.startsWith('{'), (options.durationS + 60) * 1000);
-    const after = children.map((c) => procCost(c.process.pid!));
-    clients.process.stdin!.end();
-    const result = JSON.parse(line) as ClientsResult;
-    if (result.errors > 0) print(`warning: ${result.errors} operations timed out or failed`);
-
-    const processes: ProcessCost[] = children.map((c, i) => ({
-      role: c.role,
-      pid: c.process.pid!,
-      cpuS: round(after[i]!.cpuS - before[i]!.cpuS, 2),
-      peakRssMiB: round(after[i]!.peakRssMiB, 1),
+      ops: options.ops,
+    });
+    const results = window.results as ClientsResult[];
+    const ops = results.reduce((sum, r) => sum + r.ops, 0);
+    const errors = results.reduce((sum, r) => sum + r.errors, 0);
+    if (errors > 0) print(`warning: ${errors} operations timed out or failed`);
+    const processes: ProcessCost[] = watched.map((p, i) => ({
+      role: p.role,
+      pid: p.pid,
+      cpuS: round(window.after[i]!.cpuS - window.before[i]!.cpuS, 2),
+      peakRssMiB: round(window.after[i]!.peakRssMiB, 1),
+      rssStartMiB: round(window.before[i]!.rssMiB, 1),
+      rssEndMiB: round(window.after[i]!.rssMiB, 1),
     }));
     const cpuS = processes.reduce((sum, p) => sum + p.cpuS, 0);
-    const p = percentiles(result.latenciesMs);
+    const latency = new LatencyHistogram();
+    for (const r of results) latency.add(r.latency);
+    const p = latency.summary();
+    const wallS = window.wallS;
     return {
       transport: 'libp2p',
       replicas: n,
       clients: options.clients,
-      durationS: round(result.wallS),
+      clientProcesses,
+      durationS: round(wallS),
       warmupS: options.warmupS,
       payload: options.payload,
       readRatio: options.readRatio,
       operation: describeOperation(options),
-      ops: result.ops,
-      opsPerSec: round(result.ops / result.wallS, 1),
+      ops,
+      opsPerSec: round(ops / wallS, 1),
       latencyMsP50: round(p.p50),
       latencyMsP90: round(p.p90),
       latencyMsP99: round(p.p99),
       latencyMsMax: round(p.max),
       batchSizeMean: null,
+      readOnlyOps: results.reduce((sum, r) => sum + r.readOnlyOps, 0),
+      readOnlyFallbacks: results.reduce((sum, r) => sum + r.readOnlyFallbacks, 0),
+      errors,
       cpu: {
         seconds: round(cpuS),
-        cores: round(cpuS / result.wallS),
-        usPerOp: round(result.ops === 0 ? 0 : (cpuS * 1e6) / result.ops, 1),
+        cores: round(cpuS / wallS),
+        usPerOp: round(ops === 0 ? 0 : (cpuS * 1e6) / ops, 1),
       },
       memory: {
-        peakRssMiB: Math.max(...processes.filter((x) => x.role.startsWith('replica')).map((x) => x.peakRssMiB)),
+        peakRssMiB: Math.max(...processes.slice(0, n).map((x) => x.peakRssMiB)),
+        replicaRssSamples: window.rssSamples.map((s) => ({ atS: s.atS, rssMiB: s.rssMiB.slice(0, n) })),
       },
       processes,
       loadAverage: loadAverage.map((x) => round(x, 2)),
@@ -190,23 +150,9 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.process.exitCode !== null || c.process.signalCode !== null) return resolve();
-            const timer = setTimeout(() => {
-              c.process.kill('SIGKILL');
-              resolve();
-            }, 5000);
-            c.process.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            c.process.kill('SIGTERM');
-          }),
-      ),
-    );
+    // Client processes exit when their stdin closes (writing their CPU profiles); replicas on SIGTERM.
+    await Promise.all(clients.map((c) => c.finish(true)));
+    await Promise.all(replicas.map((r) => r.finish(false)));
     await rm(base, { recursive: true, force: true });
   }
 }

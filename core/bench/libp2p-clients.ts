@@ -1,82 +1,108 @@
 /**
- * The client process of `pbft-lab bench --transport libp2p`: C closed-loop NetworkClients (each its
- * own libp2p node and identity, no mDNS, joined by multiaddr). Reads its options as JSON from argv[2];
- * prints `measuring` when the measured window opens and one JSON line when it closes, then waits for
- * its stdin to close (the parent reads this process's /proc entry first) and exits.
+ * A client process of `pbft-lab bench --transport libp2p`: ONE libp2p node (NetworkClient, no mDNS,
+ * joined by multiaddr) running C logical PBFT clients, each a closed loop (its next request once its
+ * last result was accepted). Their requests and the replies to them share the node's connections.
+ * Options come as JSON in argv[2]; it talks to the benchmark by worker-protocol.ts.
  */
 import { multiaddr } from '@multiformats/multiaddr';
 import type { FileOp } from '../app/file-ops.ts';
 import { NetworkClient } from '../host/network-client.ts';
+import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts';
+import { announceReady, serveParent } from './worker-protocol.ts';
 
 export interface ClientsOptions {
   readonly cluster: string;
   readonly size: number;
   readonly join: string;
+  /** Logical clients in this process. */
   readonly clients: number;
-  readonly warmupS: number;
-  readonly durationS: number;
+  /** This process's index among the client processes (names the files written). */
+  readonly index: number;
   readonly payload: number;
+  readonly readRatio: number;
 }
 
 export interface ClientsResult {
   readonly ops: number;
-  readonly wallS: number;
-  readonly latenciesMs: number[];
+  /** Of the measured operations, accepted as read-only (2f+1) / sent read-only but ordered after a timeout. */
+  readonly readOnlyOps: number;
+  readonly readOnlyFallbacks: number;
+  /** Latencies of the measured operations. */
+  readonly latency: HistogramJson;
   readonly errors: number;
 }
 
+const FIRST_OP_TIMEOUT_MS = 60_000;
+const OP_TIMEOUT_MS = 10_000;
+
 async function run(options: ClientsOptions): Promise<void> {
-  const clients = Array.from(
-    { length: options.clients },
-    () =>
-      new NetworkClient({
-        cluster: options.cluster,
-        size: options.size,
-        join: [multiaddr(options.join)],
-        mdns: false,
-        allowLoopback: true,
-      }),
-  );
-  await Promise.all(clients.map((c) => c.start()));
-  const opOf = (i: number): FileOp =>
+  const node = new NetworkClient({
+    cluster: options.cluster,
+    size: options.size,
+    join: [multiaddr(options.join)],
+    mdns: false,
+    allowLoopback: true,
+    clients: options.clients,
+  });
+  await node.start();
+  const nullOp: FileOp = { kind: 'stat', path: '/bench-null' };
+  const readWriteOp = (j: number): FileOp =>
     options.payload === 0
-      ? { kind: 'stat', path: '/bench-null' }
-      : { kind: 'write', path: `/bench/c${i}`, data: new Uint8Array(options.payload).fill(0x61) };
+      ? nullOp
+      : { kind: 'write', path: `/bench/p${options.index}c${j}`, data: new Uint8Array(options.payload).fill(0x61) };
   // The first operation of each client waits for the roster (cluster formation).
-  await Promise.all(clients.map((c, i) => c.submit(opOf(i), 60_000)));
+  await Promise.all(
+    Array.from({ length: options.clients }, (_, j) =>
+      node.submit(readWriteOp(j), { client: j, timeoutMs: FIRST_OP_TIMEOUT_MS }),
+    ),
+  );
 
   let measuring = false;
   let running = true;
-  const latenciesMs: number[] = [];
+  let latency = new LatencyHistogram();
+  let readOnlyOps = 0;
+  let readOnlyFallbacks = 0;
   let errors = 0;
-  const loops = clients.map(async (c, i) => {
-    const op = opOf(i);
+  const loop = async (j: number): Promise<void> => {
+    const op = readWriteOp(j);
     while (running) {
+      const readOnly = options.readRatio > 0 && Math.random() < options.readRatio;
       try {
-        const r = await c.submit(op, 10_000);
-        if (measuring && running) latenciesMs.push(r.latencyMs);
+        const r = await node.submit(readOnly ? nullOp : op, { client: j, readOnly, timeoutMs: OP_TIMEOUT_MS });
+        if (!measuring) continue;
+        latency.record(r.latencyMs);
+        if (r.readOnly) readOnlyOps++;
+        else if (readOnly) readOnlyFallbacks++;
       } catch {
-        errors++;
+        if (measuring) errors++;
       }
     }
-  });
-  await sleep(options.warmupS * 1000);
-  measuring = true;
-  process.stdout.write('measuring\n');
-  const start = performance.now();
-  await sleep(options.durationS * 1000);
-  measuring = false;
-  const wallS = (performance.now() - start) / 1000;
-  const result: ClientsResult = { ops: latenciesMs.length, wallS, latenciesMs, errors };
-  process.stdout.write(JSON.stringify(result) + '\n');
-  await new Promise<void>((resolve) => {
-    process.stdin.resume();
-    process.stdin.once('end', resolve);
-    process.stdin.once('close', resolve);
+  };
+  const loops = Array.from({ length: options.clients }, (_, j) => loop(j));
+  announceReady();
+
+  await serveParent<ClientsResult>({
+    measure() {
+      latency = new LatencyHistogram();
+      readOnlyOps = readOnlyFallbacks = errors = 0;
+      measuring = true;
+    },
+    measuredOps: () => latency.count,
+    stop() {
+      measuring = false;
+      running = false;
+      return {
+        ops: latency.count,
+        readOnlyOps,
+        readOnlyFallbacks,
+        latency: latency.toJSON(),
+        errors,
+      };
+    },
   });
   running = false;
   await Promise.race([Promise.allSettled(loops), sleep(2000)]);
-  await Promise.allSettled(clients.map((c) => c.stop()));
+  await node.stop();
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@
  * What a benchmark run reports, and the small statistics both transports share.
  */
 
-export type Transport = 'memory' | 'libp2p';
+export type Transport = 'memory' | 'libp2p' | 'echo';
 
 export interface BenchOptions {
   readonly replicas: number;
@@ -16,15 +16,29 @@ export interface BenchOptions {
   readonly readRatio: number;
   /** Write a V8 CPU profile of every benchmark process (replicas, clients) into this directory. */
   readonly cpuProfDir?: string;
+  /** libp2p: the processes (one libp2p node each) the C logical clients are spread over. @default 1 */
+  readonly clientProcesses?: number;
+  /** Close the measured window after this many operations (or `durationS`, whichever comes first). */
+  readonly ops?: number;
 }
 
 export interface ProcessCost {
   readonly role: string;
   readonly pid: number;
-  /** User + system CPU seconds over the whole life of the process. */
+  /** User + system CPU seconds in the measured window. */
   readonly cpuS: number;
-  /** Peak resident set size (VmHWM / maxRSS), MiB. */
+  /** Peak resident set size (VmHWM / maxRSS) over the whole life of the process, MiB. */
   readonly peakRssMiB: number;
+  /** Resident set size (VmRSS) when the measured window opened and when it closed, MiB. */
+  readonly rssStartMiB?: number;
+  readonly rssEndMiB?: number;
+}
+
+export interface ReplicaRssSample {
+  /** Seconds since the measured window opened. */
+  readonly atS: number;
+  /** VmRSS of each replica process, by replica, MiB. */
+  readonly rssMiB: readonly number[];
 }
 
 export interface BenchReport {
@@ -57,13 +71,22 @@ export interface BenchReport {
     readonly peakRssMiB: number;
     /** Heap used at the end of the run, MiB (memory transport only). */
     readonly heapUsedMiB?: number;
+    /** libp2p: each replica's VmRSS at the start and end of the window and every few seconds between. */
+    readonly replicaRssSamples?: readonly ReplicaRssSample[];
   };
+  /** libp2p: how many client processes (libp2p nodes) carried the logical clients. */
+  readonly clientProcesses?: number;
+  /** libp2p: measured operations sent read-only and accepted with 2f+1 replies, or ordered after a timeout. */
+  readonly readOnlyOps?: number;
+  readonly readOnlyFallbacks?: number;
+  /** Operations that failed or timed out in the window. */
+  readonly errors?: number;
   readonly processes?: readonly ProcessCost[];
   readonly loadAverage: readonly number[];
 }
 
 /** Latency percentiles of an unsorted sample, in ms. */
-export function percentiles(samples: number[]): { p50: number; p90: number; p99: number; max: number } {
+export function percentiles(samples: readonly number[]): { p50: number; p90: number; p99: number; max: number } {
   if (samples.length === 0) return { p50: NaN, p90: NaN, p99: NaN, max: NaN };
   const sorted = Float64Array.from(samples).sort();
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
@@ -84,8 +107,13 @@ export function describeOperation(options: BenchOptions): string {
 }
 
 export function formatReport(r: BenchReport): string[] {
+  const who =
+    r.transport === 'echo'
+      ? `2 processes, ${r.clients} frames in flight`
+      : `${r.replicas} replicas, ${r.clients} closed-loop clients` +
+        (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`);
   const lines = [
-    `transport ${r.transport}, ${r.replicas} replicas, ${r.clients} closed-loop clients, ${r.durationS} s after ${r.warmupS} s warm-up`,
+    `transport ${r.transport}, ${who}, ${r.durationS} s after ${r.warmupS} s warm-up`,
     `operation: ${r.operation}`,
     `throughput: ${r.opsPerSec.toFixed(0)} ops/s (${r.ops} ops)`,
     `latency ms: p50 ${r.latencyMsP50.toFixed(3)}  p90 ${r.latencyMsP90.toFixed(3)}  p99 ${r.latencyMsP99.toFixed(3)}  max ${r.latencyMsMax.toFixed(3)}`,
@@ -94,7 +122,18 @@ export function formatReport(r: BenchReport): string[] {
     `peak RSS: ${r.memory.peakRssMiB.toFixed(1)} MiB${r.memory.heapUsedMiB !== undefined ? `, heap used ${r.memory.heapUsedMiB.toFixed(1)} MiB` : ''}`,
   ];
   for (const p of r.processes ?? [])
-    lines.push(`  ${p.role} pid ${p.pid}: cpu ${p.cpuS.toFixed(2)} s, peak RSS ${p.peakRssMiB.toFixed(1)} MiB`);
+    lines.push(
+      `  ${p.role} pid ${p.pid}: cpu ${p.cpuS.toFixed(2)} s, peak RSS ${p.peakRssMiB.toFixed(1)} MiB` +
+        (p.rssStartMiB === undefined ? '' : `, RSS ${p.rssStartMiB.toFixed(1)} → ${p.rssEndMiB!.toFixed(1)} MiB`),
+    );
+  const samples = r.memory.replicaRssSamples ?? [];
+  if (samples.length > 2)
+    lines.push(
+      `replica RSS MiB over the window: ${samples.map((s) => `${s.atS} s: ${s.rssMiB.map((x) => x.toFixed(0)).join('/')}`).join(', ')}`,
+    );
+  if (r.readOnlyOps !== undefined && r.readRatio > 0)
+    lines.push(`read-only: ${r.readOnlyOps} accepted with 2f+1, ${r.readOnlyFallbacks} ordered after a timeout`);
+  if (r.errors) lines.push(`errors: ${r.errors} operations failed or timed out`);
   lines.push(`load average at start: ${r.loadAverage.map((x) => x.toFixed(2)).join(' ')}`);
   return lines;
 }

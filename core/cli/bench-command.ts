@@ -1,16 +1,26 @@
 /**
  * `pbft-lab bench`: closed-loop throughput and latency of a PBFT cluster, either in one process with
- * an in-memory transport (the protocol's own cost) or over libp2p on loopback (docs/performance.md).
+ * an in-memory transport (the protocol's own cost) or over libp2p on loopback; and, for comparison,
+ * the frame transport alone (echo). docs/performance.md.
  */
 import { parseArgs } from 'node:util';
+import { runEchoBench } from '../bench/echo-bench.ts';
 import { runLibp2pBench } from '../bench/libp2p-bench.ts';
 import { runMemoryBench } from '../bench/memory-bench.ts';
 import { formatReport, type BenchOptions, type Transport } from '../bench/report.ts';
 import { MAX_OP_BYTES } from '../pbft/codec.ts';
 import { UsageError } from './usage-error.ts';
 
-export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--warmup S] [--payload BYTES]
-                      [--read-ratio R] [--transport memory|libp2p] [--json] [--cpu-prof DIR]`;
+export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--ops N] [--warmup S] [--payload BYTES]
+                      [--read-ratio R] [--transport memory|libp2p|echo] [--client-processes P] [--json] [--cpu-prof DIR]
+  libp2p: C logical clients over P client processes (one libp2p node each; default 1)
+  --ops N: close the measured window after N operations (and after --duration S if also given)
+  echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
+
+const DEFAULT_DURATION_S = 5;
+const MAX_CLIENTS_PER_PROCESS = 4096;
+/** With --ops and no --duration, the window still closes after this long. */
+const MAX_DURATION_S = 3600;
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Transport; json: boolean } {
   const { values } = parseArgs({
@@ -18,11 +28,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     options: {
       replicas: { type: 'string', default: '4' },
       clients: { type: 'string', default: '1' },
-      duration: { type: 'string', default: '5' },
+      duration: { type: 'string' },
+      ops: { type: 'string' },
       warmup: { type: 'string', default: '1' },
       payload: { type: 'string', default: '0' },
       'read-ratio': { type: 'string', default: '0' },
       transport: { type: 'string', default: 'memory' },
+      'client-processes': { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
     },
@@ -35,9 +47,16 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   const clients = Number(values.clients);
   if (!Number.isInteger(clients) || clients < 1 || clients > 10_000)
     throw new UsageError(`--clients must be an integer from 1 to 10000, got "${values.clients}"`);
-  const durationS = Number(values.duration);
-  if (!(durationS > 0) || durationS > 3600)
-    throw new UsageError(`--duration must be a positive number of seconds, got "${values.duration}"`);
+  let ops: number | undefined;
+  if (values.ops !== undefined) {
+    ops = Number(values.ops);
+    if (!Number.isInteger(ops) || ops < 1)
+      throw new UsageError(`--ops must be a positive integer, got "${values.ops}"`);
+  }
+  const durationS =
+    values.duration !== undefined ? Number(values.duration) : ops !== undefined ? MAX_DURATION_S : DEFAULT_DURATION_S;
+  if (!(durationS > 0) || durationS > MAX_DURATION_S)
+    throw new UsageError(`--duration must be a positive number of seconds up to 3600, got "${values.duration}"`);
   const warmupS = Number(values.warmup);
   if (!(warmupS >= 0) || warmupS > 600)
     throw new UsageError(`--warmup must be a number of seconds ≥ 0, got "${values.warmup}"`);
@@ -48,16 +67,48 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   if (!(readRatio >= 0 && readRatio <= 1))
     throw new UsageError(`--read-ratio must be between 0 and 1, got "${values['read-ratio']}"`);
   const transport = values.transport;
-  if (transport !== 'memory' && transport !== 'libp2p')
-    throw new UsageError(`--transport must be memory or libp2p, got "${transport}"`);
+  if (transport !== 'memory' && transport !== 'libp2p' && transport !== 'echo')
+    throw new UsageError(`--transport must be memory, libp2p or echo, got "${transport}"`);
+  const clientProcesses = Number(values['client-processes']);
+  if (!Number.isInteger(clientProcesses) || clientProcesses < 1 || clientProcesses > clients)
+    throw new UsageError(
+      `--client-processes must be an integer from 1 to --clients (${clients}), got "${values['client-processes']}"`,
+    );
+  // A replica queues at most 4096 frames toward one peer (core/net): one reply in flight per logical client.
+  if (transport === 'libp2p' && Math.ceil(clients / clientProcesses) > MAX_CLIENTS_PER_PROCESS)
+    throw new UsageError(
+      `at most ${MAX_CLIENTS_PER_PROCESS} logical clients per client process: raise --client-processes`,
+    );
+  if (clientProcesses > 1 && transport !== 'libp2p')
+    throw new UsageError('--client-processes is for --transport libp2p');
+  if (ops !== undefined && transport === 'memory') throw new UsageError('--ops is for --transport libp2p or echo');
+  if (transport === 'echo' && (payload > 0 ? payload : 100) < 4)
+    throw new UsageError('--payload for echo must be at least 4 bytes');
   const cpuProfDir = values['cpu-prof'];
   if (cpuProfDir !== undefined && cpuProfDir.length === 0) throw new UsageError('--cpu-prof needs a directory');
-  return { replicas, clients, durationS, warmupS, payload, readRatio, transport, json: values.json, cpuProfDir };
+  return {
+    replicas,
+    clients,
+    durationS,
+    ops,
+    warmupS,
+    payload,
+    readRatio,
+    transport,
+    clientProcesses,
+    json: values.json,
+    cpuProfDir,
+  };
 }
 
 export async function benchCommand(argv: string[], print: (line: string) => void): Promise<number> {
   const { transport, json, ...options } = parseBenchArgs(argv);
-  const report = transport === 'memory' ? await runMemoryBench(options) : await runLibp2pBench(options, print);
+  const report =
+    transport === 'memory'
+      ? await runMemoryBench(options)
+      : transport === 'libp2p'
+        ? await runLibp2pBench(options, print)
+        : await runEchoBench(options);
   if (!json) for (const line of formatReport(report)) print(line);
   else print(JSON.stringify(report));
   return 0;

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { clientCommand } from './client-command.ts';
 import { parseFaults, parseSeeds, simCommand } from './sim-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -86,5 +87,13 @@ describe('the pbft-lab binary', () => {
     const out = run('sim', '--seeds', '1..2', '--faults', 'none');
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/^2 runs, 0 safety violations, 0 liveness failures/);
+  });
+});
+
+describe('pbft-lab client arguments', () => {
+  it('--read-only is for operations that do not write', async () => {
+    await expect(clientCommand(['--read-only', 'write', '/a', 'b'], () => {})).rejects.toThrow(
+      /--read-only is for read, list and stat, not write/,
+    );
   });
 });

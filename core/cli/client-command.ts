@@ -10,8 +10,9 @@ import { NetworkClient } from '../host/network-client.ts';
 import { DEFAULT_CLUSTER } from './replica-command.ts';
 import { UsageError } from './usage-error.ts';
 
-export const CLIENT_USAGE = `usage: pbft-lab client [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S] <op> [args]
-  ops: write PATH TEXT | append PATH TEXT | read PATH | delete PATH | list [DIR] | stat PATH`;
+export const CLIENT_USAGE = `usage: pbft-lab client [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S] [--read-only] <op> [args]
+  ops: write PATH TEXT | append PATH TEXT | read PATH | delete PATH | list [DIR] | stat PATH
+  --read-only (read, list, stat): ask every replica, accept 2f+1 matching replies without ordering (§5.1)`;
 
 export function parseClientOp(positionals: string[]): FileOp {
   const [op, ...rest] = positionals;
@@ -51,11 +52,15 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
       json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '20' },
       'no-mdns': { type: 'boolean', default: false },
+      'read-only': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: true,
   });
   const op = parseClientOp(positionals);
+  const readOnly = values['read-only'];
+  if (readOnly && op.kind !== 'read' && op.kind !== 'list' && op.kind !== 'stat')
+    throw new UsageError(`--read-only is for read, list and stat, not ${op.kind}`);
   const size = Number(values.size);
   if (!Number.isInteger(size) || size < 4 || (size - 1) % 3 !== 0)
     throw new UsageError(`--size must be 3f+1, got "${values.size}"`);
@@ -70,16 +75,19 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
   const client = new NetworkClient({ cluster: values.cluster, size, join, mdns: !values['no-mdns'] });
   try {
     await client.start();
-    const outcome = await client.submit(op, timeoutS * 1000);
+    const outcome = await client.submit(op, { readOnly, timeoutMs: timeoutS * 1000 });
     const decoded = decodeResult(outcome.result);
     if (!decoded.ok) throw new Error(`the replicas agreed on a result that does not decode: ${decoded.reason}`);
     const f = (size - 1) / 3;
+    // A read-only request that timed out was retried as an ordered one: f+1 then suffice.
+    const needed = outcome.readOnly ? { count: 2 * f + 1, name: '2f+1' } : { count: f + 1, name: 'f+1' };
     if (values.json) {
       print(
         JSON.stringify({
           result: labResultFromFile(decoded.result),
           matching: outcome.matching,
-          needed: f + 1,
+          needed: needed.count,
+          readOnly: outcome.readOnly,
           replicas: size,
           latencyMs: Math.round(outcome.latencyMs * 100) / 100,
         }),
@@ -87,7 +95,9 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
     } else {
       const r = decoded.result;
       print(r.kind === 'data' ? new TextDecoder().decode(r.data) : describeResult(r));
-      print(`(${outcome.matching} matching replies, f+1 = ${f + 1} needed; ${outcome.latencyMs.toFixed(1)} ms)`);
+      print(
+        `(${outcome.matching} matching replies, ${needed.name} = ${needed.count} needed${outcome.readOnly ? ', read-only' : ''}; ${outcome.latencyMs.toFixed(1)} ms)`,
+      );
     }
     return decoded.result.kind === 'error' ? 1 : 0;
   } finally {

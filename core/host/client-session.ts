@@ -1,7 +1,12 @@
 /**
  * A PBFT client on a network: the sans-IO Client (core/pbft/client.ts) plus the MAC keys it shares
  * with each replica, ticking on a real clock. It sends through a function the owner provides, so the
- * same session runs inside a replica host (the dashboard's client) and in `pbft-lab client`.
+ * same session runs inside a replica host (the dashboard's client), in `pbft-lab client`, and many
+ * times over one libp2p node (NetworkClient's logical clients, which share their node's keys).
+ *
+ * One request is outstanding at a time (closed loop, §4.1); later submits wait in order. Timeouts are
+ * checked at each tick rather than by a timer per operation: the owner ticks anyway (every 10 ms in a
+ * replica host, 50 ms in a NetworkClient).
  */
 import { randomBytes } from 'node:crypto';
 import { encodeOp, type FileOp } from '../app/file-ops.ts';
@@ -11,24 +16,65 @@ import type { Reply, ReplicaId, Request } from '../pbft/messages.ts';
 import { CLIENT_KEY_BYTES } from './wire.ts';
 
 export interface ClientSessionOptions {
-  /** The client id: the peer id replicas see as the authenticated sender. */
+  /** The client id: the peer id replicas see as the authenticated sender, or `${peerId}/${j}` (client-id.ts). */
   readonly id: string;
   readonly n: number;
-  /** Deliver a request to replica `to`. */
-  readonly send: (to: ReplicaId, request: Request) => void;
+  /** Deliver a request to replica `to`, or to every replica (read-only requests, retransmissions). */
+  readonly send: (to: ReplicaId | 'all', request: Request) => void;
+  /**
+   * keys[i]: the MAC key shared with replica i. The logical clients of one node share its keys (a
+   * replica holds one key per peer).
+   * @default fresh random keys
+   */
+  readonly keys?: readonly Uint8Array[];
   /** @default 50 ticks (500 ms at the 10 ms tick) */
   readonly retransmitTicks?: number;
+}
+
+export interface SubmitOptions {
+  /**
+   * §5.1 read-only: sent to every replica and executed at once, accepted with 2f+1 matching replies;
+   * after a retransmission timeout the client retries it as an ordered request (f+1 then suffice).
+   * Only for operations that do not write (the replicas refuse others).
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
+   * Reject with SubmitTimeoutError if no result is accepted this long after submit (checked at ticks).
+   * @default no limit
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface SessionResult {
   readonly timestamp: number;
   readonly result: Uint8Array;
   readonly matching: number;
+  /** True if accepted as read-only (2f+1 matching); false if ordered, including a read-only fallback. */
+  readonly readOnly: boolean;
+  /** From sending the request to accepting its result. */
   readonly latencyMs: number;
 }
 
 export class ClientRefusedError extends Error {
   override readonly name = 'ClientRefusedError';
+}
+
+export class SubmitTimeoutError extends Error {
+  override readonly name = 'SubmitTimeoutError';
+}
+
+interface Pending {
+  readonly op: Uint8Array;
+  readonly readOnly: boolean;
+  /** performance.now() after which the caller is told it timed out. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly resolve: (r: SessionResult) => void;
+  readonly reject: (e: Error) => void;
+  /** Set when the request is handed to the Client. */
+  timestamp: number;
+  startedAt: number;
 }
 
 export class ClientSession {
@@ -37,23 +83,15 @@ export class ClientSession {
   readonly keys: readonly Uint8Array[];
   private readonly client: Client;
   private readonly send: ClientSessionOptions['send'];
-  private readonly queue: {
-    op: Uint8Array;
-    readOnly: boolean;
-    resolve: (r: SessionResult) => void;
-    reject: (e: Error) => void;
-  }[] = [];
-  private current: {
-    timestamp: number;
-    startedAt: number;
-    resolve: (r: SessionResult) => void;
-    reject: (e: Error) => void;
-  } | null = null;
+  private readonly queue: Pending[] = [];
+  /** The operation whose request the Client has outstanding (null once it timed out: its late result is dropped). */
+  private current: Pending | null = null;
 
   constructor(options: ClientSessionOptions) {
     this.id = options.id;
     this.send = options.send;
-    this.keys = Array.from({ length: options.n }, () => new Uint8Array(randomBytes(CLIENT_KEY_BYTES)));
+    this.keys = options.keys ?? Array.from({ length: options.n }, () => new Uint8Array(randomBytes(CLIENT_KEY_BYTES)));
+    if (this.keys.length !== options.n) throw new RangeError(`${this.keys.length} MAC keys for ${options.n} replicas`);
     // Timestamps start at the wall clock in µs so a restarted client never reuses an old one (§4.1).
     const firstTimestamp = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000);
     this.client = new Client(
@@ -64,9 +102,24 @@ export class ClientSession {
     );
   }
 
-  submit(op: FileOp, readOnly = false): Promise<SessionResult> {
+  /** Nothing submitted and not yet answered (or given up on). */
+  get idle(): boolean {
+    return this.current === null && this.queue.length === 0;
+  }
+
+  submit(op: FileOp, options: SubmitOptions = {}): Promise<SessionResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ op: encodeOp(op), readOnly, resolve, reject });
+      const timeoutMs = options.timeoutMs ?? Infinity;
+      this.queue.push({
+        op: encodeOp(op),
+        readOnly: options.readOnly ?? false,
+        deadline: performance.now() + timeoutMs,
+        timeoutMs,
+        resolve,
+        reject,
+        timestamp: 0,
+        startedAt: 0,
+      });
       this.pump();
     });
   }
@@ -76,9 +129,11 @@ export class ClientSession {
     this.drain();
   }
 
-  tick(): void {
+  tick(now = performance.now()): void {
+    if (!this.client.busy && this.idle) return;
     this.client.tick();
     this.drain();
+    this.expire(now);
   }
 
   /** A replica refused us: fail what is outstanding (others may still answer, but the lab shows the refusal). */
@@ -95,19 +150,39 @@ export class ClientSession {
     for (const q of this.queue.splice(0)) q.reject(new Error(reason));
   }
 
+  private expire(now: number): void {
+    const current = this.current;
+    if (current && now > current.deadline) {
+      this.current = null;
+      current.reject(this.timeoutError(current));
+    }
+    if (!this.queue.some((q) => now > q.deadline)) return;
+    for (const q of this.queue.splice(0)) {
+      if (now > q.deadline) q.reject(this.timeoutError(q));
+      else this.queue.push(q);
+    }
+  }
+
+  private timeoutError(p: Pending): SubmitTimeoutError {
+    const f = (this.keys.length - 1) / 3;
+    const needed = p.readOnly ? `2f+1 = ${2 * f + 1}` : `f+1 = ${f + 1}`;
+    return new SubmitTimeoutError(`no ${needed} matching replies within ${Math.round(p.timeoutMs)} ms`);
+  }
+
   private pump(): void {
     if (this.current || this.client.busy) return;
     const next = this.queue.shift();
     if (!next) return;
-    const timestamp = this.client.submit(next.op, next.readOnly);
-    this.current = { timestamp, startedAt: performance.now(), resolve: next.resolve, reject: next.reject };
+    next.startedAt = performance.now();
+    next.timestamp = this.client.submit(next.op, next.readOnly);
+    this.current = next;
     this.drain();
   }
 
   private drain(): void {
     for (const out of this.client.takeOutputs()) {
       if (out.kind === 'send') this.send(out.to, out.request);
-      else if (out.kind === 'broadcast') for (let r = 0; r < this.keys.length; r++) this.send(r, out.request);
+      else if (out.kind === 'broadcast') this.send('all', out.request);
       else if (this.current && out.timestamp === this.current.timestamp) {
         const { resolve, startedAt } = this.current;
         this.current = null;
@@ -115,6 +190,7 @@ export class ClientSession {
           timestamp: out.timestamp,
           result: out.result,
           matching: out.matching,
+          readOnly: out.readOnly,
           latencyMs: performance.now() - startedAt,
         });
       }

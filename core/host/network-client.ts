@@ -1,8 +1,11 @@
 /**
- * A PBFT client on the LAN (used by `pbft-lab client` and the tests): its own libp2p node and
- * identity; it finds the cluster by mDNS or `--join`, learns the roster from f+1 members that vouch
- * for the same one, hands each replica a MAC key, and runs a ClientSession.
+ * A PBFT client node on the LAN (used by `pbft-lab client`, the benchmark and the tests): its own
+ * libp2p node and identity; it finds the cluster by mDNS or `--join`, learns the roster from f+1
+ * members that vouch for the same one, hands each replica a MAC key, and runs one ClientSession per
+ * logical client over that one node (client-id.ts): requests of many clients, and the replies to
+ * them, share its connections, so the frame transport coalesces them into few stream writes.
  */
+import { randomBytes } from 'node:crypto';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { FileOp } from '../app/file-ops.ts';
 import { peerIdOfMultiaddr } from '../net/addresses.ts';
@@ -10,8 +13,21 @@ import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { parseHello } from '../net/roster.ts';
-import { ClientSession, type SessionResult } from './client-session.ts';
-import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
+import type { ReplicaId, Request } from '../pbft/messages.ts';
+import { logicalClientId } from './client-id.ts';
+import { ClientSession, type SessionResult, type SubmitOptions } from './client-session.ts';
+import { CLIENT_KEY_BYTES, encodeFrame, parseFrame, type WireFrame } from './wire.ts';
+
+/**
+ * One timer for every logical client. Coarser than a replica's 10 ms tick: with thousands of
+ * clients the tick is a cost of its own, and a client only needs it for its 500 ms retransmission
+ * and its caller's timeout.
+ */
+const TICK_MS = 50;
+const RETRANSMIT_TICKS = 500 / TICK_MS;
+const HELLO_EVERY_TICKS = 500 / TICK_MS;
+const KEYS_EVERY_TICKS = 1_000 / TICK_MS;
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface NetworkClientOptions {
   readonly cluster: string;
@@ -22,6 +38,19 @@ export interface NetworkClientOptions {
   /** Replicas of the one-machine demo listen on loopback. @default true */
   readonly allowLoopback?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * Logical PBFT clients over this one node, each with its own timestamps and one request at a time:
+   * ids `${peerId}/0` … `${peerId}/${clients - 1}`. With 1, the client's id is the peer id itself.
+   * @default 1
+   */
+  readonly clients?: number;
+}
+
+export interface NetworkSubmitOptions extends SubmitOptions {
+  /** Which logical client submits: 0 … clients − 1. @default 0 */
+  readonly client?: number;
+  /** Reject with NetworkClientError / SubmitTimeoutError after this long (roster wait included). @default 10_000 */
+  readonly timeoutMs?: number;
 }
 
 export class NetworkClientError extends Error {
@@ -30,6 +59,7 @@ export class NetworkClientError extends Error {
 
 export class NetworkClient {
   private readonly options: NetworkClientOptions;
+  private readonly clientCount: number;
   private node!: LabNode;
   private transport!: FrameTransport;
   private discovery: LabDiscovery | null = null;
@@ -38,16 +68,32 @@ export class NetworkClient {
   private readonly vouches = new Map<string, Set<string>>();
   private readonly memberAddrs = new Map<string, string[]>();
   private roster: readonly string[] | null = null;
-  private session: ClientSession | null = null;
+  /** Replica id by member peer id, once the roster is known. */
+  private readonly replicaOf = new Map<string, ReplicaId>();
+  /** keys[i]: the MAC key all our logical clients share with replica i. */
+  private keys: readonly Uint8Array[] = [];
+  /** By logical client index; empty until the roster is known. */
+  private sessions: ClientSession[] = [];
+  private readonly sessionById = new Map<string, ClientSession>();
   private rosterWaiters: (() => void)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: NetworkClientOptions) {
+    const clients = options.clients ?? 1;
+    if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`clients must be ≥ 1, got ${clients}`);
     this.options = options;
+    this.clientCount = clients;
   }
 
   get peerId(): string {
     return this.node.peerId.toString();
+  }
+
+  /** The ids replicas see: the peer id for a single client, `${peerId}/${j}` for logical client j. */
+  get clientIds(): readonly string[] {
+    const peer = this.peerId;
+    if (this.clientCount === 1) return [peer];
+    return Array.from({ length: this.clientCount }, (_, j) => logicalClientId(peer, j));
   }
 
   async start(): Promise<void> {
@@ -67,36 +113,61 @@ export class NetworkClient {
     for (const address of this.options.join ?? []) void this.join(address);
     let ticks = 0;
     this.timer = setInterval(() => {
-      this.session?.tick();
+      const now = performance.now();
+      for (const session of this.sessions) session.tick(now);
+      ticks++;
       // Ask for the roster again every half second until f+1 members have vouched for one.
-      if (!this.roster && ++ticks % 50 === 0) for (const peer of this.peers) this.hello(peer);
+      if (!this.roster && ticks % HELLO_EVERY_TICKS === 0) for (const peer of this.peers) this.hello(peer);
       // Keys again every second: a replica that restarted has forgotten them.
-      if (this.roster && ++ticks % 100 === 0) this.sendKeys();
-    }, 10);
+      if (this.roster && ticks % KEYS_EVERY_TICKS === 0) this.sendKeys();
+    }, TICK_MS);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.session?.close('client stopped');
+    for (const session of this.sessions) session.close('client stopped');
     this.discovery?.stop();
     await this.transport?.stop();
     await this.node?.stop();
   }
 
-  /** Submit one operation; rejects after `timeoutMs` without f+1 matching replies. */
-  async submit(op: FileOp, timeoutMs: number): Promise<SessionResult> {
-    const deadline = Date.now() + timeoutMs;
-    const remaining = (): number => Math.max(0, deadline - Date.now());
-    await withTimeout(this.rosterKnown(), remaining(), () =>
-      this.peers.size === 0
-        ? `no replica of cluster "${this.options.cluster}" found (mDNS blocked? try --join MULTIADDR)`
-        : `no roster from f+1 replicas of cluster "${this.options.cluster}" (is the cluster formed?)`,
+  /**
+   * Submit one operation as logical client `options.client`; resolves with f+1 matching replies
+   * (2f+1 for read-only). Rejects after `timeoutMs`, waiting for the roster included.
+   */
+  submit(op: FileOp, options: NetworkSubmitOptions = {}): Promise<SessionResult> {
+    const index = options.client ?? 0;
+    if (!Number.isInteger(index) || index < 0 || index >= this.clientCount)
+      return Promise.reject(new RangeError(`no logical client ${index} (this node runs ${this.clientCount})`));
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const readOnly = options.readOnly ?? false;
+    const session = this.sessions[index];
+    if (session) return session.submit(op, { readOnly, timeoutMs });
+    const startedAt = performance.now();
+    return this.rosterKnown(timeoutMs).then(() =>
+      this.sessions[index]!.submit(op, { readOnly, timeoutMs: timeoutMs - (performance.now() - startedAt) }),
     );
-    return withTimeout(this.session!.submit(op), remaining(), () => `no f+1 matching replies within ${timeoutMs} ms`);
   }
 
-  private rosterKnown(): Promise<void> {
-    return this.roster ? Promise.resolve() : new Promise((resolve) => this.rosterWaiters.push(resolve));
+  private rosterKnown(timeoutMs: number): Promise<void> {
+    if (this.roster) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.rosterWaiters = this.rosterWaiters.filter((w) => w !== waiter);
+        reject(
+          new NetworkClientError(
+            this.peers.size === 0
+              ? `no replica of cluster "${this.options.cluster}" found (mDNS blocked? try --join MULTIADDR)`
+              : `no roster from f+1 replicas of cluster "${this.options.cluster}" (is the cluster formed?)`,
+          ),
+        );
+      }, timeoutMs);
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.rosterWaiters.push(waiter);
+    });
   }
 
   private async join(address: Multiaddr): Promise<void> {
@@ -134,15 +205,24 @@ export class NetworkClient {
     this.transport.send(peer, encodeFrame(frame));
   }
 
+  /** Encoded once, whatever the number of replicas it goes to. */
+  private sendRequest(to: ReplicaId | 'all', request: Request): void {
+    const roster = this.roster!;
+    const bytes = encodeFrame({ kind: 'client-request', request });
+    if (to === 'all') for (const member of roster) this.transport.send(member, bytes);
+    else this.transport.send(roster[to]!, bytes);
+  }
+
   private onFrame(from: string, bytes: Uint8Array): void {
     const parsed = parseFrame(bytes);
     if (!parsed.ok) return;
     const frame = parsed.frame;
     if (frame.kind === 'hello') return this.onHello(from, frame.json);
-    const replica = this.roster?.indexOf(from) ?? -1;
-    if (replica < 0) return;
-    if (frame.kind === 'client-reply') this.session?.onReply(replica, frame.reply);
-    else if (frame.kind === 'client-refused') this.session?.refused(frame.reason);
+    const replica = this.replicaOf.get(from);
+    if (replica === undefined) return;
+    if (frame.kind === 'client-reply') this.sessionById.get(frame.reply.client)?.onReply(replica, frame.reply);
+    // Revocation is per peer (client-id.ts): every logical client of ours is refused.
+    else if (frame.kind === 'client-refused') for (const session of this.sessions) session.refused(frame.reason);
   }
 
   private onHello(from: string, json: string): void {
@@ -167,14 +247,7 @@ export class NetworkClient {
     // Ask the other members too (we may know only the one we joined): f+1 of them must vouch.
     for (const member of hello.adopted) {
       if (this.peers.has(member)) continue;
-      const addrs: Multiaddr[] = [];
-      for (const a of this.memberAddrs.get(member) ?? []) {
-        try {
-          addrs.push(multiaddr(a));
-        } catch {
-          // an address we cannot parse is simply not used
-        }
-      }
+      const addrs = this.addrsOf(member);
       if (addrs.length > 0) this.meet(member, addrs);
     }
     const key = hello.adopted.join(',');
@@ -185,46 +258,38 @@ export class NetworkClient {
     if (vouching.size >= f + 1) this.useRoster(hello.adopted);
   }
 
+  private addrsOf(member: string): Multiaddr[] {
+    const addrs: Multiaddr[] = [];
+    for (const a of this.memberAddrs.get(member) ?? []) {
+      try {
+        addrs.push(multiaddr(a));
+      } catch {
+        // an address we cannot parse is simply not used
+      }
+    }
+    return addrs;
+  }
+
   private sendKeys(): void {
-    this.roster?.forEach((member, i) => this.send(member, { kind: 'client-key', key: this.session!.keys[i]! }));
+    this.roster?.forEach((member, i) => this.send(member, { kind: 'client-key', key: this.keys[i]! }));
   }
 
   private useRoster(roster: readonly string[]): void {
     this.roster = roster;
-    this.session = new ClientSession({
-      id: this.peerId,
-      n: roster.length,
-      send: (to, request) => this.send(roster[to]!, { kind: 'client-request', request }),
-    });
-    roster.forEach((member) => {
-      const addrs: Multiaddr[] = [];
-      for (const a of this.memberAddrs.get(member) ?? []) {
-        try {
-          addrs.push(multiaddr(a));
-        } catch {
-          // an address we cannot parse is simply not used
-        }
-      }
+    const n = roster.length;
+    this.keys = Array.from({ length: n }, () => new Uint8Array(randomBytes(CLIENT_KEY_BYTES)));
+    roster.forEach((member, i) => {
+      this.replicaOf.set(member, i);
       this.peers.add(member);
-      this.transport.addPeer(member, addrs);
+      this.transport.addPeer(member, this.addrsOf(member));
     });
+    const send = (to: ReplicaId | 'all', request: Request): void => this.sendRequest(to, request);
+    for (const id of this.clientIds) {
+      const session = new ClientSession({ id, n, send, keys: this.keys, retransmitTicks: RETRANSMIT_TICKS });
+      this.sessions.push(session);
+      this.sessionById.set(id, session);
+    }
     this.sendKeys();
     for (const resolve of this.rosterWaiters.splice(0)) resolve();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new NetworkClientError(message())), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

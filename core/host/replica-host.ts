@@ -25,6 +25,7 @@ import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { parseHello, RosterFormation, type Hello } from '../net/roster.ts';
+import { isClientOf, peerOfClient } from './client-id.ts';
 import { ClientSession } from './client-session.ts';
 import type {
   BehaviourInfo,
@@ -84,9 +85,11 @@ export class ReplicaHost implements LabApi {
   /** The replica behind its Byzantine switch: every input and output goes through it. */
   private faulty: FaultyReplica | null = null;
   private session: ClientSession | null = null;
+  /** MAC keys by client peer: one per peer, for all its logical clients (client-id.ts). */
   private readonly clientKeys = new Map<string, Uint8Array>();
   /** Client peers (not cluster members) we keep a link to for replies. */
   private readonly clients = new Set<string>();
+  /** Refusal reasons by revoked client peer. */
   private readonly revoked = new Map<string, string>();
   private readonly lastHeard = new Map<string, number>();
   /** When a peer outside the roster last said something acceptable (a HELLO of our cluster, a client frame). */
@@ -332,7 +335,7 @@ export class ReplicaHost implements LabApi {
     const publicKeys = roster.map(publicKeyFromPeerId);
     const crypto = ed25519ReplicaCrypto(
       { privateKey: signingKeyFromLibp2p(this.data.privateKey), publicKeys },
-      (client) => this.clientKeys.get(client),
+      (client) => this.clientKeys.get(peerOfClient(client)),
     );
     this.replica = new Replica({
       id,
@@ -382,11 +385,17 @@ export class ReplicaHost implements LabApi {
         if (this.addresses.has(from) || this.roster.adopted?.includes(from)) this.clientKeys.set(from, frame.key);
         return;
       case 'client-request': {
+        // A peer speaks for itself and its logical clients `peer/j`, never for another peer's.
+        const client = frame.request.client;
+        if (!isClientOf(client, from))
+          return this.note(
+            `request from ${short(from)} ignored: it names client ${JSON.stringify(client)}, not that peer or one of its logical clients`,
+          );
         if (this.clients.has(from)) this.lastAccepted.set(from, performance.now());
         const refusal = this.revoked.get(from);
         if (refusal) return this.sendFrame(from, { kind: 'client-refused', reason: refusal });
         this.emitMessage('in', from, frame.request);
-        this.faulty?.step(from, frame.request);
+        this.faulty?.step(client, frame.request);
         return this.drain();
       }
       case 'client-reply': {
@@ -400,15 +409,19 @@ export class ReplicaHost implements LabApi {
     }
   }
 
-  private sendRequest(to: ReplicaId, request: Request): void {
-    const member = this.roster.adopted?.[to];
-    if (!member) return;
-    if (member === this.peerId) {
-      queueMicrotask(() => {
-        this.faulty?.step(this.peerId, request);
-        this.drain();
-      });
-    } else this.sendFrame(member, { kind: 'client-request', request });
+  /** Our own client's request: to ourselves without the network, to the others as a frame (encoded once). */
+  private sendRequest(to: ReplicaId | 'all', request: Request): void {
+    const roster = this.roster.adopted;
+    if (!roster) return;
+    const frame = encodeFrame({ kind: 'client-request', request });
+    for (const member of to === 'all' ? roster : [roster[to]!]) {
+      if (member === this.peerId) {
+        queueMicrotask(() => {
+          this.faulty?.step(this.peerId, request);
+          this.drain();
+        });
+      } else this.sendBytes(member, frame);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -446,7 +459,7 @@ export class ReplicaHost implements LabApi {
           const from = this.replicaId!;
           const reply = out.reply;
           queueMicrotask(() => this.session?.onReply(from, reply));
-        } else this.sendFrame(out.client, { kind: 'client-reply', reply: out.reply });
+        } else this.sendFrame(peerOfClient(out.client), { kind: 'client-reply', reply: out.reply });
         return;
       case 'persist':
         void this.data
@@ -655,9 +668,16 @@ export class ReplicaHost implements LabApi {
     return this.currentFaults();
   }
 
+  /**
+   * Revocation is per peer: a logical client `peer/j` is not authenticated apart from its peer (which
+   * could use any other j), so revoking one revokes the peer and all its logical clients.
+   */
   async revokeClient(clientId: string): Promise<void> {
-    this.revoked.set(clientId, `client ${clientId} was revoked by replica ${this.replicaId ?? '?'}`);
-    this.note(`revoked client ${short(clientId)}: its requests are refused`);
+    const peer = peerOfClient(clientId);
+    this.revoked.set(peer, `client ${peer} was revoked by replica ${this.replicaId ?? '?'}`);
+    this.note(
+      `revoked client ${short(peer)}: its requests, and those of its logical clients ${short(peer)}/…, are refused`,
+    );
   }
 
   async behaviours(): Promise<readonly BehaviourInfo[]> {

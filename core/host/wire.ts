@@ -3,8 +3,10 @@
  *
  *   0x00 REPLICA         a PBFT message between roster members (codec bytes)
  *   0x01 HELLO           cluster formation (UTF-8 JSON, see core/net/roster.ts)
- *   0x02 CLIENT-KEY      32 bytes: the MAC key this client uses with the receiving replica (§5.2)
- *   0x03 CLIENT-REQUEST  a REQUEST from a client (codec bytes); the sender's peer id is the client id
+ *   0x02 CLIENT-KEY      32 bytes: the MAC key this client node (all its logical clients) uses with the
+ *                        receiving replica (§5.2)
+ *   0x03 CLIENT-REQUEST  a REQUEST from a client (codec bytes); it names the sender's peer id or one of its
+ *                        logical clients `peer/j` (client-id.ts)
  *   0x04 CLIENT-REPLY    a REPLY to a client (codec bytes)
  *   0x05 CLIENT-REFUSED  UTF-8 reason: this replica refuses the client's requests (revoked)
  *
