@@ -15,14 +15,14 @@ const STAT: FileOp = { kind: 'stat', path: '/x' };
 function session(options: { keys?: readonly Uint8Array[] } = {}) {
   const sent: { to: ReplicaId | 'all'; request: Request }[] = [];
   const s = new ClientSession({ id: 'peer/3', n: N, send: (to, request) => sent.push({ to, request }), ...options });
-  const reply = (replica: ReplicaId, request: Request, result = new Uint8Array([1]), readOnly = request.readOnly) => {
+  const reply = (replica: ReplicaId, request: Request, result = new Uint8Array([1]), tentative = request.readOnly) => {
     const r: Reply = {
       type: 'reply',
       view: 0,
       timestamp: request.timestamp,
       client: request.client,
       replica,
-      readOnly,
+      tentative,
       result,
     };
     s.onReply(replica, r);
