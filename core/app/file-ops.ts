@@ -115,6 +115,20 @@ export type PathCheck = { readonly ok: true; readonly bytes: Uint8Array } | Fail
  * components. `/` itself is a directory, not a file path. On success, `bytes` is the UTF-8 encoding.
  */
 export function validatePath(path: string): PathCheck {
+  // The same few paths are checked again and again (every execution of every operation): remember.
+  let check = pathChecks.get(path);
+  if (check === undefined) {
+    if (pathChecks.size >= PATH_CHECKS_MAX) pathChecks.clear();
+    pathChecks.set(path, (check = checkPath(path)));
+  }
+  return check;
+}
+
+/** Recent validatePath results (the check is a pure function of the path; `bytes` is never modified). */
+const pathChecks = new Map<string, PathCheck>();
+const PATH_CHECKS_MAX = 4096;
+
+function checkPath(path: string): PathCheck {
   if (!path.startsWith('/')) return fail('must start with /');
   if (path === '/') return fail('is the root directory');
   if (!isWellFormed(path)) return fail('is not well-formed Unicode');

@@ -12,7 +12,7 @@
  *
  * The sender of a frame is always the Noise-authenticated peer id the transport reports, never a field.
  */
-import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
+import { decodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
 import type { Message, Reply, Request } from '../pbft/messages.ts';
 
 export const FRAME = {
@@ -50,15 +50,15 @@ function tagged(tag: number, body: Uint8Array): Uint8Array {
 export function encodeFrame(frame: WireFrame): Uint8Array {
   switch (frame.kind) {
     case 'replica':
-      return tagged(FRAME.replica, encodeMessage(frame.message));
+      return encodeMessageAfter(FRAME.replica, frame.message);
     case 'hello':
       return tagged(FRAME.hello, utf8Encoder.encode(frame.json));
     case 'client-key':
       return tagged(FRAME.clientKey, frame.key);
     case 'client-request':
-      return tagged(FRAME.clientRequest, encodeMessage(frame.request));
+      return encodeMessageAfter(FRAME.clientRequest, frame.request);
     case 'client-reply':
-      return tagged(FRAME.clientReply, encodeMessage(frame.reply));
+      return encodeMessageAfter(FRAME.clientReply, frame.reply);
     case 'client-refused':
       return tagged(FRAME.clientRefused, utf8Encoder.encode(frame.reason));
   }
