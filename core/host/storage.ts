@@ -16,7 +16,7 @@
  *
  * Every write of a whole file goes to a temp file in the same directory, is fsynced, renamed over the
  * old file, and the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
- * Log records are appended instead, and fsynced with each stable checkpoint (appendLog says why); a
+ * Log records are appended synchronously instead, and fsynced with each stable checkpoint (appendLog says why); a
  * record a crash cut short is dropped at the next open, and segments at or below a new stable
  * checkpoint are deleted.
  *
@@ -24,7 +24,9 @@
  * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, truncate, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -213,16 +215,16 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint' | 'log';
+type WriteKind = 'roster' | 'view' | 'checkpoint';
 
 interface PendingWrite {
   readonly kind: WriteKind;
   readonly write: () => Promise<void>;
-  /** A log record (kind 'log'): appended, never superseded. */
-  readonly record?: LogRecord;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
+
+const fdatasyncAsync = promisify(fdatasync);
 
 class OpenDataDir implements DataDir {
   readonly dir: string;
@@ -233,8 +235,8 @@ class OpenDataDir implements DataDir {
   private readonly size: number;
   private savedRoster: readonly string[] | null;
   private readonly queue: PendingWrite[] = [];
-  /** Open log segments, by segment number (appendLog). */
-  private readonly segments = new Map<number, FileHandle>();
+  /** Open log segments (file descriptors), by segment number (appendLog). */
+  private readonly segments = new Map<number, number>();
   private draining: Promise<void> | null = null;
   private closed = false;
 
@@ -295,7 +297,7 @@ class OpenDataDir implements DataDir {
       case 'prepared':
         if (!Number.isSafeInteger(record.seq) || record.seq < 1)
           return Promise.reject(new RangeError(`cannot persist a log record for n=${record.seq}`));
-        return this.enqueue('log', async () => {}, record);
+        return this.appendLog(record);
       default: {
         const unknown: never = record;
         return Promise.reject(new TypeError(`unknown persist record ${JSON.stringify(unknown)}`));
@@ -306,54 +308,52 @@ class OpenDataDir implements DataDir {
   async close(): Promise<void> {
     this.closed = true;
     while (this.draining !== null) await this.draining;
-    for (const handle of this.segments.values()) {
-      await handle.sync().catch(() => {});
-      await handle.close().catch(() => {});
+    for (const fd of this.segments.values()) {
+      await fdatasyncAsync(fd).catch(() => {});
+      closeSync(fd);
     }
     this.segments.clear();
   }
 
-  private enqueue(kind: WriteKind, write: () => Promise<void>, record?: LogRecord): Promise<void> {
+  private enqueue(kind: WriteKind, write: () => Promise<void>): Promise<void> {
     if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind, write, resolve, reject, ...(record ? { record } : {}) });
+      this.queue.push({ kind, write, resolve, reject });
       this.draining ??= this.drain();
     });
   }
 
   /**
-   * Append log records to their segments. The files stay open and appends are not fsynced one by one
-   * (an fsync per batch costs more than the rest of the replica's work for it at low load): a record is
-   * in the operating system at once, which survives a crash of the process; the segments are fsynced
-   * with every stable checkpoint and at close. A power loss may take the last moments of the log.
+   * Append a log record to its segment, at once and synchronously: a write of a few hundred bytes to
+   * the page cache costs microseconds, a round trip through libuv's thread pool (two thread wake-ups)
+   * costs more than the replica's own work for the batch at low load. Records are not fsynced one by
+   * one either: a record is in the operating system at once, which survives a crash of the process;
+   * the segments are fsynced with every stable checkpoint and at close. A power loss may take the
+   * last moments of the log (docs/protocol.md, "What is persisted").
    */
-  private async appendLog(records: readonly LogRecord[]): Promise<void> {
-    const bySegment = new Map<number, Uint8Array[]>();
-    for (const record of records) {
-      const segment = segmentOf(record.seq);
-      let chunks = bySegment.get(segment);
-      if (!chunks) bySegment.set(segment, (chunks = []));
-      chunks.push(encodeLogRecord(record));
-    }
-    for (const [segment, chunks] of bySegment) {
-      const file = path.join(this.dir, segmentFile(segment));
-      try {
-        let handle = this.segments.get(segment);
-        if (!handle) this.segments.set(segment, (handle = await open(file, 'a', FILE_MODE)));
-        await writeAll(handle, chunks.length === 1 ? chunks[0]! : concatBytes(chunks));
-      } catch (error) {
-        throw new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error });
-      }
+  private appendLog(record: LogRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
+    const segment = segmentOf(record.seq);
+    const file = path.join(this.dir, segmentFile(segment));
+    try {
+      let fd = this.segments.get(segment);
+      if (fd === undefined) this.segments.set(segment, (fd = openSync(file, 'a', FILE_MODE)));
+      const bytes = encodeLogRecord(record);
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error }));
     }
   }
 
   /** Make the open segments durable, close and delete those a stable checkpoint at `seq` made obsolete. */
   private async collectLog(seq: number): Promise<void> {
-    for (const [segment, handle] of this.segments) {
+    for (const [segment, fd] of [...this.segments]) {
       if (segmentLastSeq(segment) <= seq) {
         this.segments.delete(segment);
-        await handle.close().catch(() => {});
-      } else await handle.sync();
+        closeSync(fd);
+      } else await fdatasyncAsync(fd).catch(() => {});
     }
     for (const name of await readdir(this.dir)) {
       const match = LOG_SEGMENT_FILE.exec(name);
@@ -369,13 +369,11 @@ class OpenDataDir implements DataDir {
       // Consecutive writes of one file supersede each other: only the last is written, and all of
       // them resolve when it lands. So a slow disk meets a backlog of stale checkpoints (tens of MB
       // each) or views with one write, and the order across files is still the order given.
-      // Log records are appended, all of them, in one go per segment (the fsync covers the lot).
       let count = 1;
       while (count < this.queue.length && this.queue[count]!.kind === this.queue[0]!.kind) count++;
       const batch = this.queue.splice(0, count);
       try {
-        if (batch[0]!.kind === 'log') await this.appendLog(batch.map((pending) => pending.record!));
-        else await batch[batch.length - 1]!.write();
+        await batch[batch.length - 1]!.write();
         for (const pending of batch) pending.resolve();
       } catch (error) {
         for (const pending of batch) pending.reject(error);
@@ -644,18 +642,6 @@ async function removeTempFiles(dir: string, entries: readonly string[]): Promise
   for (const name of entries) {
     if (TEMP_FILE.test(name)) await unlink(path.join(dir, name)).catch(() => {});
   }
-}
-
-function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function jsonBytes(value: unknown): Uint8Array {

@@ -423,14 +423,17 @@ export class Replica {
   // §4.2 Normal case
 
   /**
-   * Adaptive batching: a request that finds the pipeline empty is proposed at once (a batch of one,
-   * the lowest latency); one that finds batches in flight waits for the next to complete, and goes
-   * out with everything else that arrived meanwhile — unless a full batch is already waiting. So the
-   * batch grows with the load by itself, and at high load few batches carry many requests.
+   * Adaptive batching: a request that finds no batch being ordered is proposed at once (a batch of
+   * one, the lowest latency); one that finds batches not yet prepared here waits for the next to
+   * complete, and goes out with everything else that arrived meanwhile — unless a full batch is
+   * already waiting. So the batch grows with the load by itself. A batch that is prepared (its clients
+   * may already have their tentative replies, §5.1) no longer holds requests back: waiting for its
+   * commit would put the commit round trip back on the critical path of a lone client.
    */
   private proposeOnArrival(): void {
-    const inFlight = this.nextSeq - 1 - this.lastExecuted;
-    if (inFlight === 0 || this.pending.size >= this.config.batchSizeMax) this.propose();
+    if (this.pending.size >= this.config.batchSizeMax) return this.propose();
+    for (let seq = this.lastExecuted + 1; seq < this.nextSeq; seq++) if (!this.log.get(seq)?.prepared) return;
+    this.propose();
   }
 
   /** Primary: assign sequence numbers to batches while the window (watermarks, batches in flight) allows. */
@@ -547,6 +550,8 @@ export class Replica {
     this.broadcast(commit);
     this.checkCommitted(entry);
     this.executeTentatively();
+    // Requests held back while this batch was being ordered may go now (adaptive batching).
+    if (this.isPrimary && this.pending.size > 0) this.proposeOnArrival();
   }
 
   private onCommit(from: ReplicaId, c: Commit): void {
