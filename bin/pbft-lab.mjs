@@ -16,7 +16,8 @@ if (argv[0] === 'replica') {
   reexecWithReplicaFlags();
   const { entry, staleReason } = replicaEntry();
   if (staleReason !== null) console.error(`pbft-lab: running the TypeScript sources (more memory): ${staleReason}`);
-  const { replicaMain } = await import(entry);
+  const { pathToFileURL } = await import('node:url');
+  const { replicaMain } = await import(pathToFileURL(entry).href);
   process.exitCode = await replicaMain(argv.slice(1));
 } else {
   const { main } = await import('../core/cli/main.ts');
