@@ -17,9 +17,11 @@ describe('the V8 flags of a replica process', () => {
     expect(missingReplicaFlags({}, [...REPLICA_NODE_FLAGS])).toEqual([]);
   });
 
-  it('leave alone a flag the user set, in either spelling', () => {
-    expect(missingReplicaFlags({ NODE_OPTIONS: '--max-semi-space-size=16' }, [])).toEqual([]);
-    expect(missingReplicaFlags({}, ['--max_semi_space_size=16'])).toEqual([]);
+  it('leave alone a flag the user set, in either spelling, and add the others', () => {
+    expect(REPLICA_NODE_FLAGS).toEqual(['--max-semi-space-size=4', '--max-old-space-size=512']);
+    expect(missingReplicaFlags({ NODE_OPTIONS: '--max-semi-space-size=16' }, [])).toEqual(['--max-old-space-size=512']);
+    expect(missingReplicaFlags({}, ['--max_old_space_size=2048'])).toEqual(['--max-semi-space-size=4']);
+    expect(missingReplicaFlags({ NODE_OPTIONS: '--max-old-space-size=64' }, ['--max-semi-space-size=1'])).toEqual([]);
     expect(missingReplicaFlags({ NODE_OPTIONS: '--enable-source-maps' }, ['--inspect'])).toEqual(REPLICA_NODE_FLAGS);
   });
 
