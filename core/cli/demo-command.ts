@@ -16,7 +16,8 @@ import { UsageError } from './usage-error.ts';
 export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]
                      [--checkpoint-interval K]`;
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** Replicas start through the command itself, which runs them as a lab machine would (bin/replica-runtime.mjs). */
+const BIN = fileURLToPath(new URL('../../bin/pbft-lab.mjs', import.meta.url));
 
 export async function demoCommand(argv: string[], print: (line: string) => void): Promise<number> {
   const { values } = parseArgs({
@@ -47,7 +48,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     const dataDir = join(base, `replica-${i}`);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const args = [
-      MAIN,
+      BIN,
       'replica',
       '--data-dir',
       dataDir,

@@ -6,6 +6,7 @@ import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
+import { runCli } from './run-cli.ts';
 import { UsageError } from './usage-error.ts';
 
 const USAGE = `usage: pbft-lab <verb> [options]
@@ -25,7 +26,7 @@ verbs:
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   const print = (line: string): void => void process.stdout.write(line + '\n');
-  try {
+  return runCli(USAGE, async () => {
     switch (verb) {
       case 'sim':
         return simCommand(rest, print);
@@ -46,21 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       default:
         throw new UsageError(`unknown verb "${verb}"`);
     }
-  } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
-    ) {
-      process.stderr.write(`pbft-lab: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    // Expected failures (a refused data directory, no cluster found…) get one clear line, not a stack.
-    if (error instanceof Error && error.name !== 'Error' && !process.env.PBFT_LAB_DEBUG) {
-      process.stderr.write(`pbft-lab: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  });
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -89,6 +89,13 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
 /** Runs until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function replicaCommand(argv: string[], print: (line: string) => void): Promise<number> {
   const args = parseReplicaArgs(argv);
+  // Listening before anything is printed: whoever starts us may send SIGTERM as soon as it reads
+  // `join with:`, and a signal with no handler kills the process without stopping the host. A
+  // signal during start-up stops the replica once it has started; a second one kills it.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const host = new ReplicaHost({
     dataDir: args.dataDir,
     cluster: args.cluster,
@@ -117,14 +124,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
   if (api) print(`dashboard and API: ${api.url}`);
   for (const address of host.listenAddresses)
     print(`join with: --join ${address.includes('/p2p/') ? address : `${address}/p2p/${host.peerId}`}`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      print(`${signal}: stopping`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  print(`${await stopSignal}: stopping`);
   await api?.close();
   await host.stop();
   print('stopped');
