@@ -17,7 +17,8 @@ import { LatencyHistogram } from './latency-histogram.ts';
 import { describeOperation, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
 import { READY } from './worker-protocol.ts';
 
-const MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+/** What users run: the replica bundle under its memory-bounding V8 flags (bin/replica-runtime.mjs). */
+const MAIN = fileURLToPath(new URL('../../bin/pbft-lab.mjs', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./libp2p-clients.ts', import.meta.url));
 const JOIN_PREFIX = 'join with: --join ';
 
