@@ -27,7 +27,7 @@ export interface ReplicaArgs {
   apiHost: string;
   mdns: boolean;
   allowLoopback: boolean;
-  /** K (default 128): a small K shows checkpoints and garbage collection in class. */
+  /** K (default 32): a small K shows checkpoints and garbage collection in class. */
   checkpointInterval: number | null;
 }
 

@@ -24,10 +24,10 @@ describe('quorums for n = 3f+1', () => {
 });
 
 describe('protocol configuration', () => {
-  it('defaults follow the paper: K = 128, L = 2K', () => {
+  it('defaults: K = 32 batches (the paper counts 100–128 requests; a batch holds many), L = 2K', () => {
     const c = defaultProtocolConfig(4);
-    expect(c.checkpointInterval).toBe(128);
-    expect(c.logWindow).toBe(256);
+    expect(c.checkpointInterval).toBe(32);
+    expect(c.logWindow).toBe(64);
   });
 
   it('the log window must be a multiple of the checkpoint interval', () => {

@@ -6,7 +6,12 @@
 export interface ProtocolConfig {
   /** Number of replicas, n = 3f + 1 (§4). */
   readonly n: number;
-  /** K: a checkpoint every K executed sequence numbers (§4.3; the paper uses 100–128). @default 128 */
+  /**
+   * K: a checkpoint every K executed sequence numbers (§4.3; the paper uses 100–128 requests). A
+   * sequence number orders a batch, and under load a batch holds hundreds of requests, so the log
+   * above h holds up to L batches: 32 keeps a replica's memory flat with a thousand clients
+   * (docs/performance.md) for one signed checkpoint per 32 batches. @default 32
+   */
   readonly checkpointInterval: number;
   /** L: the log window; the high watermark is H = h + L (§4.3; "a small multiple of K"). @default 2K */
   readonly logWindow: number;
@@ -41,7 +46,7 @@ export function faultsTolerated(n: number): number {
 
 export function defaultProtocolConfig(n: number, overrides: Partial<ProtocolConfig> = {}): ProtocolConfig {
   faultsTolerated(n);
-  const checkpointInterval = overrides.checkpointInterval ?? 128;
+  const checkpointInterval = overrides.checkpointInterval ?? 32;
   const config: ProtocolConfig = {
     n,
     checkpointInterval,
