@@ -18,9 +18,9 @@ describe('the V8 flags of a replica process', () => {
   });
 
   it('leave alone a flag the user set, in either spelling, and add the others', () => {
-    expect(REPLICA_NODE_FLAGS).toEqual(['--max-semi-space-size=4', '--max-old-space-size=512']);
+    expect(REPLICA_NODE_FLAGS).toEqual(['--max-semi-space-size=8', '--max-old-space-size=512']);
     expect(missingReplicaFlags({ NODE_OPTIONS: '--max-semi-space-size=16' }, [])).toEqual(['--max-old-space-size=512']);
-    expect(missingReplicaFlags({}, ['--max_old_space_size=2048'])).toEqual(['--max-semi-space-size=4']);
+    expect(missingReplicaFlags({}, ['--max_old_space_size=2048'])).toEqual(['--max-semi-space-size=8']);
     expect(missingReplicaFlags({ NODE_OPTIONS: '--max-old-space-size=64' }, ['--max-semi-space-size=1'])).toEqual([]);
     expect(missingReplicaFlags({ NODE_OPTIONS: '--enable-source-maps' }, ['--inspect'])).toEqual(REPLICA_NODE_FLAGS);
   });
