@@ -79,8 +79,10 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
     const decoded = decodeResult(outcome.result);
     if (!decoded.ok) throw new Error(`the replicas agreed on a result that does not decode: ${decoded.reason}`);
     const f = (size - 1) / 3;
-    // A read-only request that timed out was retried as an ordered one: f+1 then suffice.
-    const needed = outcome.readOnly ? { count: 2 * f + 1, name: '2f+1' } : { count: f + 1, name: 'f+1' };
+    // f+1 committed replies suffice; 2f+1 are needed when some were tentative or read-only (§5.1).
+    // (A read-only request that timed out was retried as an ordered one.)
+    const needed = outcome.committed ? { count: f + 1, name: 'f+1' } : { count: 2 * f + 1, name: '2f+1' };
+    const how = outcome.readOnly ? ', read-only' : outcome.committed ? '' : ', tentative';
     if (values.json) {
       print(
         JSON.stringify({
@@ -96,7 +98,7 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
       const r = decoded.result;
       print(r.kind === 'data' ? new TextDecoder().decode(r.data) : describeResult(r));
       print(
-        `(${outcome.matching} matching replies, ${needed.name} = ${needed.count} needed${outcome.readOnly ? ', read-only' : ''}; ${outcome.latencyMs.toFixed(1)} ms)`,
+        `(${outcome.matching} matching replies, ${needed.name} = ${needed.count} needed${how}; ${outcome.latencyMs.toFixed(1)} ms)`,
       );
     }
     return decoded.result.kind === 'error' ? 1 : 0;

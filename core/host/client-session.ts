@@ -52,6 +52,8 @@ export interface SessionResult {
   readonly matching: number;
   /** True if accepted as read-only (2f+1 matching); false if ordered, including a read-only fallback. */
   readonly readOnly: boolean;
+  /** Accepted on f+1 committed replies; false: on 2f+1 tentative (§5.1) or read-only ones. */
+  readonly committed: boolean;
   /** From sending the request to accepting its result. */
   readonly latencyMs: number;
 }
@@ -191,6 +193,7 @@ export class ClientSession {
           result: out.result,
           matching: out.matching,
           readOnly: out.readOnly,
+          committed: out.committed,
           latencyMs: performance.now() - startedAt,
         });
       }

@@ -28,8 +28,10 @@ export type LabResult =
 export interface SubmitOutcome {
   readonly timestamp: number;
   readonly result: LabResult;
-  /** How many replicas sent this same result (≥ f+1 to be accepted). */
+  /** How many replicas sent this same result (≥ f+1 committed ones, or ≥ 2f+1 when tentative, to be accepted). */
   readonly matching: number;
+  /** Accepted on f+1 committed replies; false: on 2f+1 tentative ones (§5.1 tentative execution). Absent: committed. */
+  readonly committed?: boolean;
   readonly latencyMs: number;
 }
 

@@ -637,6 +637,7 @@ export class ReplicaHost implements LabApi {
       timestamp: outcome.timestamp,
       result: labResultFromFile(decoded.result),
       matching: outcome.matching,
+      committed: outcome.committed,
       latencyMs: outcome.latencyMs,
     };
   }

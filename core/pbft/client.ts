@@ -88,6 +88,7 @@ export class Client {
       result: reply.result,
       matching,
       readOnly: out.request.readOnly,
+      committed: committed >= this.q.weak,
     });
   }
 

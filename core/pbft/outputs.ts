@@ -124,4 +124,6 @@ export type ClientOutput =
       /** How many replicas sent this same result. */
       readonly matching: number;
       readonly readOnly: boolean;
+      /** Accepted on f+1 committed replies (true), or on 2f+1 tentative or read-only ones (false, §5.1). */
+      readonly committed: boolean;
     };

@@ -61,5 +61,8 @@ describe('client operations', () => {
     });
     expect(acceptance(1, 1).accepted).toBe(false);
     expect(acceptance(3, 2).accepted).toBe(true);
+    // §5.1: tentative replies need 2f+1.
+    expect(acceptance(2, 1, false)).toMatchObject({ needed: 3, accepted: false });
+    expect(acceptance(3, 1, false).label).toBe('3 replicas matched (2f+1 = 3 needed, tentative)');
   });
 });

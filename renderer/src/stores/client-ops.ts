@@ -74,13 +74,16 @@ export interface Acceptance {
   readonly label: string;
 }
 
-/** A client accepts a result once f+1 replicas sent the same one (§4.1): at least one of them is correct. */
-export function acceptance(matching: number, f: number): Acceptance {
-  const needed = f + 1;
+/**
+ * A client accepts a result once f+1 replicas sent the same committed one (§4.1): at least one of
+ * them is correct; or once 2f+1 sent the same tentative one (§5.1): then it will commit.
+ */
+export function acceptance(matching: number, f: number, committed = true): Acceptance {
+  const needed = committed ? f + 1 : 2 * f + 1;
   return {
     matching,
     needed,
     accepted: matching >= needed,
-    label: `${matching} replica${matching === 1 ? '' : 's'} matched (f+1 = ${needed} needed)`,
+    label: `${matching} replica${matching === 1 ? '' : 's'} matched (${committed ? 'f+1' : '2f+1'} = ${needed} needed${committed ? '' : ', tentative'})`,
   };
 }
