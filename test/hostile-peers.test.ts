@@ -215,6 +215,7 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
       client: stranger,
       replica: 0,
       tentative: false,
+      readOnly: false,
       result: new Uint8Array(8),
     };
     const marks = logs.map((tap) => tap.mark());
@@ -333,6 +334,7 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
         client: stranger,
         replica: 0,
         tentative: false,
+        readOnly: false,
         result: new Uint8Array(),
       },
     });
@@ -717,6 +719,7 @@ function fuzzTemplates(snap: LabSnapshot, member: number, stranger: string): Uin
     client: stranger,
     replica: member,
     tentative: false,
+    readOnly: false,
     result: encodeOp({ kind: 'read', path: '/x' }),
   };
   const hello = JSON.stringify({ cluster: 'fuzz', size: N, candidate: null, adopted: null, role: 'member' });

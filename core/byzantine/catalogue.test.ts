@@ -94,6 +94,44 @@ describe('regression seeds with Byzantine replicas', () => {
     const result = runSeed(15, options, env);
     expect(result.ok, explain(result, options)).toBe(true);
   });
+
+  it('seed 735 (n = 7, two silent): a read-only reply showed a batch still tentative; reads now wait for it to commit (§5.1)', () => {
+    const options: ScenarioOptions = {
+      replicas: 7,
+      faulty: 2,
+      behaviour: 'random',
+      faults: ['crash', 'restart', 'partition', 'loss'],
+    };
+    const result = runSeed(735, options, env);
+    expect(result.ok, explain(result, options)).toBe(true);
+  });
+
+  it('seed 4675 (a slow primary): a read-only reply showed a state from before a write the client had accepted on tentative replies, rolled back by a view change; reads now wait until the committed state catches up', () => {
+    const options: ScenarioOptions = {
+      faulty: 1,
+      behaviour: 'random',
+      faults: ['crash', 'restart', 'partition', 'loss'],
+    };
+    const result = runSeed(4675, options, env);
+    expect(result.ok, explain(result, options)).toBe(true);
+  });
+
+  const randomBehaviour: ScenarioOptions = {
+    faulty: 1,
+    behaviour: 'random',
+    faults: ['crash', 'restart', 'partition', 'loss'],
+  };
+  it('seeds 4291 and 4879: late read-only answers were counted with the replies of its ordered retry; replies now say read-only', () => {
+    for (const seed of [4291, 4879]) {
+      const result = runSeed(seed, randomBehaviour, env);
+      expect(result.ok, explain(result, randomBehaviour)).toBe(true);
+    }
+  });
+
+  it('seed 1543: a backup that lost the pre-prepare waited forever (its primary was alone in a view change); it now executes on 2f+1 COMMITs', () => {
+    const result = runSeed(1543, randomBehaviour, env);
+    expect(result.ok, explain(result, randomBehaviour)).toBe(true);
+  });
 });
 
 describe('f+1 colluding replicas break what n ≥ 3f+1 promised, and the checkers say what', () => {

@@ -23,6 +23,7 @@ function session(options: { keys?: readonly Uint8Array[] } = {}) {
       client: request.client,
       replica,
       tentative,
+      readOnly: request.readOnly,
       result,
     };
     s.onReply(replica, r);

@@ -69,7 +69,9 @@ export class Client {
     const out = this.outstanding;
     if (!out || reply.client !== this.id || reply.replica !== from || from < 0 || from >= this.q.n) return;
     if (reply.view > this.view) this.view = reply.view;
-    if (reply.timestamp !== out.request.timestamp) return;
+    // A read-only answer counts only for the read-only request, an ordered one only once it fell back to
+    // ordering: the two execute in different states, so their results must not be counted together.
+    if (reply.timestamp !== out.request.timestamp || reply.readOnly !== out.request.readOnly) return;
     out.replies.set(from, reply);
     // f+1 matching committed replies (§4.1), or 2f+1 matching when some are tentative or read-only (§5.1).
     let matching = 0;

@@ -85,6 +85,7 @@ const reply: Reply = {
   client: 'client-1',
   replica: 3,
   tentative: false,
+  readOnly: false,
   result: text('ok 9 byte'),
 };
 const checkpoint = (replica: number): Checkpoint => ({
@@ -173,7 +174,7 @@ const fixtures: readonly Message[] = [
   prepare(2),
   commit,
   reply,
-  { ...reply, tentative: true, result: new Uint8Array(0), client: 'c' },
+  { ...reply, tentative: true, readOnly: true, result: new Uint8Array(0), client: 'c' },
   checkpoint(1),
   { ...checkpoint(1), sig: new Uint8Array(0) },
   viewChange(0),
@@ -682,6 +683,7 @@ class Gen {
           client: this.client(),
           replica: this.replica(),
           tentative: this.int(2) === 1,
+          readOnly: this.int(2) === 1,
           result: this.bytes(50),
         };
       case 5:

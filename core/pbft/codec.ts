@@ -21,7 +21,7 @@
  *   0x02 pre-prepare   view, seq, digest, requests:request[], replica
  *   0x03 prepare       view, seq, digest, replica
  *   0x04 commit        view, seq, digest, replica
- *   0x05 reply         view, timestamp, client, replica, tentative:bool, result:bytes
+ *   0x05 reply         view, timestamp, client, replica, tentative:bool, readOnly:bool, result:bytes
  *   0x06 checkpoint    seq, stateDigest, replica, sig
  *   0x07 view-change   newView, stableSeq, checkpointProof:checkpoint[],
  *                      prepared:claim[], prePrepared:claim[], replica, sig
@@ -307,6 +307,7 @@ function writeReply(w: Writer, m: Reply): void {
   writeClient(w, m.client);
   writeReplica(w, m.replica);
   writeBool(w, m.tentative, 'tentative');
+  writeBool(w, m.readOnly, 'readOnly');
   writeBytes(w, m.result, MAX_FRAME_BYTES, 'result');
 }
 
@@ -686,8 +687,9 @@ function readReply(r: Reader): Reply {
   const client = r.client();
   const replica = r.replica();
   const tentative = r.bool();
+  const readOnly = r.bool();
   const result = r.bytes(MAX_FRAME_BYTES, 'result');
-  return { type: 'reply', view, timestamp, client, replica, tentative, result };
+  return { type: 'reply', view, timestamp, client, replica, tentative, readOnly, result };
 }
 
 function readCheckpoint(r: Reader): Checkpoint {
@@ -997,7 +999,7 @@ export function describe(m: Message): string {
     case 'commit':
       return `COMMIT v=${m.view} n=${m.seq} d=${short(m.digest)} from ${m.replica}`;
     case 'reply':
-      return `REPLY v=${m.view} t=${m.timestamp} c=${showClient(m.client)} from ${m.replica} r=${showSize(m.result.length)}${m.tentative ? ' tentative' : ''}`;
+      return `REPLY v=${m.view} t=${m.timestamp} c=${showClient(m.client)} from ${m.replica} r=${showSize(m.result.length)}${m.readOnly ? ' read-only' : m.tentative ? ' tentative' : ''}`;
     case 'checkpoint':
       return `CHECKPOINT n=${m.seq} d=${short(m.stateDigest)} from ${m.replica}`;
     case 'view-change':

@@ -71,6 +71,8 @@ export interface Reply {
    * execution of a prepared batch. The client needs 2f+1 matching replies then (f+1 if committed).
    */
   readonly tentative: boolean;
+  /** True for the answer to a read-only request executed without ordering (§5.1); always tentative. */
+  readonly readOnly: boolean;
   readonly result: Uint8Array;
 }
 

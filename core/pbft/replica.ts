@@ -50,6 +50,8 @@ interface LogEntry {
    * (FETCH-BATCH).
    */
   batchMissing: boolean;
+  /** Committed by 2f+1 COMMITs although this replica never accepted the pre-prepare (checkCommitCertificate). */
+  commitCertified: boolean;
   /** Latest prepare per replica (any view; only those matching the pre-prepare count). */
   readonly prepares: Map<ReplicaId, Prepare>;
   readonly commits: Map<ReplicaId, Commit>;
@@ -175,6 +177,10 @@ export class Replica {
    */
   private tentative: { readonly seq: number; readonly executed: ExecutedRequest[]; readonly keys: Set<string> } | null =
     null;
+  /** Read-only requests that arrived while a batch was tentative, or before the committed state caught up (executeReadOnly). */
+  private readonly readsAfterTentative: Request[] = [];
+  /** The highest sequence number executed tentatively here: clients may have seen its results. */
+  private exposedSeq = 0;
 
   constructor(options: ReplicaOptions) {
     this.id = options.id;
@@ -412,11 +418,30 @@ export class Replica {
     if (!this.pending.has(key) && !this.inLog.has(key)) this.pending.set(key, req);
   }
 
-  /** §5.1 read-only: execute at once in the current (tentative) state; the client needs 2f+1 matching replies. */
+  /**
+   * §5.1 read-only: execute at once, no ordering; the client needs 2f+1 matching replies. The reply
+   * must not show uncommitted state (TOCS'02 §5.1.3: "they send the reply only after all requests
+   * reflected in the tentative state have committed"), so while a batch is tentative the read waits
+   * for it to commit or be rolled back (seed 735). Nor may it show a state *older* than a tentative
+   * reply this replica already sent: a client may have accepted that write on 2f+1 tentative replies,
+   * and a view change rolled it back here before it commits again — so reads also wait until the
+   * committed state reaches every batch this replica executed tentatively (seed 4675).
+   */
   private executeReadOnly(req: Request): void {
     if (!this.app.isReadOnly(req.op)) return this.ignore(req.client, req, 'read-only flag on an operation that writes');
+    if (this.tentative || this.lastExecuted < this.exposedSeq) {
+      if (this.readsAfterTentative.length < READS_HELD_MAX) this.readsAfterTentative.push(req);
+      return;
+    }
     const result = this.app.execute(req.op, { client: req.client, timestamp: req.timestamp, seq: 0 });
-    this.reply(req.client, req.timestamp, result, true);
+    this.reply(req.client, req.timestamp, result, true, true);
+  }
+
+  /** Reads held back (executeReadOnly), once the committed state may show them. */
+  private answerHeldReads(): void {
+    if (this.readsAfterTentative.length === 0 || this.tentative || this.lastExecuted < this.exposedSeq) return;
+    const reads = this.readsAfterTentative.splice(0);
+    for (const req of reads) this.executeReadOnly(req);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -534,7 +559,7 @@ export class Replica {
   /** prepared(m, v, n, i): the pre-prepare and 2f matching prepares from distinct backups (§4.2). */
   private checkPrepared(entry: LogEntry): void {
     const pp = entry.prePrepare;
-    if (!pp || entry.prepared) return;
+    if (!pp || entry.prepared || entry.commitCertified) return;
     const matching: Prepare[] = [];
     for (const p of entry.prepares.values()) {
       if (p.view === pp.view && p.digest === pp.digest && p.replica !== pp.replica) matching.push(p);
@@ -562,7 +587,46 @@ export class Replica {
       return this.ignore(from, c, `n=${c.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
     const entry = this.entry(c.seq);
     entry.commits.set(from, c);
-    this.checkCommitted(entry);
+    if (entry.prePrepare) this.checkCommitted(entry);
+    else this.checkCommitCertificate(entry, c);
+  }
+
+  /**
+   * A replica that missed the pre-prepare (lost, and its primary gone into a view change that
+   * nobody else joined) can still learn the batch: 2f+1 matching COMMITs from distinct replicas mean
+   * f+1 correct replicas prepared it — it is *committed* (§4.2), whatever this replica saw. It takes
+   * the batch by digest (from its log or FETCH-BATCH) and executes it, claiming nothing it did not do:
+   * no PREPARE, no P or Q claim. Without it such a replica waited forever for the one message only the
+   * primary can send (seed 1543).
+   */
+  private checkCommitCertificate(entry: LogEntry, c: Commit): void {
+    let matching = 0;
+    for (const other of entry.commits.values()) if (other.view === c.view && other.digest === c.digest) matching++;
+    if (matching < this.q.strong) return;
+    const requests = c.digest === this.nullDigest ? [] : entry.batches.get(c.digest);
+    const pp: PrePrepare = {
+      type: 'pre-prepare',
+      view: c.view,
+      seq: c.seq,
+      digest: c.digest,
+      requests: requests ?? [],
+      replica: primaryOf(c.view, this.q.n),
+    };
+    entry.prePrepare = pp;
+    entry.batchMissing = requests === undefined;
+    entry.committed = true;
+    entry.commitCertified = true;
+    if (requests) this.holdBatch(entry, requests);
+    else if (c.seq > this.lastExecuted) {
+      const sources = [...entry.commits.values()]
+        .filter((o) => o.view === c.view && o.digest === c.digest && o.replica !== this.id)
+        .map((o) => o.replica);
+      const missing: MissingBatch = { digest: c.digest, sources, attempts: 0, retryInTicks: 0 };
+      this.missingBatches.set(c.seq, missing);
+      this.requestBatch(c.seq, missing);
+    }
+    this.event({ type: 'committed-local', view: c.view, seq: c.seq, digest: c.digest });
+    this.executeCommitted();
   }
 
   /** committed-local(m, v, n, i): prepared and 2f+1 matching commits, possibly including its own (§4.2). */
@@ -591,6 +655,7 @@ export class Replica {
     this.viewChangeTimeoutTicks = this.config.viewChangeTimeoutTicks;
     this.continueRequestTimer();
     this.propose();
+    this.answerHeldReads();
     this.executeTentatively();
   }
 
@@ -645,6 +710,7 @@ export class Replica {
     const keys = new Set<string>();
     for (const e of executed) if (e.executed) keys.add(requestKey(e.client, e.timestamp));
     this.tentative = { seq: pp.seq, executed, keys };
+    if (pp.seq > this.exposedSeq) this.exposedSeq = pp.seq;
     this.event({ type: 'executed-tentatively', view: this.view, seq: pp.seq, digest: pp.digest });
   }
 
@@ -655,6 +721,7 @@ export class Replica {
     this.app.release();
     this.clientTable.release();
     this.batchExecuted(pp, tentative.executed);
+    this.answerHeldReads();
   }
 
   /** Undo the tentative batch (a view change, or state about to be replaced): it executes again if it commits. */
@@ -665,10 +732,20 @@ export class Replica {
     this.app.rollback();
     this.clientTable.rollback();
     this.event({ type: 'tentative-rolled-back', seq: tentative.seq, reason });
+    this.answerHeldReads();
   }
 
-  private reply(client: ClientId, timestamp: number, result: Uint8Array, tentative: boolean): void {
-    const reply: Reply = { type: 'reply', view: this.view, timestamp, client, replica: this.id, tentative, result };
+  private reply(client: ClientId, timestamp: number, result: Uint8Array, tentative: boolean, readOnly = false): void {
+    const reply: Reply = {
+      type: 'reply',
+      view: this.view,
+      timestamp,
+      client,
+      replica: this.id,
+      tentative: tentative || readOnly,
+      readOnly,
+      result,
+    };
     this.outputs.push({ kind: 'reply', client, reply });
   }
 
@@ -899,6 +976,7 @@ export class Replica {
     this.makeStable({ seq: fetch.seq, stateDigest: fetch.stateDigest, proof: fetch.proof, snapshot });
     this.restartRequestTimer();
     this.executeCommitted();
+    this.answerHeldReads();
   }
 
   /** Replace application state and reply table by a snapshot; checks its digest. Returns a reason on failure. */
@@ -1129,6 +1207,7 @@ export class Replica {
     for (const entry of this.log.values()) {
       entry.prePrepare = null;
       entry.batchMissing = false;
+      entry.commitCertified = false;
       entry.prepared = false;
       entry.committed = false;
       entry.ownPrepare = null;
@@ -1210,7 +1289,7 @@ export class Replica {
     entry.batchMissing = false;
     this.missingBatches.delete(entry.seq);
     this.holdBatch(entry, requests);
-    this.persist(prePreparedRecord(entry.prePrepare, false));
+    if (!entry.commitCertified) this.persist(prePreparedRecord(entry.prePrepare, false));
     this.executeCommitted();
   }
 
@@ -1309,6 +1388,7 @@ export class Replica {
         seq,
         prePrepare: null,
         batchMissing: false,
+        commitCertified: false,
         prepares: new Map(),
         commits: new Map(),
         prepared: false,
@@ -1392,7 +1472,8 @@ export class Replica {
     for (const [seq, entry] of this.log) {
       if (seq <= this.stable.seq) return `log entry ${seq} at or below h=${this.stable.seq} was not collected`;
       if (seq > this.highWatermark) return `log entry ${seq} above H=${this.highWatermark}`;
-      if (entry.committed && !entry.prepared) return `entry ${seq} committed without being prepared`;
+      if (entry.committed && !entry.prepared && !entry.commitCertified)
+        return `entry ${seq} committed without being prepared or a commit certificate`;
       const pp = entry.prePrepare;
       if (pp && pp.view !== this.view && this.status === 'normal')
         return `entry ${seq} holds a pre-prepare of view ${pp.view} in view ${this.view}`;
@@ -1428,6 +1509,8 @@ export interface LogRow {
 const EMPTY = new Uint8Array(0);
 /** NEW-VIEWs kept for peers that missed them. */
 const RECENT_NEW_VIEWS = 4;
+/** Read-only requests held while a batch is tentative; more are dropped (the client retries, ordered). */
+const READS_HELD_MAX = 4096;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;
 /**
