@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BenchError, BenchProcess } from './bench-process.ts';
 import type { PingerOptions, PingerResult } from './echo-pinger.ts';
 import { LISTENING } from './echo-responder.ts';
-import { runMeasuredWindow } from './measured-window.ts';
+import { processCosts, runMeasuredWindow } from './measured-window.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
 import { READY } from './worker-protocol.ts';
@@ -56,14 +56,7 @@ export async function runEchoBench(options: BenchOptions): Promise<BenchReport> 
       ops: options.ops,
     });
     const result = window.results[0] as PingerResult;
-    const costs: ProcessCost[] = processes.map((p, i) => ({
-      role: p.role,
-      pid: p.pid,
-      cpuS: round(window.after[i]!.cpuS - window.before[i]!.cpuS, 2),
-      peakRssMiB: round(window.after[i]!.peakRssMiB, 1),
-      rssStartMiB: round(window.before[i]!.rssMiB, 1),
-      rssEndMiB: round(window.after[i]!.rssMiB, 1),
-    }));
+    const costs: ProcessCost[] = processCosts(processes, window);
     const cpuS = costs.reduce((sum, p) => sum + p.cpuS, 0);
     const p = LatencyHistogram.fromJSON(result.latency).summary();
     const wallS = window.wallS;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError, BenchProcess } from './bench-process.ts';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
-import { runMeasuredWindow } from './measured-window.ts';
+import { processCosts, runMeasuredWindow } from './measured-window.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { describeOperation, round, type BenchOptions, type BenchReport, type ProcessCost } from './report.ts';
 import { READY } from './worker-protocol.ts';
@@ -103,14 +103,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     const ops = results.reduce((sum, r) => sum + r.ops, 0);
     const errors = results.reduce((sum, r) => sum + r.errors, 0);
     if (errors > 0) print(`warning: ${errors} operations timed out or failed`);
-    const processes: ProcessCost[] = watched.map((p, i) => ({
-      role: p.role,
-      pid: p.pid,
-      cpuS: round(window.after[i]!.cpuS - window.before[i]!.cpuS, 2),
-      peakRssMiB: round(window.after[i]!.peakRssMiB, 1),
-      rssStartMiB: round(window.before[i]!.rssMiB, 1),
-      rssEndMiB: round(window.after[i]!.rssMiB, 1),
-    }));
+    const processes: ProcessCost[] = processCosts(watched, window);
     const cpuS = processes.reduce((sum, p) => sum + p.cpuS, 0);
     const latency = new LatencyHistogram();
     for (const r of results) latency.add(r.latency);

@@ -8,6 +8,7 @@
  */
 import type { BenchProcess, ProcessUsage } from './bench-process.ts';
 import { BenchError } from './bench-process.ts';
+import { round, type ProcessCost } from './report.ts';
 import { PROGRESS } from './worker-protocol.ts';
 
 export interface WindowOptions {
@@ -38,6 +39,18 @@ export interface WindowResult {
   readonly before: readonly ProcessUsage[];
   readonly after: readonly ProcessUsage[];
   readonly rssSamples: readonly RssSample[];
+}
+
+/** What each watched process cost in the window (CPU) and over its life (peak RSS), in the order given. */
+export function processCosts(watched: readonly BenchProcess[], window: WindowResult): ProcessCost[] {
+  return watched.map((p, i) => ({
+    role: p.role,
+    pid: p.pid,
+    cpuS: round(window.after[i]!.cpuS - window.before[i]!.cpuS, 2),
+    peakRssMiB: round(window.after[i]!.peakRssMiB, 1),
+    rssStartMiB: round(window.before[i]!.rssMiB, 1),
+    rssEndMiB: round(window.after[i]!.rssMiB, 1),
+  }));
 }
 
 /** How long a worker may take to answer `stop` with its result. */

@@ -233,6 +233,17 @@ describe('§4.3 checkpoints, garbage collection and watermarks', () => {
   });
 });
 
+/** n=1 prepared at replicas 0, 1 and 2 (replica 3 never got the pre-prepare), and no COMMIT got through. */
+function preparedWithoutReplicaThree(): TestCluster {
+  const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
+  c.submit('alice', write('/a', 'x'));
+  c.deliverAll(isType('request'));
+  c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
+  c.deliverAll(not(isType('commit')));
+  c.drop(isType('commit'));
+  return c;
+}
+
 describe('§4.4 view changes', () => {
   it('a silent primary is replaced: backups time out, the new primary sends NEW-VIEW, the request executes in view 1', () => {
     const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 100 });
@@ -282,13 +293,8 @@ describe('§4.4 view changes', () => {
   });
 
   it('a replica that never got a batch the NEW-VIEW orders fetches it by digest (FETCH-BATCH) and executes it', () => {
-    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
-    c.submit('alice', write('/a', 'x'));
-    c.deliverAll(isType('request'));
     // Replica 3 never receives the pre-prepare; 0, 1 and 2 prepare n=1, no commit gets through.
-    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
-    c.deliverAll(not(isType('commit')));
-    c.drop(isType('commit'));
+    const c = preparedWithoutReplicaThree();
     c.crash(0);
     const seen = new Set<string>();
     c.tick(80, (e) => {
@@ -306,12 +312,7 @@ describe('§4.4 view changes', () => {
   it('a replica restarted with its disk still vouches for what it prepared, so the batch survives the view change', () => {
     // Only replicas 1 and 2 prepared n=1; then 2 restarts and the primary fails. 2's claim, read back
     // from its disk, is what gives A2 its f+1 = 2 pre-prepares: O orders the batch in view 1.
-    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
-    c.submit('alice', write('/a', 'x'));
-    c.deliverAll(isType('request'));
-    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
-    c.deliverAll(not(isType('commit')));
-    c.drop(isType('commit'));
+    const c = preparedWithoutReplicaThree();
     c.crash(2);
     c.restart(2);
     c.crash(0);
@@ -320,12 +321,7 @@ describe('§4.4 view changes', () => {
   });
 
   it('a replica restarted without its disk has forgotten: the new primary waits for enough VIEW-CHANGEs', () => {
-    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 1000 });
-    c.submit('alice', write('/a', 'x'));
-    c.deliverAll(isType('request'));
-    c.drop((e) => e.message.type === 'pre-prepare' && e.to === 3);
-    c.deliverAll(not(isType('commit')));
-    c.drop(isType('commit'));
+    const c = preparedWithoutReplicaThree();
     c.crash(2);
     c.restart(2, true);
     c.crash(0);
