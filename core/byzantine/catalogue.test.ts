@@ -132,6 +132,11 @@ describe('regression seeds with Byzantine replicas', () => {
     const result = runSeed(1543, randomBehaviour, env);
     expect(result.ok, explain(result, randomBehaviour)).toBe(true);
   });
+
+  it('seed 6977: a replica that executed on 2f+1 COMMITs cast no COMMIT itself, and a prepared one stayed one short; it now adds its COMMIT', () => {
+    const result = runSeed(6977, randomBehaviour, env);
+    expect(result.ok, explain(result, randomBehaviour)).toBe(true);
+  });
 });
 
 describe('f+1 colluding replicas break what n ≥ 3f+1 promised, and the checkers say what', () => {

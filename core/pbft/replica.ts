@@ -597,7 +597,9 @@ export class Replica {
    * f+1 correct replicas prepared it — it is *committed* (§4.2), whatever this replica saw. It takes
    * the batch by digest (from its log or FETCH-BATCH) and executes it, claiming nothing it did not do:
    * no PREPARE, no P or Q claim. Without it such a replica waited forever for the one message only the
-   * primary can send (seed 1543).
+   * primary can send (seed 1543). It does add its COMMIT: that vouches for nothing 2f+1 replicas have
+   * not committed already, and a replica that prepared and still lacks one COMMIT needs it — without
+   * it, the vote this replica would have cast had it got the pre-prepare went missing (seed 6977).
    */
   private checkCommitCertificate(entry: LogEntry, c: Commit): void {
     let matching = 0;
@@ -616,6 +618,10 @@ export class Replica {
     entry.batchMissing = requests === undefined;
     entry.committed = true;
     entry.commitCertified = true;
+    const commit: Commit = { type: 'commit', view: c.view, seq: c.seq, digest: c.digest, replica: this.id };
+    entry.ownCommit = commit;
+    entry.commits.set(this.id, commit);
+    this.broadcast(commit);
     if (requests) this.holdBatch(entry, requests);
     else if (c.seq > this.lastExecuted) {
       const sources = [...entry.commits.values()]
