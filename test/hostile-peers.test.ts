@@ -356,6 +356,16 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
       ],
       ['CLIENT-REQUEST carrying a reply', replyAsRequest, `${from} expected request, got reply`],
       [
+        'CLIENT-REQUESTS cut short',
+        Uint8Array.of(FRAME.clientRequests, 0x05, 1, 2),
+        `${from} CLIENT-REQUESTS request 0 of 5 bytes does not fit the frame`,
+      ],
+      [
+        'CLIENT-REPLIES with a broken length prefix',
+        Uint8Array.of(FRAME.clientReplies, 0x80),
+        `${from} CLIENT-REPLIES cut short in a length prefix at byte 2`,
+      ],
+      [
         'CLIENT-REFUSED too long',
         Uint8Array.of(FRAME.clientRefused, ...new Uint8Array(2000).fill(0x61)),
         `${from} malformed CLIENT-REFUSED`,

@@ -131,6 +131,41 @@ describe('logical clients over one libp2p node', () => {
     expect(inbox.some((m) => m.frame.kind === 'client-reply' && m.frame.reply.timestamp === t + 1)).toBe(false);
   }, 60_000);
 
+  it("sends the replies of one batch to a node's logical clients in one CLIENT-REPLIES frame", async () => {
+    const self = node.peerId.toString();
+    const clients = Array.from({ length: 20 }, (_, j) => new HandmadeClient(logicalClientId(self, 10 + j), N));
+    for (const c of clients.slice(1)) c.keys.splice(0, N, ...clients[0]!.keys);
+    roster.forEach((member, i) =>
+      transport.send(member, encodeFrame({ kind: 'client-key', key: clients[0]!.keys[i]! })),
+    );
+    const primary = (await hostOf(0).snapshot()).view!.primary;
+    const t = Date.now() * 1000 + 10;
+    const start = inbox.length;
+    // Sent in one go: the primary proposes the first at once and batches the rest behind it.
+    for (const c of clients)
+      transport.send(
+        roster[primary]!,
+        encodeFrame({ kind: 'client-request', request: c.request({ kind: 'stat', path: '/x' }, t) }),
+      );
+    const replies = () =>
+      inbox
+        .slice(start)
+        .flatMap(({ frame }) =>
+          frame.kind === 'client-reply' ? [frame.reply] : frame.kind === 'client-replies' ? frame.replies : [],
+        )
+        .filter((r) => r.timestamp === t);
+    await eventually(
+      () => (replies().length >= clients.length * N ? true : undefined),
+      TIMEOUT_MS,
+      'an ordered reply from every replica to each of the 20 logical clients',
+    );
+    const answered = new Set(replies().map((r) => `${r.client} ${r.replica}`));
+    expect(answered.size).toBe(clients.length * N);
+    const grouped = inbox.slice(start).filter(({ frame }) => frame.kind === 'client-replies');
+    expect(grouped.length).toBeGreaterThan(0);
+    expect(grouped.length).toBeLessThan(clients.length * N);
+  }, 60_000);
+
   it('a revocation of the peer covers its logical clients', async () => {
     const primary = (await hostOf(0).snapshot()).view!.primary;
     await hostOf(primary).revokeClient(logicalClientId(pool.peerId, 1));

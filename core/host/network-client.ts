@@ -16,7 +16,7 @@ import { parseHello } from '../net/roster.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { logicalClientId } from './client-id.ts';
 import { ClientSession, type SessionResult, type SubmitOptions } from './client-session.ts';
-import { CLIENT_KEY_BYTES, encodeFrame, parseFrame, type WireFrame } from './wire.ts';
+import { CLIENT_KEY_BYTES, encodeFrame, encodeGroupedFrames, parseFrame, type WireFrame } from './wire.ts';
 
 /**
  * One timer for every logical client. Coarser than a replica's 10 ms tick: with thousands of
@@ -75,6 +75,9 @@ export class NetworkClient {
   /** By logical client index; empty until the roster is known. */
   private sessions: ClientSession[] = [];
   private readonly sessionById = new Map<string, ClientSession>();
+  /** Requests to send at the end of this turn of the event loop, by replica peer id (sendRequest). */
+  private readonly pendingRequests = new Map<string, Request[]>();
+  private flushScheduled = false;
   private rosterWaiters: (() => void)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -205,12 +208,30 @@ export class NetworkClient {
     this.transport.send(peer, encodeFrame(frame));
   }
 
-  /** Encoded once, whatever the number of replicas it goes to. */
+  /**
+   * Requests wait for the end of this turn of the event loop (setImmediate), then go to each replica
+   * as one frame: the logical clients that a frame of replies completed submit their next requests
+   * together, and the primary gets them together (wire.ts, CLIENT-REQUESTS).
+   */
   private sendRequest(to: ReplicaId | 'all', request: Request): void {
     const roster = this.roster!;
-    const bytes = encodeFrame({ kind: 'client-request', request });
-    if (to === 'all') for (const member of roster) this.transport.send(member, bytes);
-    else this.transport.send(roster[to]!, bytes);
+    for (const member of to === 'all' ? roster : [roster[to]!]) {
+      const queued = this.pendingRequests.get(member);
+      if (queued) queued.push(request);
+      else this.pendingRequests.set(member, [request]);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushRequests());
+    }
+  }
+
+  private flushRequests(): void {
+    this.flushScheduled = false;
+    for (const [member, requests] of this.pendingRequests) {
+      for (const frame of encodeGroupedFrames('requests', requests)) this.transport.send(member, frame);
+    }
+    this.pendingRequests.clear();
   }
 
   private onFrame(from: string, bytes: Uint8Array): void {
@@ -221,6 +242,8 @@ export class NetworkClient {
     const replica = this.replicaOf.get(from);
     if (replica === undefined) return;
     if (frame.kind === 'client-reply') this.sessionById.get(frame.reply.client)?.onReply(replica, frame.reply);
+    else if (frame.kind === 'client-replies')
+      for (const reply of frame.replies) this.sessionById.get(reply.client)?.onReply(replica, reply);
     // Revocation is per peer (client-id.ts): every logical client of ours is refused.
     else if (frame.kind === 'client-refused') for (const session of this.sessions) session.refused(frame.reason);
   }

@@ -15,7 +15,7 @@ import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
 import { describe as describeMessage } from '../pbft/codec.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
-import type { Message, ReplicaId, Request } from '../pbft/messages.ts';
+import type { Message, Reply, ReplicaId, Request } from '../pbft/messages.ts';
 import type { Output, ReplicaEvent } from '../pbft/outputs.ts';
 import { Replica } from '../pbft/replica.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
@@ -41,7 +41,7 @@ import type {
 } from './lab-api.ts';
 import { fileOpFromLab, labResultFromFile } from './lab-ops.ts';
 import { openDataDir, type DataDir } from './storage.ts';
-import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
+import { encodeFrame, encodeGroupedFrames, parseFrame, type WireFrame } from './wire.ts';
 
 export const TICK_MS = 10;
 const HELLO_INTERVAL_MS = 1_000;
@@ -112,6 +112,8 @@ export class ReplicaHost implements LabApi {
     ignoredMessages: 0,
   };
   private stopped = false;
+  /** Replies to other nodes' clients from the outputs being drained, by client node (flushReplies). */
+  private readonly pendingReplies = new Map<string, Reply[]>();
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -384,29 +386,42 @@ export class ReplicaHost implements LabApi {
         this.rememberClient(from);
         if (this.addresses.has(from) || this.roster.adopted?.includes(from)) this.clientKeys.set(from, frame.key);
         return;
-      case 'client-request': {
-        // A peer speaks for itself and its logical clients `peer/j`, never for another peer's.
-        const client = frame.request.client;
-        if (!isClientOf(client, from))
-          return this.note(
-            `request from ${short(from)} ignored: it names client ${JSON.stringify(client)}, not that peer or one of its logical clients`,
-          );
-        if (this.clients.has(from)) this.lastAccepted.set(from, performance.now());
-        const refusal = this.revoked.get(from);
-        if (refusal) return this.sendFrame(from, { kind: 'client-refused', reason: refusal });
-        this.emitMessage('in', from, frame.request);
-        this.faulty?.step(client, frame.request);
+      case 'client-request':
+        this.onClientRequest(from, frame.request);
         return this.drain();
-      }
+      case 'client-requests':
+        for (const request of frame.requests) this.onClientRequest(from, request);
+        return this.drain();
       case 'client-reply': {
         const replicaId = this.roster.adopted?.indexOf(from) ?? -1;
         if (replicaId < 0) return this.note(`reply from ${short(from)} ignored: not a member of the roster`);
         return this.session?.onReply(replicaId, frame.reply);
       }
+      case 'client-replies': {
+        const replicaId = this.roster.adopted?.indexOf(from) ?? -1;
+        if (replicaId < 0) return this.note(`replies from ${short(from)} ignored: not a member of the roster`);
+        for (const reply of frame.replies) this.session?.onReply(replicaId, reply);
+        return;
+      }
       case 'client-refused':
         this.note(`replica ${short(from)} refuses our requests: ${frame.reason}`);
         return this.session?.refused(frame.reason);
     }
+  }
+
+  /** A request from client node `from`, to the replica (its outputs are drained by the caller). */
+  private onClientRequest(from: string, request: Request): void {
+    // A peer speaks for itself and its logical clients `peer/j`, never for another peer's.
+    const client = request.client;
+    if (!isClientOf(client, from))
+      return this.note(
+        `request from ${short(from)} ignored: it names client ${JSON.stringify(client)}, not that peer or one of its logical clients`,
+      );
+    if (this.clients.has(from)) this.lastAccepted.set(from, performance.now());
+    const refusal = this.revoked.get(from);
+    if (refusal) return this.sendFrame(from, { kind: 'client-refused', reason: refusal });
+    this.emitMessage('in', from, request);
+    this.faulty?.step(client, request);
   }
 
   /** Our own client's request: to ourselves without the network, to the others as a frame (encoded once). */
@@ -438,6 +453,16 @@ export class ReplicaHost implements LabApi {
     const faulty = this.faulty;
     if (!faulty) return;
     for (const out of faulty.takeOutputs()) this.onOutput(out);
+    this.flushReplies();
+  }
+
+  /** The replies of one drain (a batch executed), grouped by client node: one frame per node, not per request. */
+  private flushReplies(): void {
+    if (this.pendingReplies.size === 0) return;
+    for (const [peer, replies] of this.pendingReplies) {
+      for (const frame of encodeGroupedFrames('replies', replies)) this.sendBytes(peer, frame);
+    }
+    this.pendingReplies.clear();
   }
 
   private onOutput(out: Output): void {
@@ -459,7 +484,12 @@ export class ReplicaHost implements LabApi {
           const from = this.replicaId!;
           const reply = out.reply;
           queueMicrotask(() => this.session?.onReply(from, reply));
-        } else this.sendFrame(peerOfClient(out.client), { kind: 'client-reply', reply: out.reply });
+        } else {
+          const peer = peerOfClient(out.client);
+          const replies = this.pendingReplies.get(peer);
+          if (replies) replies.push(out.reply);
+          else this.pendingReplies.set(peer, [out.reply]);
+        }
         return;
       case 'persist':
         void this.data

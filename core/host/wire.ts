@@ -9,10 +9,15 @@
  *                        logical clients `peer/j` (client-id.ts)
  *   0x04 CLIENT-REPLY    a REPLY to a client (codec bytes)
  *   0x05 CLIENT-REFUSED  UTF-8 reason: this replica refuses the client's requests (revoked)
+ *   0x06 CLIENT-REPLIES  several REPLYs to logical clients of the receiving node, each a varint byte length
+ *                        then its codec bytes: a replica that executes a batch sends the replies for one
+ *                        client node in one frame (at most GROUPED_PER_FRAME of them, GROUPED_FRAME_BYTES)
+ *   0x07 CLIENT-REQUESTS several REQUESTs, laid out as in CLIENT-REPLIES: a client node sends the requests
+ *                        its logical clients submitted in one turn of the event loop to a replica in one frame
  *
  * The sender of a frame is always the Noise-authenticated peer id the transport reports, never a field.
  */
-import { decodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
+import { decodeMessage, encodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
 import type { Message, Reply, Request } from '../pbft/messages.ts';
 
 export const FRAME = {
@@ -22,7 +27,14 @@ export const FRAME = {
   clientRequest: 0x03,
   clientReply: 0x04,
   clientRefused: 0x05,
+  clientReplies: 0x06,
+  clientRequests: 0x07,
 } as const;
+
+/** A CLIENT-REQUESTS or CLIENT-REPLIES frame carries at most this many messages… */
+export const GROUPED_PER_FRAME = 1024;
+/** …and, unless one message alone is larger, at most this many bytes of them. */
+export const GROUPED_FRAME_BYTES = 1024 * 1024;
 
 export const CLIENT_KEY_BYTES = 32;
 
@@ -32,6 +44,8 @@ export type WireFrame =
   | { readonly kind: 'client-key'; readonly key: Uint8Array }
   | { readonly kind: 'client-request'; readonly request: Request }
   | { readonly kind: 'client-reply'; readonly reply: Reply }
+  | { readonly kind: 'client-requests'; readonly requests: readonly Request[] }
+  | { readonly kind: 'client-replies'; readonly replies: readonly Reply[] }
   | { readonly kind: 'client-refused'; readonly reason: string };
 
 export type ParsedFrame =
@@ -61,7 +75,98 @@ export function encodeFrame(frame: WireFrame): Uint8Array {
       return encodeMessageAfter(FRAME.clientReply, frame.reply);
     case 'client-refused':
       return tagged(FRAME.clientRefused, utf8Encoder.encode(frame.reason));
+    case 'client-requests':
+      return encodeGroup(FRAME.clientRequest, FRAME.clientRequests, frame.requests.map(encodeMessage));
+    case 'client-replies':
+      return encodeGroup(FRAME.clientReply, FRAME.clientReplies, frame.replies.map(encodeMessage));
   }
+}
+
+/**
+ * Several requests (for one replica) or replies (for one client node) as few frames as the limits
+ * allow: one alone as CLIENT-REQUEST / CLIENT-REPLY, several as CLIENT-REQUESTS / CLIENT-REPLIES.
+ */
+export function encodeGroupedFrames(
+  kind: 'requests' | 'replies',
+  messages: readonly (Request | Reply)[],
+): Uint8Array[] {
+  const [single, grouped] =
+    kind === 'requests' ? [FRAME.clientRequest, FRAME.clientRequests] : [FRAME.clientReply, FRAME.clientReplies];
+  if (messages.length === 1) return [encodeMessageAfter(single, messages[0]!)];
+  const frames: Uint8Array[] = [];
+  let group: Uint8Array[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const encoded = encodeMessage(message);
+    if (group.length > 0 && (group.length === GROUPED_PER_FRAME || bytes + encoded.length > GROUPED_FRAME_BYTES)) {
+      frames.push(encodeGroup(single, grouped, group));
+      group = [];
+      bytes = 0;
+    }
+    group.push(encoded);
+    bytes += encoded.length;
+  }
+  if (group.length > 0) frames.push(encodeGroup(single, grouped, group));
+  return frames;
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+function encodeGroup(single: number, grouped: number, encoded: readonly Uint8Array[]): Uint8Array {
+  if (encoded.length === 1) return tagged(single, encoded[0]!);
+  let size = 1;
+  for (const e of encoded) size += varintLength(e.length) + e.length;
+  const frame = new Uint8Array(size);
+  frame[0] = grouped;
+  let pos = 1;
+  for (const e of encoded) {
+    let n = e.length;
+    while (n >= 0x80) {
+      frame[pos++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    frame[pos++] = n;
+    frame.set(e, pos);
+    pos += e.length;
+  }
+  return frame;
+}
+
+/** The messages of a CLIENT-REQUESTS / CLIENT-REPLIES body, or why it is malformed (then none of them counts). */
+function parseGroup(body: Uint8Array, expected: 'request' | 'reply'): Message[] | string {
+  const [name, plural] = expected === 'request' ? ['CLIENT-REQUESTS', 'requests'] : ['CLIENT-REPLIES', 'replies'];
+  const messages: Message[] = [];
+  let pos = 0;
+  while (pos < body.length) {
+    if (messages.length === GROUPED_PER_FRAME) return `${name} with more than ${GROUPED_PER_FRAME} ${plural}`;
+    let length = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (pos >= body.length) return `${name} cut short in a length prefix at byte ${pos + 1}`;
+      if (i === 4) return `${name} length prefix too long at byte ${pos + 1}`;
+      const b = body[pos++]!;
+      length += (b & 0x7f) * scale;
+      scale *= 0x80;
+      if (b < 0x80) break;
+    }
+    if (length === 0 || pos + length > body.length)
+      return `${name} ${expected} ${messages.length} of ${length} bytes does not fit the frame`;
+    const decoded = decodeMessage(body.subarray(pos, pos + length));
+    if (!decoded.ok) return `${name} ${expected} ${messages.length}: ${decoded.reason}`;
+    if (decoded.message.type !== expected)
+      return `${name} ${expected} ${messages.length}: expected ${expected}, got ${decoded.message.type}`;
+    messages.push(decoded.message);
+    pos += length;
+  }
+  if (messages.length < 2) return `${name} with fewer than 2 ${plural}`;
+  return messages;
 }
 
 /** Never throws: a bad frame comes back with the reason to log. */
@@ -106,6 +211,18 @@ export function parseFrame(bytes: Uint8Array): ParsedFrame {
     case FRAME.clientReply: {
       const m = message('reply');
       return 'ok' in m ? m : { ok: true, frame: { kind: 'client-reply', reply: m as Reply } };
+    }
+    case FRAME.clientRequests: {
+      const requests = parseGroup(body, 'request');
+      return typeof requests === 'string'
+        ? { ok: false, reason: requests }
+        : { ok: true, frame: { kind: 'client-requests', requests: requests as Request[] } };
+    }
+    case FRAME.clientReplies: {
+      const replies = parseGroup(body, 'reply');
+      return typeof replies === 'string'
+        ? { ok: false, reason: replies }
+        : { ok: true, frame: { kind: 'client-replies', replies: replies as Reply[] } };
     }
     case FRAME.clientRefused: {
       const reason = body.length <= 1024 ? text() : null;

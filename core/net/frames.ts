@@ -10,11 +10,12 @@
 import { Uint8ArrayList } from 'uint8arraylist';
 
 /**
- * The one protocol id for replica-to-replica frames (DESIGN.md, Networking). The major version
- * changes with the message encoding (core/pbft/codec.ts), so replicas of incompatible versions never
- * talk: 2.0.0 dropped the signatures of PRE-PREPARE and PREPARE and put claims in VIEW-CHANGE.
+ * The one protocol id for replica-to-replica frames (DESIGN.md, Networking). The version changes
+ * with the message encoding (core/pbft/codec.ts) or the host's frames (core/host/wire.ts), so nodes
+ * of incompatible versions never talk: 2.0.0 dropped the signatures of PRE-PREPARE and PREPARE and
+ * put claims in VIEW-CHANGE; 2.1.0 added CLIENT-REPLIES (one frame for a batch's replies to a node).
  */
-export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/2.0.0';
+export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/2.1.0';
 
 /** Largest frame payload accepted or sent unless configured otherwise: 4 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
