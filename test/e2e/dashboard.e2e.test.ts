@@ -278,11 +278,20 @@ describe.skipIf(skipped !== null)(
         expect(Number(await text(p, 'low-watermark'))).toBe(shown);
         // Its proof: 2f+1 = 3 replicas' CHECKPOINT messages.
         expect(await p.locator('[data-testid=checkpoint-proof] .pill').count()).toBeGreaterThanOrEqual(3);
-        // Garbage collection (§4.3): no log row at or below the stable checkpoint.
-        const seqs = await Promise.all(
-          (await p.getByTestId('log-row').all()).map(async (row) => Number(await row.getAttribute('data-seq'))),
+        // Garbage collection (§4.3): no log row at or below the stable checkpoint. The rows are read in one
+        // evaluation (the list re-renders as events arrive, so row locators taken one by one can go stale).
+        const collected = async (): Promise<number[]> =>
+          (
+            await p
+              .getByTestId('log-row')
+              .evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-seq'))))
+          ).filter((seq) => seq <= shown);
+        await eventually(
+          async () => ((await collected()).length === 0 ? true : undefined),
+          15_000,
+          `replica ${id}'s log to drop its rows at or below n=${shown}`,
         );
-        expect(seqs.filter((seq) => seq <= shown)).toEqual([]);
+        expect(await collected()).toEqual([]);
       }
       await shoot(page(honest[0]!), '04-checkpoint-stable');
     }, 90_000);
