@@ -4,7 +4,7 @@
  * exactly one encoding (no minimality rules to check, unlike varints). The reader throws
  * `DecodeError`, which each decoder catches at its boundary and turns into `{ ok: false, reason }`.
  */
-import { utf8Decode, utf8Encode } from './utf8.ts';
+import { utf8Decode, utf8Length, utf8Write } from './utf8.ts';
 
 /** u64 fields carry JavaScript safe integers only: the high word is at most 2^21 - 1. */
 const U64_HIGH_MAX = 0x1fffff;
@@ -84,7 +84,10 @@ export class ByteWriter {
 
   /** UTF-8 with a u32 length (a lone surrogate is written as U+FFFD). */
   string(text: string): void {
-    this.bytes(utf8Encode(text));
+    const length = utf8Length(text);
+    this.u32(length);
+    this.#reserve(length);
+    this.#length = utf8Write(text, this.#buffer, this.#length);
   }
 
   /** What was written, without a copy: it aliases the buffer, which later writes may change. */

@@ -18,7 +18,7 @@
  * and limits when it executes, so a bad path is a `BAD_PATH` result and bad bytes a `BAD_OP` result.
  */
 import { ByteReader, ByteWriter, DecodeError } from './binary.ts';
-import { isWellFormed, utf8Encode } from './utf8.ts';
+import { isWellFormed, utf8Encode, utf8Length } from './utf8.ts';
 
 /** Longest path, in UTF-8 bytes. */
 export const PATH_BYTES_MAX = 255;
@@ -237,7 +237,14 @@ export function fileError(code: FileErrorCode, message: string): FileResult {
 }
 
 export function encodeResult(result: FileResult): Uint8Array {
-  const writer = new ByteWriter(result.kind === 'data' ? 64 + result.stat.path.length * 3 + result.data.length : 128);
+  // An exact size for an error (the commonest small result: a stat of a missing path) saves finish()'s copy.
+  const writer = new ByteWriter(
+    result.kind === 'data'
+      ? 64 + result.stat.path.length * 3 + result.data.length
+      : result.kind === 'error'
+        ? 6 + utf8Length(result.message)
+        : 128,
+  );
   writer.u8(RESULT_TAGS[result.kind]);
   switch (result.kind) {
     case 'written':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWellFormed, utf8Decode, utf8Encode } from './utf8.ts';
+import { isWellFormed, utf8Decode, utf8Encode, utf8Length, utf8Write } from './utf8.ts';
 
 /** mulberry32: a small seeded PRNG for reproducible random inputs. */
 function prng(seed: number): () => number {
@@ -29,6 +29,7 @@ describe('utf8', () => {
   it('writes a lone surrogate as U+FFFD, and isWellFormed tells it apart', () => {
     for (const text of ['\ud800', 'a\udc00', '\udbff\ud800', 'x\ud83d']) {
       expect([...utf8Encode(text)]).toEqual([...encoder.encode(text)]);
+      expect(utf8Length(text)).toBe(encoder.encode(text).length);
       expect(isWellFormed(text)).toBe(false);
     }
     expect(isWellFormed('a🙂b\u{10ffff}')).toBe(true);
@@ -48,6 +49,10 @@ describe('utf8', () => {
         .join('');
       const bytes = utf8Encode(text);
       expect([...bytes], `seed=${SEED} ${JSON.stringify(text)}`).toEqual([...encoder.encode(text)]);
+      expect(utf8Length(text), `seed=${SEED} ${JSON.stringify(text)}`).toBe(bytes.length);
+      const into = new Uint8Array(bytes.length + 3).fill(0xaa);
+      expect(utf8Write(text, into, 2)).toBe(bytes.length + 2);
+      expect([...into]).toEqual([0xaa, 0xaa, ...bytes, 0xaa]);
       if (isWellFormed(text)) expect(utf8Decode(bytes)).toBe(text);
     }
   });

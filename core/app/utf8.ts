@@ -22,8 +22,32 @@ export function isWellFormed(text: string): boolean {
 
 /** UTF-8 bytes of `text`. A lone surrogate becomes U+FFFD, as TextEncoder does; check `isWellFormed` first to refuse it instead. */
 export function utf8Encode(text: string): Uint8Array {
-  const out = new Uint8Array(text.length * 3); // a UTF-16 unit never needs more than 3 bytes
+  const out = new Uint8Array(utf8Length(text));
+  utf8Write(text, out, 0);
+  return out;
+}
+
+/** How many bytes `utf8Encode(text)` returns, without encoding. */
+export function utf8Length(text: string): number {
   let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 4;
+        i++;
+      } else length += 3; // U+FFFD
+    } else length += 3; // the rest of the BMP, U+FFFD for a lone low surrogate included
+  }
+  return length;
+}
+
+/** Write `utf8Encode(text)` into `out` at `offset` (room for `utf8Length(text)` bytes); returns the end offset. */
+export function utf8Write(text: string, out: Uint8Array, offset: number): number {
+  let length = offset;
   for (let i = 0; i < text.length; i++) {
     let point = text.charCodeAt(i);
     if (point < 0x80) {
@@ -51,7 +75,7 @@ export function utf8Encode(text: string): Uint8Array {
     }
     out[length++] = 0x80 | (point & 0x3f);
   }
-  return out.slice(0, length);
+  return length;
 }
 
 /** The string encoded by `bytes`, or undefined unless `bytes` is well-formed UTF-8. */

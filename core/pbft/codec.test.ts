@@ -480,6 +480,23 @@ describe('strict decoding: each rejection class', () => {
     }
   });
 
+  it('decodes a repeated client id to the same string, and every other id to its own (the id cache)', () => {
+    const withClient = (c: readonly number[]) => frame(0x01, leb(c.length), c, 5, 0, 0, 0);
+    const id = [...new TextEncoder().encode('12D3KooWExample/7')];
+    const first = expectAccepted(withClient(id)) as { client: string };
+    const again = expectAccepted(withClient(id)) as { client: string };
+    expect(again.client).toBe(first.client);
+    // One byte different, or one byte shorter: not the cached id.
+    expect(expectAccepted(withClient([...id.slice(0, -1), 0x38]))).toMatchObject({ client: '12D3KooWExample/8' });
+    expect(expectAccepted(withClient(id.slice(0, -1)))).toMatchObject({ client: '12D3KooWExample/' });
+    // More ids than the cache holds: each still decodes to itself, and invalid bytes stay invalid.
+    for (let j = 0; j < 10_000; j++) {
+      const bytes = [...new TextEncoder().encode(`peer/${j}`)];
+      expect((expectAccepted(withClient(bytes)) as { client: string }).client).toBe(`peer/${j}`);
+    }
+    expectRejected(withClient([0x61, 0xe2, 0x28, 0xa1]), 'invalid UTF-8 in client id in request at byte 2');
+  });
+
   it('rejects a state chunk index at or beyond its chunk count', () => {
     const chunk = (index: number, count: number) => frame(0x0a, 1, digestBytes, 0, index, count, 0, 0);
     expect(expectAccepted(chunk(4, 5))).toMatchObject({ chunk: 4, chunkCount: 5 });

@@ -614,7 +614,7 @@ class Reader {
     if (n > MAX_CLIENT_ID_BYTES) this.reject(`client id too long: ${n} > ${MAX_CLIENT_ID_BYTES} bytes`, at);
     const start = this.pos;
     if (n > this.end - start) this.truncated(at);
-    const s = utf8Decode(this.buf, start, start + n);
+    const s = clientIdAt(this.buf, start, start + n);
     if (s === undefined) this.reject('invalid UTF-8 in client id', start);
     this.pos = start + n;
     return s;
@@ -932,6 +932,36 @@ function utf8Into(s: string, out: Uint8Array, pos: number): number {
     }
   }
   return pos;
+}
+
+/**
+ * Client ids decoded before, by a hash of their bytes: every request, reply and batch names its
+ * client, and a thousand clients send thousands of messages a second. A hit returns the same string
+ * object, which saves the decoding and the allocation, and lets Maps keyed by client id reuse its
+ * cached hash. Bounded: emptied when it reaches CLIENT_ID_CACHE entries.
+ */
+const clientIds = new Map<number, { readonly bytes: Uint8Array; readonly id: string }>();
+const CLIENT_ID_CACHE = 4096;
+
+function clientIdAt(buf: Uint8Array, start: number, end: number): string | undefined {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const cached = clientIds.get(h);
+  if (cached && cached.bytes.length === end - start) {
+    let same = true;
+    for (let i = 0; i < cached.bytes.length; i++) {
+      if (cached.bytes[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached.id;
+  }
+  const id = utf8Decode(buf, start, end);
+  if (id === undefined) return undefined;
+  if (clientIds.size >= CLIENT_ID_CACHE) clientIds.clear();
+  clientIds.set(h, { bytes: buf.slice(start, end), id });
+  return id;
 }
 
 /** UTF-16 units of a decoded client id; a UTF-8 byte never yields more than one unit. */
