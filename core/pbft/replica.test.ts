@@ -4,7 +4,7 @@
  * interleaving the paper describes.
  */
 import { describe, expect, it } from 'vitest';
-import { fromReplica, isType, not, TestCluster, text, toReplica } from '../testing/cluster.ts';
+import { fromReplica, isType, not, TestCluster, text, toReplica, type Envelope } from '../testing/cluster.ts';
 import { batchBytes, encodeMessage, decodeMessage, signingBytes } from './codec.ts';
 import type { NewView, PrePrepare, Request } from './messages.ts';
 
@@ -332,6 +332,36 @@ describe('§4.4 view changes', () => {
     c.restart(0);
     c.tick(200);
     for (const r of [0, 1, 2, 3]) expect(c.eventsOf('executed', r).map((e) => e.seq)).toEqual([1]);
+  });
+
+  it('a replica cut off from the others does not climb views alone; their NEW-VIEW brings it back when the link returns', () => {
+    const c = new TestCluster(4, { viewChangeTimeoutTicks: 10, retransmitTicks: 2 });
+    c.submit('alice', write('/a', 'x'));
+    c.tick(5);
+    for (let r = 0; r < 4; r++) expect(c.replica(r).lastExecuted).toBe(1);
+    // The primary's link goes as the next request arrives: it gets the request, and then nothing but the
+    // others' VIEW-CHANGEs for view 1 (in flight as the cut began); nothing it sends gets out.
+    const cut = (e: Envelope) => e.from === 0 || e.to === 0;
+    const lateViewChange = (e: Envelope) => e.to === 0 && e.message.type === 'view-change' && e.message.newView === 1;
+    c.submit('alice', write('/b', 'y'));
+    c.deliverAll((e) => e.to === 0 && e.message.type === 'request');
+    for (let i = 0; i < 300; i++) {
+      c.tick(1, (e) => !cut(e) || lateViewChange(e));
+      c.drop(cut);
+    }
+    for (let r = 1; r < 4; r++) {
+      expect(c.replica(r).view).toBe(1);
+      expect(c.replica(r).status).toBe('normal');
+      expect(c.replica(r).lastExecuted).toBe(2);
+    }
+    // It joined view 1 on f+1 VIEW-CHANGEs, never got its NEW-VIEW, and waited there instead of moving on alone.
+    expect(c.replica(0).view).toBe(1);
+    expect(c.replica(0).status).toBe('view-change');
+    // The link returns: its STATUS reaches the others, who relay the NEW-VIEW of view 1.
+    c.tick(50);
+    expect(c.replica(0).view).toBe(1);
+    expect(c.replica(0).status).toBe('normal');
+    expect(c.replica(0).lastExecuted).toBe(2);
   });
 
   it('f+1 VIEW-CHANGEs for a higher view make a replica join without its own timer (§4.5)', () => {

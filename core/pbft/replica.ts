@@ -150,8 +150,15 @@ export class Replica {
    */
   private readonly waiting = new Map<string, Request>();
   private viewChangeTimerTicks: number | null = null;
-  /** What each peer in our view last said it executed (STATUS), to tell "behind" from "primary stuck". */
-  private readonly peerExecuted = new Map<ReplicaId, number>();
+  /**
+   * Each peer working normally, as its last STATUS said: its view and what it executed there (to tell
+   * "behind" from "primary stuck", and "missed the NEW-VIEW" from "no NEW-VIEW"). A peer whose last
+   * STATUS was from a view change has no entry.
+   */
+  private readonly peerNormal = new Map<ReplicaId, { readonly view: number; readonly executed: number }>();
+  /** Ticks so far, and the tick at which each other replica was last heard from (any message). */
+  private ticks = 0;
+  private readonly lastHeard = new Map<ReplicaId, number>();
   /** The request the running timer was started for. */
   private timedRequest: string | null = null;
   /** T, doubled on each view change that does not complete (§4.5). */
@@ -267,6 +274,7 @@ export class Replica {
       this.ignore(from, message, 'sender is not another replica of this cluster');
       return;
     }
+    this.lastHeard.set(from, this.ticks);
     switch (message.type) {
       case 'request':
         return this.onRelayedRequest(from, message);
@@ -299,15 +307,27 @@ export class Replica {
 
   /** Logical time passes: timers count down (§4.4 view-change timer, retransmission, state transfer). */
   tick(): void {
+    this.ticks++;
     if (this.viewChangeTimerTicks !== null && --this.viewChangeTimerTicks <= 0) {
       this.viewChangeTimerTicks = null;
+      // A VIEW-CHANGE takes effect only with 2f+1 replicas. One that hears fewer than 2f others (its link
+      // is cut) cannot be part of that quorum now, and moving on alone would strand it in a view nobody
+      // else enters (seen on a LAN after a cut link). It waits; if the others move, their VIEW-CHANGEs
+      // bring it along (§4.5, f+1), and once it hears them again its timers act as before.
+      const cutOff = this.cutOff();
       if (this.status === 'normal') {
-        if (this.behindPeers() >= this.q.weak) {
-          // f+1 peers (one of them correct) have executed past us: the primary is working and we are
-          // catching up. A VIEW-CHANGE from us alone could not move the others, and would strand us in a
-          // view nobody else enters (seen on a LAN after a cut link). Keep waiting.
+        if (this.behindPeers() >= this.q.weak || cutOff) {
+          // Or f+1 peers (one of them correct) have executed past us: the primary is working and we are
+          // catching up. A VIEW-CHANGE from us alone could not move the others. Keep waiting.
           this.restartRequestTimer();
         } else this.startViewChange(this.view + 1, 'request timer expired');
+      } else if (cutOff) {
+        this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
+      } else if (this.peersNormalIn(this.view) >= this.q.weak) {
+        // f+1 peers (one of them correct) work normally in the view we wait for: its NEW-VIEW exists and
+        // we missed it (say, our outbound link came back after theirs). They relay it when our STATUS or
+        // VIEW-CHANGE reaches them; moving on alone would strand us in a view nobody else enters.
+        this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
       } else {
         this.viewChangeTimeoutTicks *= 2;
         this.startViewChange(this.view + 1, `no NEW-VIEW for view ${this.view}`);
@@ -1096,8 +1116,30 @@ export class Replica {
   /** Peers in our view, working normally, that have executed more than we have. */
   private behindPeers(): number {
     let ahead = 0;
-    for (const executed of this.peerExecuted.values()) if (executed > this.lastExecuted) ahead++;
+    for (const peer of this.peerNormal.values())
+      if (peer.view === this.view && peer.executed > this.lastExecuted) ahead++;
     return ahead;
+  }
+
+  /**
+   * Whether we heard from fewer than 2f other replicas (any message) within the last window: the
+   * second half of the (undoubled) view-change timeout, so that the messages that started a timer do
+   * not count when it expires, and at least two STATUS periods (every replica sends STATUS every
+   * retransmitTicks). Never in the first window after start: there is nothing to judge by yet.
+   */
+  private cutOff(): boolean {
+    const window = Math.max(Math.ceil(this.config.viewChangeTimeoutTicks / 2), 2 * this.config.retransmitTicks);
+    if (this.ticks < window) return false;
+    let heard = 0;
+    for (const at of this.lastHeard.values()) if (at >= this.ticks - window) heard++;
+    return heard < this.q.strong - 1;
+  }
+
+  /** Peers whose last STATUS said they work normally in `view`. */
+  private peersNormalIn(view: number): number {
+    let count = 0;
+    for (const peer of this.peerNormal.values()) if (peer.view === view) count++;
+    return count;
   }
 
   private startNewViewTimer(): void {
@@ -1348,8 +1390,8 @@ export class Replica {
 
   private onStatus(from: ReplicaId, st: Status): void {
     if (st.replica !== from) return this.ignore(from, st, `names replica ${st.replica}`);
-    if (st.view === this.view && st.normal) this.peerExecuted.set(from, st.lastExecuted);
-    else this.peerExecuted.delete(from);
+    if (st.normal) this.peerNormal.set(from, { view: st.view, executed: st.lastExecuted });
+    else this.peerNormal.delete(from);
     // Checkpoints: the proof of our stable checkpoint if the peer is below it, and our votes above its h.
     if (st.stableSeq < this.stable.seq) for (const cp of this.stable.proof) this.send(from, cp);
     for (const own of this.ownCheckpoints.values()) if (own.message.seq > st.stableSeq) this.send(from, own.message);
