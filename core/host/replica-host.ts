@@ -392,15 +392,15 @@ export class ReplicaHost implements LabApi {
       case 'client-requests':
         for (const request of frame.requests) this.onClientRequest(from, request);
         return this.drain();
-      case 'client-reply': {
-        const replicaId = this.roster.adopted?.indexOf(from) ?? -1;
-        if (replicaId < 0) return this.note(`reply from ${short(from)} ignored: not a member of the roster`);
-        return this.session?.onReply(replicaId, frame.reply);
-      }
+      case 'client-reply':
       case 'client-replies': {
         const replicaId = this.roster.adopted?.indexOf(from) ?? -1;
-        if (replicaId < 0) return this.note(`replies from ${short(from)} ignored: not a member of the roster`);
-        for (const reply of frame.replies) this.session?.onReply(replicaId, reply);
+        if (replicaId < 0)
+          return this.note(
+            `${frame.kind === 'client-reply' ? 'reply' : 'replies'} from ${short(from)} ignored: not a member of the roster`,
+          );
+        for (const reply of frame.kind === 'client-reply' ? [frame.reply] : frame.replies)
+          this.session?.onReply(replicaId, reply);
         return;
       }
       case 'client-refused':
@@ -458,7 +458,6 @@ export class ReplicaHost implements LabApi {
 
   /** The replies of one drain (a batch executed), grouped by client node: one frame per node, not per request. */
   private flushReplies(): void {
-    if (this.pendingReplies.size === 0) return;
     for (const [peer, replies] of this.pendingReplies) {
       for (const frame of encodeGroupedFrames('replies', replies)) this.sendBytes(peer, frame);
     }

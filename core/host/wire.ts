@@ -9,14 +9,15 @@
  *                        logical clients `peer/j` (client-id.ts)
  *   0x04 CLIENT-REPLY    a REPLY to a client (codec bytes)
  *   0x05 CLIENT-REFUSED  UTF-8 reason: this replica refuses the client's requests (revoked)
- *   0x06 CLIENT-REPLIES  several REPLYs to logical clients of the receiving node, each a varint byte length
- *                        then its codec bytes: a replica that executes a batch sends the replies for one
+ *   0x06 CLIENT-REPLIES  several REPLYs to logical clients of the receiving node, each framed as the
+ *                        stream frames are (core/net/frames.ts: varint byte length, then its codec bytes): a replica that executes a batch sends the replies for one
  *                        client node in one frame (at most GROUPED_PER_FRAME of them, GROUPED_FRAME_BYTES)
  *   0x07 CLIENT-REQUESTS several REQUESTs, laid out as in CLIENT-REPLIES: a client node sends the requests
  *                        its logical clients submitted in one turn of the event loop to a replica in one frame
  *
  * The sender of a frame is always the Noise-authenticated peer id the transport reports, never a field.
  */
+import { lengthPrefixBytes, writeLengthPrefix } from '../net/frames.ts';
 import { decodeMessage, encodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
 import type { Message, Reply, Request } from '../pbft/messages.ts';
 
@@ -110,29 +111,15 @@ export function encodeGroupedFrames(
   return frames;
 }
 
-function varintLength(n: number): number {
-  let length = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    length++;
-  }
-  return length;
-}
-
 function encodeGroup(single: number, grouped: number, encoded: readonly Uint8Array[]): Uint8Array {
   if (encoded.length === 1) return tagged(single, encoded[0]!);
   let size = 1;
-  for (const e of encoded) size += varintLength(e.length) + e.length;
+  for (const e of encoded) size += lengthPrefixBytes(e.length) + e.length;
   const frame = new Uint8Array(size);
   frame[0] = grouped;
   let pos = 1;
   for (const e of encoded) {
-    let n = e.length;
-    while (n >= 0x80) {
-      frame[pos++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    frame[pos++] = n;
+    pos = writeLengthPrefix(e.length, frame, pos);
     frame.set(e, pos);
     pos += e.length;
   }

@@ -51,14 +51,27 @@ export class MalformedFrameLengthError extends Error {
 
 /** Unsigned LEB128 encoding of `value` (a non-negative integer ≤ MAX_FRAME_BYTES_LIMIT). */
 export function encodeLengthPrefix(value: number): Uint8Array {
-  const out: number[] = [];
+  const out = new Uint8Array(lengthPrefixBytes(value));
+  writeLengthPrefix(value, out, 0);
+  return out;
+}
+
+/** How many bytes the length prefix of `value` takes. */
+export function lengthPrefixBytes(value: number): number {
+  let bytes = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
+}
+
+/** Write the length prefix of `value` into `out` at `pos` (room for lengthPrefixBytes(value)); returns the end. */
+export function writeLengthPrefix(value: number, out: Uint8Array, pos: number): number {
   let rest = value;
   while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
+    out[pos++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  out.push(rest);
-  return Uint8Array.from(out);
+  out[pos++] = rest;
+  return pos;
 }
 
 /**

@@ -41,6 +41,7 @@
  * copies: the decoder is on the hot path. Do not reuse or mutate a frame's buffer after decoding it,
  * and copy a small field out if it is kept long after a large frame is dropped.
  */
+import { isWellFormed, utf8Decode, utf8Length, utf8Write } from '../app/utf8.ts';
 import type {
   Checkpoint,
   ClientId,
@@ -234,12 +235,13 @@ function writeClient(w: Writer, client: ClientId): void {
   if (typeof client !== 'string' || client.length === 0 || client.length > MAX_CLIENT_ID_BYTES) {
     throw new CodecError(`client id must be 1..${MAX_CLIENT_ID_BYTES} UTF-8 bytes, got ${JSON.stringify(client)}`);
   }
+  if (!isWellFormed(client))
+    throw new CodecError(`client id is not valid Unicode (lone surrogate): ${JSON.stringify(client)}`);
   const n = utf8Length(client);
-  if (n < 0) throw new CodecError(`client id is not valid Unicode (lone surrogate): ${JSON.stringify(client)}`);
   if (n > MAX_CLIENT_ID_BYTES) throw new CodecError(`client id too long: ${n} > ${MAX_CLIENT_ID_BYTES} bytes`);
   w.varint(n);
   w.reserve(n);
-  w.pos = utf8Into(client, w.buf, w.pos);
+  w.pos = utf8Write(client, w.buf, w.pos);
 }
 
 /**
@@ -893,47 +895,6 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-/** UTF-8 byte length of `s`, or -1 if it holds a lone surrogate (which has no UTF-8 form). */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdfff) {
-      const next = s.charCodeAt(i + 1);
-      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return -1;
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-/** Write `s` (checked by utf8Length) as UTF-8 at `pos`; returns the end position. */
-function utf8Into(s: string, out: Uint8Array, pos: number): number {
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      out[pos++] = c;
-    } else if (c < 0x800) {
-      out[pos++] = 0xc0 | (c >> 6);
-      out[pos++] = 0x80 | (c & 0x3f);
-    } else if (c >= 0xd800 && c <= 0xdbff) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
-      out[pos++] = 0xf0 | (c >> 18);
-      out[pos++] = 0x80 | ((c >> 12) & 0x3f);
-      out[pos++] = 0x80 | ((c >> 6) & 0x3f);
-      out[pos++] = 0x80 | (c & 0x3f);
-    } else {
-      out[pos++] = 0xe0 | (c >> 12);
-      out[pos++] = 0x80 | ((c >> 6) & 0x3f);
-      out[pos++] = 0x80 | (c & 0x3f);
-    }
-  }
-  return pos;
-}
-
 /**
  * Client ids decoded before, by a hash of their bytes: every request, reply and batch names its
  * client, and a thousand clients send thousands of messages a second. A hit returns the same string
@@ -957,61 +918,11 @@ function clientIdAt(buf: Uint8Array, start: number, end: number): string | undef
     }
     if (same) return cached.id;
   }
-  const id = utf8Decode(buf, start, end);
+  const id = utf8Decode(buf.subarray(start, end));
   if (id === undefined) return undefined;
   if (clientIds.size >= CLIENT_ID_CACHE) clientIds.clear();
   clientIds.set(h, { bytes: buf.slice(start, end), id });
   return id;
-}
-
-/** UTF-16 units of a decoded client id; a UTF-8 byte never yields more than one unit. */
-const UTF16_SCRATCH = new Uint16Array(MAX_CLIENT_ID_BYTES);
-
-/**
- * Strict UTF-8 (RFC 3629) of buf[start, end), at most MAX_CLIENT_ID_BYTES long: rejects overlong
- * forms, surrogates, code points above U+10FFFF and truncated sequences. undefined if invalid.
- */
-function utf8Decode(buf: Uint8Array, start: number, end: number): string | undefined {
-  const units = UTF16_SCRATCH;
-  let n = 0;
-  let i = start;
-  while (i < end) {
-    const b0 = buf[i]!;
-    if (b0 < 0x80) {
-      units[n++] = b0;
-      i += 1;
-      continue;
-    }
-    // Allowed range of the second byte, which is where overlong forms and surrogates show up.
-    let len: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b0 >= 0xc2 && b0 <= 0xdf) len = 2;
-    else if (b0 >= 0xe0 && b0 <= 0xef) {
-      len = 3;
-      if (b0 === 0xe0) lo = 0xa0;
-      else if (b0 === 0xed) hi = 0x9f;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-      len = 4;
-      if (b0 === 0xf0) lo = 0x90;
-      else if (b0 === 0xf4) hi = 0x8f;
-    } else return undefined;
-    if (i + len > end) return undefined;
-    const b1 = buf[i + 1]!;
-    if (b1 < lo || b1 > hi) return undefined;
-    let cp = ((b0 & (0xff >> (len + 1))) << 6) | (b1 & 0x3f);
-    for (let k = 2; k < len; k++) {
-      const b = buf[i + k]!;
-      if ((b & 0xc0) !== 0x80) return undefined;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    if (cp >= 0x10000) {
-      units[n++] = 0xd800 + ((cp - 0x10000) >> 10);
-      units[n++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-    } else units[n++] = cp;
-    i += len;
-  }
-  return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -321,12 +321,10 @@ export class Replica {
           // catching up. A VIEW-CHANGE from us alone could not move the others. Keep waiting.
           this.restartRequestTimer();
         } else this.startViewChange(this.view + 1, 'request timer expired');
-      } else if (cutOff) {
-        this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
-      } else if (this.peersNormalIn(this.view) >= this.q.weak) {
-        // f+1 peers (one of them correct) work normally in the view we wait for: its NEW-VIEW exists and
-        // we missed it (say, our outbound link came back after theirs). They relay it when our STATUS or
-        // VIEW-CHANGE reaches them; moving on alone would strand us in a view nobody else enters.
+      } else if (cutOff || this.peersNormalIn(this.view) >= this.q.weak) {
+        // Or f+1 peers (one of them correct) work normally in the view we wait for: its NEW-VIEW exists
+        // and we missed it (say, our outbound link came back after theirs). They relay it when our STATUS
+        // or VIEW-CHANGE reaches them. Keep waiting.
         this.viewChangeTimerTicks = this.viewChangeTimeoutTicks;
       } else {
         this.viewChangeTimeoutTicks *= 2;
