@@ -42,6 +42,8 @@ export interface Behaviour extends BehaviourInfo {
   readonly onOutputs?: (ctx: BehaviourContext, outputs: Output[]) => Output[];
   /** Once per tick: extra outputs (replays, floods, delayed messages coming due). */
   readonly onTick?: (ctx: BehaviourContext) => Output[];
+  /** What it has done so far, by kind (the simulator sums them into `--json`). */
+  readonly counters?: () => Readonly<Record<string, number>>;
 }
 
 export function signWith(crypto: ReplicaCrypto) {

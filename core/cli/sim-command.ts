@@ -7,6 +7,8 @@
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, type FaultKind, type ScenarioOptions } from '../sim/scenario.ts';
 import { describeFault } from '../sim/simulation.ts';
+import { describeAdversary } from '../sim/network-adversary.ts';
+import { describeTwins } from '../sim/twins.ts';
 import { scenarioFromSeed } from '../sim/scenario.ts';
 import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
 import type { RunResult } from '../sim/simulation.ts';
@@ -18,8 +20,17 @@ import { CLIENT_CATALOGUE } from '../byzantine/client-behaviours.ts';
 
 export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--replicas 4|7|10] [--clients M] [--ops K]
                     [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]
-                    [--faulty K --behaviour ID|random [--expect-violation]] [--client-behaviour ID]
-       pbft-lab sim --list-behaviours`;
+                    [--faulty K --behaviour ID|fuzz|random] [--twins K] [--adversary] [--expect-violation]
+                    [--client-behaviour ID] [--write-ahead on|off] [--early-invariants on|off]
+       pbft-lab sim --list-behaviours
+
+  --faulty K --behaviour ID   K Byzantine replicas running a catalogue behaviour, "fuzz" (the generic
+                              Byzantine replica) or "random" (a catalogue behaviour drawn per seed)
+  --twins K                   Twins: K identities run as two unmodified replicas each, partitioned per view
+  --adversary                 the targeting network adversary before GST, and the faulty replicas' own links
+  --write-ahead off           model the host before issue 18: messages leave before their records are durable
+  --early-invariants off      do not stop at the first broken protocol rule (NEW-VIEW binding, a view taken
+                              back after a crash): let the run show the agreement violation it leads to`;
 
 export function parseSeeds(text: string): { from: number; to: number } {
   const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim());
@@ -69,6 +80,10 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
       behaviour: { type: 'string' },
       'client-behaviour': { type: 'string' },
       'expect-violation': { type: 'boolean', default: false },
+      twins: { type: 'string' },
+      adversary: { type: 'boolean', default: false },
+      'write-ahead': { type: 'string', default: 'on' },
+      'early-invariants': { type: 'string', default: 'on' },
       'list-behaviours': { type: 'boolean', default: false },
     },
     strict: true,
@@ -96,6 +111,11 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     );
   }
   const faulty = parseCount('faulty', values.faulty);
+  const twins = parseCount('twins', values.twins);
+  if (values['write-ahead'] !== 'on' && values['write-ahead'] !== 'off')
+    throw new UsageError(`--write-ahead must be on or off, got "${values['write-ahead']}"`);
+  if (values['early-invariants'] !== 'on' && values['early-invariants'] !== 'off')
+    throw new UsageError(`--early-invariants must be on or off, got "${values['early-invariants']}"`);
   if (values.behaviour !== undefined && faulty === undefined) throw new UsageError('--behaviour needs --faulty K');
   const expectViolation = values['expect-violation'];
   const clientBehaviour = values['client-behaviour'];
@@ -114,6 +134,10 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     faulty,
     behaviour: values.behaviour,
     clientBehaviour,
+    twins,
+    adversary: values.adversary,
+    writeAhead: values['write-ahead'] === 'on',
+    earlyInvariants: values['early-invariants'] === 'on',
   };
   const env = nodeSimEnvironment(values.crypto);
   const range = parseSeeds(values.seeds ?? values.seed!);
@@ -151,6 +175,10 @@ function reproduceCommand(seed: number, options: ScenarioOptions): string {
   if (options.faulty) parts.push(`--faulty ${options.faulty}`);
   if (options.behaviour) parts.push(`--behaviour ${options.behaviour}`);
   if (options.clientBehaviour) parts.push(`--client-behaviour ${options.clientBehaviour}`);
+  if (options.twins) parts.push(`--twins ${options.twins}`);
+  if (options.adversary) parts.push('--adversary');
+  if (options.writeAhead === false) parts.push('--write-ahead off');
+  if (options.earlyInvariants === false) parts.push('--early-invariants off');
   parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
   return parts.join(' ') + ' --trace';
 }
@@ -165,6 +193,9 @@ function printFailure(
   print(`FAIL seed ${result.seed} (n=${result.n}, ${result.clients} clients)`);
   if (scenario.byzantine)
     print(`  byzantine: replicas ${scenario.byzantine.replicas.join(', ')} run "${scenario.byzantine.behaviour}"`);
+  if (scenario.twins) print(`  ${describeTwins(scenario.twins, scenario.n)}`);
+  if (scenario.adversary)
+    print(`  network adversary until ${scenario.healAt}ms: ${describeAdversary(scenario.adversary)}`);
   if (expectViolation) print('  expected a violation (--expect-violation), and the checkers found none');
   for (const v of result.violations) print(`  ${v.property} violated: ${v.detail}`);
   if (result.livenessFailure) print(`  liveness failed: ${result.livenessFailure}`);

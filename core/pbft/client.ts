@@ -1,8 +1,7 @@
 /**
  * The PBFT client (OSDI'99 §4.1) as a sans-IO state machine: one outstanding request at a time
  * (closed loop), f+1 matching replies to accept (2f+1 for read-only and tentative replies, §5.1),
- * broadcast to every replica on timeout. The host delivers replies with `onReply(from, reply)` (from = the
- * authenticated replica) and calls `tick()`.
+ * broadcast to every replica on timeout. The replies' view is believed only from an accepted result.
  */
 import { equalBytes } from './bytes.ts';
 import { requestBytes } from './codec.ts';
@@ -68,7 +67,6 @@ export class Client {
   onReply(from: ReplicaId, reply: Reply): void {
     const out = this.outstanding;
     if (!out || reply.client !== this.id || reply.replica !== from || from < 0 || from >= this.q.n) return;
-    if (reply.view > this.view) this.view = reply.view;
     // A read-only answer counts only for the read-only request, an ordered one only once it fell back to
     // ordering: the two execute in different states, so their results must not be counted together.
     if (reply.timestamp !== out.request.timestamp || reply.readOnly !== out.request.readOnly) return;
@@ -76,13 +74,20 @@ export class Client {
     // f+1 matching committed replies (§4.1), or 2f+1 matching when some are tentative or read-only (§5.1).
     let matching = 0;
     let committed = 0;
+    const views: number[] = [];
     for (const r of out.replies.values()) {
       if (!equalBytes(r.result, reply.result)) continue;
       matching++;
+      views.push(r.view);
       if (!r.tentative) committed++;
     }
     if (committed < this.q.weak && matching < this.q.strong) return;
     this.outstanding = null;
+    // The view from the accepted replies only, and one that f+1 of them (one correct) reached: a single
+    // forged reply naming a faulty replica's view would otherwise pin the client to it (issue 18).
+    views.sort((a, b) => b - a);
+    const view = views[this.q.weak - 1]!;
+    if (view > this.view) this.view = view;
     this.outputs.push({
       kind: 'result',
       timestamp: out.request.timestamp,

@@ -27,6 +27,12 @@ export interface ProtocolConfig {
   readonly stateTransferDelayTicks: number;
   /** Snapshot chunk size for state transfer. @default 256 KiB */
   readonly stateChunkBytes: number;
+  /**
+   * The largest state (snapshot) a replica accepts by state transfer: the file store's 64 MiB of data
+   * with its paths, and the reply table. A source that claims more chunks or sends more bytes is
+   * refused at once (issue 18). @default 256 MiB
+   */
+  readonly stateBytesMax: number;
   /** §5.1 tentative execution: execute a batch when it prepares, before it commits (one round trip less). @default true */
   readonly tentativeExecution: boolean;
 }
@@ -57,6 +63,7 @@ export function defaultProtocolConfig(n: number, overrides: Partial<ProtocolConf
     retransmitTicks: 20,
     stateTransferDelayTicks: 20,
     stateChunkBytes: 256 * 1024,
+    stateBytesMax: 256 * 1024 * 1024,
     tentativeExecution: true,
     ...overrides,
   };

@@ -2,7 +2,17 @@
  * What the sans-IO replica asks its host to do (etcd/raft's `Ready`): the host drains these after
  * every input and sends, replies, persists and shows them. Nothing here performs I/O.
  */
-import type { Checkpoint, ClientId, Digest, Message, Reply, ReplicaId, ReplicaMessage, Request } from './messages.ts';
+import type {
+  Checkpoint,
+  ClientId,
+  Digest,
+  Message,
+  NewViewOrder,
+  Reply,
+  ReplicaId,
+  ReplicaMessage,
+  Request,
+} from './messages.ts';
 
 /** Replica status (TigerBeetle style: explicit, one comment per value). */
 export type ReplicaStatus =
@@ -13,8 +23,17 @@ export type ReplicaStatus =
 
 /** Records the host persists so a restarted replica can rejoin, remembering what it did (§4.3, §4.4; persistence.ts). */
 export type PersistRecord =
-  /** The view, and whether it is installed (`normal`) or the replica is still changing to it. */
-  | { readonly type: 'view'; readonly view: number; readonly normal: boolean }
+  /**
+   * The view, and whether it is installed (`normal`) or the replica is still changing to it. An installed
+   * view carries what its NEW-VIEW bound (TOCS'02 §4.4–4.5): nothing is accepted at n ≤ `minSeq` in this
+   * view, and at the sequence numbers of `order` only its digest — across restarts too.
+   */
+  | {
+      readonly type: 'view';
+      readonly view: number;
+      readonly normal: boolean;
+      readonly newView?: { readonly minSeq: number; readonly order: readonly NewViewOrder[] };
+    }
   | {
       readonly type: 'stable-checkpoint';
       readonly seq: number;
@@ -83,6 +102,8 @@ export type ReplicaEvent =
       readonly primary: ReplicaId;
       readonly minSeq: number;
       readonly maxSeq: number;
+      /** O: the digest the new view orders at each sequence number in (minSeq, maxSeq]. */
+      readonly order: readonly NewViewOrder[];
     }
   | {
       readonly type: 'state-transfer-started';

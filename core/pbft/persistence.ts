@@ -11,7 +11,7 @@
  *   because f+1 correct replicas say they prepared it, so a replica restarted with its disk must still
  *   say so. A replica restarted *without* its disk has forgotten, and counts as one of the f faulty.
  */
-import type { Checkpoint, Digest, LogClaim, PrePrepare, Request } from './messages.ts';
+import type { Checkpoint, Digest, LogClaim, NewViewOrder, PrePrepare, Request } from './messages.ts';
 import type { PersistRecord } from './outputs.ts';
 
 /** One pre-prepared batch of the log: its batch, or null while a NEW-VIEW-ordered batch is being fetched. */
@@ -33,6 +33,8 @@ export interface PersistedState {
   readonly view: number;
   /** False when the replica had started changing to `view` and not yet installed it. @default true */
   readonly viewNormal?: boolean;
+  /** What the NEW-VIEW that installed `view` bound (min-s and O); absent for view 0 and old data directories. */
+  readonly newView?: { readonly minSeq: number; readonly order: readonly NewViewOrder[] };
   readonly stable: {
     readonly seq: number;
     readonly stateDigest: Digest;
@@ -62,6 +64,7 @@ export function prePreparedRecord(pp: PrePrepare, batchMissing: boolean): Persis
 export class MemoryDisk {
   private view = 0;
   private viewNormal = true;
+  private newView: PersistedState['newView'];
   private stable: PersistedState['stable'] = null;
   private readonly prePrepared = new Map<number, Map<Digest, PrePreparedRecord>>();
   private readonly prepared = new Map<number, LogClaim>();
@@ -71,6 +74,7 @@ export class MemoryDisk {
       case 'view':
         this.view = record.view;
         this.viewNormal = record.normal;
+        this.newView = record.newView;
         return;
       case 'stable-checkpoint': {
         const { seq, stateDigest, proof, snapshot } = record;
@@ -108,6 +112,7 @@ export class MemoryDisk {
     return {
       view: this.view,
       viewNormal: this.viewNormal,
+      ...(this.newView ? { newView: this.newView } : {}),
       stable: this.stable,
       log: { prePrepared, prepared: [...this.prepared.values()] },
     };

@@ -89,7 +89,11 @@ interface Fetch {
   readonly stateDigest: Digest;
   readonly proof: readonly Checkpoint[];
   source: ReplicaId;
-  chunks: (Uint8Array | undefined)[];
+  /** Chunks received from `source`, by index; their count and bytes kept as they arrive (bounded work per chunk). */
+  chunks: Map<number, Uint8Array>;
+  chunkBytes: number;
+  /** The first chunk not received yet. */
+  firstMissing: number;
   chunkCount: number;
   retryInTicks: number;
   attempts: number;
@@ -137,8 +141,8 @@ export class Replica {
 
   /** Primary: requests received and not yet assigned a sequence number, in arrival order. */
   private readonly pending = new Map<string, Request>();
-  /** Requests assigned a sequence number in the current view and not yet executed. */
-  private readonly inLog = new Set<string>();
+  /** Requests assigned a sequence number in the current view and not yet executed, with that sequence number. */
+  private readonly inLog = new Map<string, number>();
   /** Primary: the next sequence number to assign. */
   private nextSeq = 1;
 
@@ -169,6 +173,30 @@ export class Replica {
   private readonly ownViewChanges = new Map<number, ViewChange>();
   /** The NEW-VIEW that installed the current view (relayed to replicas that missed it). */
   private currentNewView: NewView | null = null;
+  /**
+   * What that NEW-VIEW bound, for the whole view and across restarts (TOCS'02 §4.4–4.5): nothing is
+   * accepted at n ≤ min-s, and at min-s < n ≤ max-s only O's digest. O entries above H when the view
+   * was installed are taken into the log when the watermarks reach them (installBound).
+   */
+  private bound: {
+    readonly view: number;
+    readonly minSeq: number;
+    readonly order: ReadonlyMap<number, Digest>;
+    /** Per sequence number, the replicas whose Q says they pre-prepared O's batch there: asked first for it. */
+    readonly claimants: ReadonlyMap<number, readonly ReplicaId[]>;
+  } | null = null;
+  /**
+   * How often the view-change timer was set aside for each request (tick): a bounded number of times,
+   * and only on evidence that the request executed elsewhere — otherwise a primary that keeps f+1
+   * backups just ahead of the one whose timer expires could censor a client for ever (issue 12).
+   */
+  private readonly setAside = new Map<string, number>();
+  /** Per peer, the tick of our last answer to its STATUS and to its FETCH-STATE (bounded answers, issue 18). */
+  private readonly answeredStatusAt = new Map<ReplicaId, number>();
+  private readonly answeredFetchStateAt = new Map<ReplicaId, number>();
+  private readonly answeredFetchBatchAt = new Map<string, number>();
+  /** Each peer's progress as its last STATUS said (normal or not): who is behind, for state-transfer answers. */
+  private readonly peerProgress = new Map<ReplicaId, { readonly lastExecuted: number; readonly stableSeq: number }>();
   /** Recent NEW-VIEWs by view, kept after we move on: a peer still waiting for one of them gets it (seed 15, silent primary). */
   private readonly recentNewViews = new Map<number, NewView>();
   private retransmitInTicks: number;
@@ -186,8 +214,12 @@ export class Replica {
     null;
   /** Read-only requests that arrived while a batch was tentative, or before the committed state caught up (executeReadOnly). */
   private readonly readsAfterTentative: Request[] = [];
-  /** The highest sequence number executed tentatively here: clients may have seen its results. */
-  private exposedSeq = 0;
+  /**
+   * The highest sequence number this replica prepared (tentative execution included) or sent a COMMIT
+   * for, in any view, restored after a restart: read-only requests wait until it has executed that far
+   * (executeReadOnly says why).
+   */
+  private preparedSeq = 0;
 
   constructor(options: ReplicaOptions) {
     this.id = options.id;
@@ -214,7 +246,16 @@ export class Replica {
     // A restarted replica resumes in its last view; if the others moved on, its first view change
     // brings it the NEW-VIEW they are in (onViewChange relays it).
     if (persisted) this.view = persisted.view;
+    if (persisted?.newView && persisted.viewNormal !== false && persisted.view > 0)
+      this.bound = {
+        view: persisted.view,
+        minSeq: persisted.newView.minSeq,
+        order: new Map(persisted.newView.order.map((o) => [o.seq, o.digest])),
+        claimants: new Map(),
+      };
     if (persisted?.log) this.restoreLog(persisted.log);
+    // O entries the log did not bring back (their batch was still being fetched) are bound all the same.
+    this.installBound();
     // Restarted in the middle of a view change: it is still changing to that view, and its peers wait
     // for its VIEW-CHANGE (the one it sent before the crash is gone from memory) — seed 7604.
     if (persisted && persisted.viewNormal === false) this.startViewChange(this.view, 'restarted during a view change');
@@ -234,6 +275,7 @@ export class Replica {
     }
     for (const c of log.prepared) {
       if (!this.inWatermarks(c.seq)) continue;
+      if (c.seq > this.preparedSeq) this.preparedSeq = c.seq;
       const entry = this.entry(c.seq);
       if (!entry.preparedClaim || entry.preparedClaim.view < c.view)
         entry.preparedClaim = { digest: c.digest, view: c.view };
@@ -251,13 +293,21 @@ export class Replica {
           replica: this.primary,
         };
         entry.prePrepare = pp;
-        if (!this.isPrimary) entry.ownPrepare = { type: 'prepare', view, seq: entry.seq, digest, replica: this.id };
+        if (!this.isPrimary) {
+          // Our PREPARE counts towards prepared like anyone's (seed 163: restored without it, the entry
+          // stayed one prepare short for ever once the peer whose vote it lacked had crashed).
+          const own: Prepare = { type: 'prepare', view, seq: entry.seq, digest, replica: this.id };
+          entry.ownPrepare = own;
+          entry.prepares.set(this.id, own);
+        }
         this.holdBatch(entry, pp.requests);
       }
     }
-    // A primary never assigns a sequence number twice in its view.
+    // A primary never assigns a sequence number twice in its view, nor one its NEW-VIEW ordered.
     for (const entry of this.log.values())
       if (entry.prePrepare && entry.seq >= this.nextSeq) this.nextSeq = entry.seq + 1;
+    for (const seq of this.bound?.order.keys() ?? []) if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+    if (this.bound && this.bound.minSeq >= this.nextSeq) this.nextSeq = this.bound.minSeq + 1;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -316,11 +366,8 @@ export class Replica {
       // bring it along (§4.5, f+1), and once it hears them again its timers act as before.
       const cutOff = this.cutOff();
       if (this.status === 'normal') {
-        if (this.behindPeers() >= this.q.weak || cutOff) {
-          // Or f+1 peers (one of them correct) have executed past us: the primary is working and we are
-          // catching up. A VIEW-CHANGE from us alone could not move the others. Keep waiting.
-          this.restartRequestTimer();
-        } else this.startViewChange(this.view + 1, 'request timer expired');
+        if (cutOff || this.timedRequestExecutedElsewhere()) this.restartRequestTimer();
+        else this.startViewChange(this.view + 1, 'request timer expired');
       } else if (cutOff || this.peersNormalIn(this.view) >= this.q.weak) {
         // Or f+1 peers (one of them correct) work normally in the view we wait for: its NEW-VIEW exists
         // and we missed it (say, our outbound link came back after theirs). They relay it when our STATUS
@@ -376,6 +423,11 @@ export class Replica {
 
   get stableCheckpoint(): Readonly<{ seq: number; stateDigest: Digest; proof: readonly Checkpoint[] }> {
     return this.stable;
+  }
+
+  /** Ticks until the view-change timer fires, or null when it is not running (observers, the simulator's adversary). */
+  get timerTicksLeft(): number | null {
+    return this.viewChangeTimerTicks;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -440,14 +492,21 @@ export class Replica {
    * §5.1 read-only: execute at once, no ordering; the client needs 2f+1 matching replies. The reply
    * must not show uncommitted state (TOCS'02 §5.1.3: "they send the reply only after all requests
    * reflected in the tentative state have committed"), so while a batch is tentative the read waits
-   * for it to commit or be rolled back (seed 735). Nor may it show a state *older* than a tentative
-   * reply this replica already sent: a client may have accepted that write on 2f+1 tentative replies,
-   * and a view change rolled it back here before it commits again — so reads also wait until the
-   * committed state reaches every batch this replica executed tentatively (seed 4675).
+   * for it to commit or be rolled back (seed 735).
+   *
+   * Nor may it show a state older than a write that completed before the read began. A write completes
+   * on f+1 matching committed replies — one correct replica executed it, so 2f+1 replicas sent COMMIT
+   * for it and f+1 *correct* replicas prepared it (or knew it committed) before it completed — or on
+   * 2f+1 tentative ones (f+1 correct prepared it). Any 2f+1 replicas answering a read include one of
+   * those f+1 (2f+1 correct in all), so a replica answers a read only once it has executed everything
+   * it prepared or sent a COMMIT for: that one then answers with the write, and the 2f+1 matching
+   * answers all show it. Without this rule f+1 lagging correct replicas and a faulty one answered a
+   * read from before a completed write (issue 12; before, reads waited only for what this replica had
+   * executed tentatively, seed 4675).
    */
   private executeReadOnly(req: Request): void {
     if (!this.app.isReadOnly(req.op)) return this.ignore(req.client, req, 'read-only flag on an operation that writes');
-    if (this.tentative || this.lastExecuted < this.exposedSeq) {
+    if (this.tentative || this.lastExecuted < this.preparedSeq) {
       if (this.readsAfterTentative.length < READS_HELD_MAX) this.readsAfterTentative.push(req);
       return;
     }
@@ -457,7 +516,7 @@ export class Replica {
 
   /** Reads held back (executeReadOnly), once the committed state may show them. */
   private answerHeldReads(): void {
-    if (this.readsAfterTentative.length === 0 || this.tentative || this.lastExecuted < this.exposedSeq) return;
+    if (this.readsAfterTentative.length === 0 || this.tentative || this.lastExecuted < this.preparedSeq) return;
     const reads = this.readsAfterTentative.splice(0);
     for (const req of reads) this.executeReadOnly(req);
   }
@@ -492,7 +551,7 @@ export class Replica {
         this.pending.delete(key);
         if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) continue;
         batch.push(req);
-        this.inLog.add(key);
+        this.inLog.set(key, this.nextSeq);
         if (batch.length >= this.config.batchSizeMax) break;
       }
       if (batch.length === 0) break;
@@ -516,6 +575,8 @@ export class Replica {
     if (from !== this.primary || pp.replica !== from) return this.ignore(from, pp, 'not from the primary');
     if (!this.inWatermarks(pp.seq))
       return this.ignore(from, pp, `n=${pp.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const unbound = this.outsideBinding(pp.view, pp.seq, pp.digest);
+    if (unbound) return this.ignore(from, pp, unbound);
     const entry = this.log.get(pp.seq);
     const existing = entry?.prePrepare;
     if (existing && existing.view === pp.view) {
@@ -567,6 +628,8 @@ export class Replica {
     if (from === this.primary) return this.ignore(from, p, 'the primary does not prepare');
     if (!this.inWatermarks(p.seq))
       return this.ignore(from, p, `n=${p.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const unbound = this.outsideBinding(p.view, p.seq, p.digest);
+    if (unbound) return this.ignore(from, p, unbound);
     const entry = this.entry(p.seq);
     const known = entry.prepares.get(from);
     if (known && known.view === p.view && known.digest === p.digest) return;
@@ -585,6 +648,7 @@ export class Replica {
     if (matching.length < this.q.prepares) return;
     entry.prepared = true;
     entry.preparedClaim = { digest: pp.digest, view: pp.view };
+    if (pp.seq > this.preparedSeq) this.preparedSeq = pp.seq;
     this.persist({ type: 'prepared', seq: pp.seq, digest: pp.digest, view: pp.view });
     this.event({ type: 'prepared', view: pp.view, seq: pp.seq, digest: pp.digest });
     const commit: Commit = { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.id };
@@ -597,14 +661,30 @@ export class Replica {
     if (this.isPrimary && this.pending.size > 0) this.proposeOnArrival();
   }
 
+  /**
+   * A COMMIT (§4.2). In a view change, COMMITs of the views before still count as evidence: 2f+1
+   * matching ones prove a batch committed, and a replica that is changing views — alone, perhaps, while
+   * the others go on in the old view — executes it all the same (checkCommitCertificate). It claims and
+   * votes nothing new, so its VIEW-CHANGE stays true, and clients keep getting its replies: they need
+   * 2f+1 of them (client.ts), so every correct replica must keep executing.
+   */
   private onCommit(from: ReplicaId, c: Commit): void {
-    if (this.status !== 'normal') return this.ignore(from, c, `in view change to ${this.view}`);
-    if (c.view !== this.view) return this.ignore(from, c, `not in view ${c.view} (in ${this.view})`);
+    const changing = this.status === 'view-change';
+    if (changing && c.view >= this.view) return this.ignore(from, c, `in view change to ${this.view}`);
+    if (!changing && c.view !== this.view) return this.ignore(from, c, `not in view ${c.view} (in ${this.view})`);
     if (c.replica !== from) return this.ignore(from, c, `names replica ${c.replica}`);
     if (!this.inWatermarks(c.seq))
       return this.ignore(from, c, `n=${c.seq} outside (${this.lowWatermark}, ${this.highWatermark}]`);
+    const unbound = this.outsideBinding(c.view, c.seq, c.digest);
+    if (unbound) return this.ignore(from, c, unbound);
     const entry = this.entry(c.seq);
     entry.commits.set(from, c);
+    if (changing) {
+      if (entry.committed || c.seq <= this.lastExecuted) return;
+      if (entry.prePrepare?.view === c.view && entry.prepared) this.checkCommitted(entry);
+      else this.checkCommitCertificate(entry, c);
+      return;
+    }
     if (entry.prePrepare) this.checkCommitted(entry);
     else this.checkCommitCertificate(entry, c);
   }
@@ -636,6 +716,7 @@ export class Replica {
     entry.batchMissing = requests === undefined;
     entry.committed = true;
     entry.commitCertified = true;
+    if (c.seq > this.preparedSeq) this.preparedSeq = c.seq;
     const commit: Commit = { type: 'commit', view: c.view, seq: c.seq, digest: c.digest, replica: this.id };
     entry.ownCommit = commit;
     entry.commits.set(this.id, commit);
@@ -710,6 +791,7 @@ export class Replica {
       const key = requestKey(req.client, req.timestamp);
       this.inLog.delete(key);
       this.waiting.delete(key);
+      this.setAside.delete(key);
       this.pending.delete(key);
     }
     this.lastExecuted = pp.seq;
@@ -734,7 +816,7 @@ export class Replica {
     const keys = new Set<string>();
     for (const e of executed) if (e.executed) keys.add(requestKey(e.client, e.timestamp));
     this.tentative = { seq: pp.seq, executed, keys };
-    if (pp.seq > this.exposedSeq) this.exposedSeq = pp.seq;
+    if (pp.seq > this.preparedSeq) this.preparedSeq = pp.seq;
     this.event({ type: 'executed-tentatively', view: this.view, seq: pp.seq, digest: pp.digest });
   }
 
@@ -800,11 +882,18 @@ export class Replica {
     this.recordCheckpointVote(message);
   }
 
+  /**
+   * A CHECKPOINT (§4.3), from its signer or relayed: it is signed, so who forwards it does not matter.
+   * Peers re-send the proof of their stable checkpoint to a replica below it (onStatus) — one that
+   * restarted from an older checkpoint while the others collected the log below theirs can learn of
+   * the stable checkpoint, and fetch it, only from those relayed votes — its own among them, signed
+   * before it crashed (seed 151, a checkpoint record lost in a crash).
+   */
   private onCheckpoint(from: ReplicaId, cp: Checkpoint): void {
-    if (cp.replica !== from) return this.ignore(from, cp, `names replica ${cp.replica}`);
     if (cp.seq < this.lowWatermark) return this.ignore(from, cp, `n=${cp.seq} below h=${this.lowWatermark}`);
     if (cp.seq % this.config.checkpointInterval !== 0) return this.ignore(from, cp, `n=${cp.seq} is not a checkpoint`);
-    if (this.checkpointVotes.get(cp.seq)?.get(from)?.stateDigest === cp.stateDigest) return;
+    // Our own vote comes back too, from before a crash: the proof may need it (the others may be one short).
+    if (this.checkpointVotes.get(cp.seq)?.get(cp.replica)?.stateDigest === cp.stateDigest) return;
     if (!this.proofs.signatureValid(cp)) return this.ignore(from, cp, 'bad signature');
     this.recordCheckpointVote(cp);
   }
@@ -860,6 +949,8 @@ export class Replica {
     for (const seq of this.ownCheckpoints.keys()) if (seq < stable.seq) this.ownCheckpoints.delete(seq);
     if (this.catchUp && this.catchUp.seq <= stable.seq) this.catchUp = null;
     if (this.nextSeq <= stable.seq) this.nextSeq = stable.seq + 1;
+    for (const key of this.answeredFetchBatchAt.keys())
+      if (Number(key.split(':')[1]) <= stable.seq) this.answeredFetchBatchAt.delete(key);
     this.persist({
       type: 'stable-checkpoint',
       seq: stable.seq,
@@ -874,6 +965,8 @@ export class Replica {
       lowWatermark: this.lowWatermark,
       highWatermark: this.highWatermark,
     });
+    // O entries of the current view that were above H may be inside the window now.
+    this.installBound();
     this.propose();
   }
 
@@ -884,7 +977,7 @@ export class Replica {
     if (this.fetch && this.fetch.seq >= seq) return;
     const sources = proof.map((cp) => cp.replica).filter((r) => r !== this.id);
     const source = sources[0] ?? (this.id + 1) % this.q.n;
-    this.fetch = { seq, stateDigest, proof, source, chunks: [], chunkCount: 0, retryInTicks: 0, attempts: 0 };
+    this.fetch = { seq, stateDigest, proof, source, ...EMPTY_CHUNKS(), retryInTicks: 0, attempts: 0 };
     this.event({ type: 'state-transfer-started', seq, stateDigest, from: source });
     this.requestChunks(source, 'start');
   }
@@ -899,29 +992,44 @@ export class Replica {
     if (!fetch) return;
     if (source !== fetch.source) {
       fetch.source = source;
-      fetch.chunks = [];
-      fetch.chunkCount = 0;
+      Object.assign(fetch, EMPTY_CHUNKS());
     }
     fetch.attempts++;
     fetch.retryInTicks = this.config.retransmitTicks * 2;
-    let first = 0;
-    while (fetch.chunks[first] !== undefined) first++;
-    const message: FetchState = { type: 'fetch-state', seq: fetch.seq, chunk: first, replica: this.id };
+    const message: FetchState = { type: 'fetch-state', seq: fetch.seq, chunk: fetch.firstMissing, replica: this.id };
     this.send(source, message);
   }
 
   /** Chunks sent per FETCH-STATE: the requester asks again from the first chunk it lacks. */
   private static readonly CHUNKS_PER_FETCH = 16;
 
+  /** The most chunks a snapshot can have: the largest state the replica accepts, in chunks. */
+  private get chunkCountMax(): number {
+    return Math.ceil(this.config.stateBytesMax / this.config.stateChunkBytes);
+  }
+
+  /**
+   * A peer asks for the snapshot of a stable checkpoint (TOCS'02 §5.3). It gets one window of chunks,
+   * and only if it asks for a real checkpoint at or below ours, and at most once per half
+   * retransmission period: answering anyone any number of times turned a few bytes into hundreds of
+   * megabytes (issue 18). A correct requester asks for the next window when the last chunk of this one
+   * arrives, and again after its retry timeout, so it loses little.
+   */
   private onFetchState(from: ReplicaId, fs: FetchState): void {
     if (fs.replica !== from) return this.ignore(from, fs, `names replica ${fs.replica}`);
     const stable = this.stable;
+    if (fs.seq < 1) return this.ignore(from, fs, 'asks for the state at n=0');
     if (stable.seq === 0 || stable.seq < fs.seq)
       return this.ignore(from, fs, `no stable checkpoint at or above n=${fs.seq}`);
+    const progress = this.peerProgress.get(from);
+    if (progress && progress.stableSeq >= fs.seq)
+      return this.ignore(from, fs, `its STATUS says its stable checkpoint is n=${progress.stableSeq} already`);
+    if (!this.mayAnswer(this.answeredFetchStateAt, from))
+      return this.ignore(from, fs, 'answered a FETCH-STATE of this replica moments ago');
     const size = this.config.stateChunkBytes;
     const chunkCount = Math.max(1, Math.ceil(stable.snapshot.length / size));
     // A newer checkpoint than asked for restarts the transfer from chunk 0 at the requester.
-    const first = stable.seq === fs.seq ? fs.chunk : 0;
+    const first = stable.seq === fs.seq ? Math.min(fs.chunk, chunkCount) : 0;
     for (let chunk = first; chunk < Math.min(chunkCount, first + Replica.CHUNKS_PER_FETCH); chunk++) {
       const message: StateChunk = {
         type: 'state-chunk',
@@ -937,12 +1045,25 @@ export class Replica {
     }
   }
 
+  /**
+   * One chunk of the snapshot being fetched. Each is checked as it comes — its count against the
+   * largest snapshot there can be, its size against the chunk size, the bytes so far against the
+   * largest state — with work that does not grow with the count it claims: a source that names 10^8
+   * chunks, or sends more bytes than any state holds, is refused at once (issue 18).
+   */
   private onStateChunk(from: ReplicaId, sc: StateChunk): void {
     if (sc.replica !== from) return this.ignore(from, sc, `names replica ${sc.replica}`);
     let fetch = this.fetch;
     if (!fetch || sc.seq < fetch.seq) return this.ignore(from, sc, 'no state transfer wants it');
     if (sc.seq <= this.lastExecuted) return this.ignore(from, sc, `already at n=${this.lastExecuted}`);
     if (sc.chunkCount < 1 || sc.chunk >= sc.chunkCount) return this.ignore(from, sc, 'chunk index out of range');
+    if (sc.chunkCount > this.chunkCountMax)
+      return this.ignore(from, sc, `${sc.chunkCount} chunks: more than the largest state (${this.chunkCountMax})`);
+    if (
+      sc.data.length > this.config.stateChunkBytes ||
+      (sc.chunk < sc.chunkCount - 1 && sc.data.length !== this.config.stateChunkBytes)
+    )
+      return this.ignore(from, sc, `chunk of ${sc.data.length} bytes (chunks are ${this.config.stateChunkBytes})`);
     if (sc.seq > fetch.seq || sc.stateDigest !== fetch.stateDigest) {
       const bad = this.proofs.checkpointProof(sc.seq, sc.stateDigest, sc.proof);
       if (bad) return this.ignore(from, sc, bad);
@@ -951,8 +1072,7 @@ export class Replica {
         stateDigest: sc.stateDigest,
         proof: sc.proof,
         source: from,
-        chunks: [],
-        chunkCount: sc.chunkCount,
+        ...EMPTY_CHUNKS(),
         retryInTicks: this.config.retransmitTicks * 2,
         attempts: fetch.attempts,
       };
@@ -960,11 +1080,21 @@ export class Replica {
     if (from !== fetch.source) return this.ignore(from, sc, `fetching from ${fetch.source}`);
     if (fetch.chunkCount === 0) fetch.chunkCount = sc.chunkCount;
     if (sc.chunkCount !== fetch.chunkCount) return this.ignore(from, sc, 'chunk count changed');
-    fetch.chunks[sc.chunk] = sc.data.slice();
+    if (fetch.chunks.has(sc.chunk)) return;
+    if (fetch.chunkBytes + sc.data.length > this.config.stateBytesMax) {
+      this.event({
+        type: 'state-transfer-rejected',
+        seq: fetch.seq,
+        from,
+        reason: 'more bytes than the largest state',
+      });
+      return this.requestChunks(this.nextSource(fetch), 'too large');
+    }
+    fetch.chunks.set(sc.chunk, sc.data.slice());
+    fetch.chunkBytes += sc.data.length;
+    while (fetch.chunks.has(fetch.firstMissing)) fetch.firstMissing++;
     fetch.retryInTicks = this.config.retransmitTicks * 2;
-    let received = 0;
-    for (let i = 0; i < fetch.chunkCount; i++) if (fetch.chunks[i] !== undefined) received++;
-    if (received === fetch.chunkCount) return this.completeStateTransfer(fetch, from);
+    if (fetch.chunks.size === fetch.chunkCount) return this.completeStateTransfer(fetch, from);
     // The end of a window of chunks: ask for the next window from the first chunk still missing.
     if (sc.chunk === fetch.chunkCount - 1 || (sc.chunk + 1) % Replica.CHUNKS_PER_FETCH === 0)
       this.requestChunks(from, 'more');
@@ -972,13 +1102,12 @@ export class Replica {
 
   private completeStateTransfer(fetch: Fetch, from: ReplicaId): void {
     this.abortTentative('state transfer');
-    let length = 0;
-    for (const chunk of fetch.chunks) length += chunk!.length;
-    const snapshot = new Uint8Array(length);
+    const snapshot = new Uint8Array(fetch.chunkBytes);
     let offset = 0;
-    for (const chunk of fetch.chunks) {
-      snapshot.set(chunk!, offset);
-      offset += chunk!.length;
+    for (let i = 0; i < fetch.chunkCount; i++) {
+      const chunk = fetch.chunks.get(i)!;
+      snapshot.set(chunk, offset);
+      offset += chunk.length;
     }
     const previous = this.snapshot();
     const bad = this.installSnapshot(snapshot, fetch.stateDigest);
@@ -992,7 +1121,10 @@ export class Replica {
     this.lastExecuted = fetch.seq;
     for (const key of [...this.waiting.keys()]) {
       const req = this.waiting.get(key)!;
-      if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.waiting.delete(key);
+      if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) {
+        this.waiting.delete(key);
+        this.setAside.delete(key);
+      }
     }
     for (const [key, req] of this.pending)
       if (req.timestamp <= this.clientTable.lastTimestamp(req.client)) this.pending.delete(key);
@@ -1001,6 +1133,14 @@ export class Replica {
     this.restartRequestTimer();
     this.executeCommitted();
     this.answerHeldReads();
+  }
+
+  /** Rate limit for answers to a peer (or a peer and a key): at most one per half retransmission period. */
+  private mayAnswer<K>(answeredAt: Map<K, number>, key: K): boolean {
+    const last = answeredAt.get(key);
+    if (last !== undefined && this.ticks - last < Math.max(1, Math.ceil(this.config.retransmitTicks / 2))) return false;
+    answeredAt.set(key, this.ticks);
+    return true;
   }
 
   /** Replace application state and reply table by a snapshot; checks its digest. Returns a reason on failure. */
@@ -1111,12 +1251,25 @@ export class Replica {
     }
   }
 
-  /** Peers in our view, working normally, that have executed more than we have. */
-  private behindPeers(): number {
-    let ahead = 0;
-    for (const peer of this.peerNormal.values())
-      if (peer.view === this.view && peer.executed > this.lastExecuted) ahead++;
-    return ahead;
+  /**
+   * The timed request sits in our log at n, and f+1 peers (one of them correct) say they executed n in
+   * this view: it executed there, and we are only catching up — a VIEW-CHANGE from us alone could not
+   * move the others. Then the timer may be set aside, at most SET_ASIDE_MAX times for one request. Not
+   * on weaker evidence (peers that are merely ahead of us): a primary that keeps f+1 backups just ahead
+   * of the one whose timer expires, and never orders one client's request, would censor it for ever
+   * (issue 12); after the bound, the timer fires whatever peers say, so §4.5's liveness argument holds.
+   */
+  private timedRequestExecutedElsewhere(): boolean {
+    const key = this.timedRequest;
+    const seq = key === null ? undefined : this.inLog.get(key);
+    if (key === null || seq === undefined) return false;
+    const times = this.setAside.get(key) ?? 0;
+    if (times >= SET_ASIDE_MAX) return false;
+    let executed = 0;
+    for (const peer of this.peerNormal.values()) if (peer.view === this.view && peer.executed >= seq) executed++;
+    if (executed < this.q.weak) return false;
+    this.setAside.set(key, times + 1);
+    return true;
   }
 
   /**
@@ -1199,8 +1352,10 @@ export class Replica {
   }
 
   private onNewView(from: ReplicaId, nv: NewView): void {
-    if (nv.replica !== from || from !== primaryOf(nv.view, this.q.n))
-      return this.ignore(from, nv, 'not from the primary of its view');
+    // The message must be the primary's (its signature, checked below); who relays it does not matter —
+    // a NEW-VIEW is self-verifying, and peers relay it to a replica that missed it (issue 12).
+    if (nv.replica !== primaryOf(nv.view, this.q.n))
+      return this.ignore(from, nv, 'not signed by the primary of its view');
     if (nv.view < this.view || (nv.view === this.view && this.status === 'normal')) return;
     if (!this.proofs.signatureValid(nv)) return this.ignore(from, nv, 'bad signature');
     const senders = new Set<ReplicaId>();
@@ -1226,7 +1381,14 @@ export class Replica {
     this.enterNewView(nv, plan);
   }
 
-  /** Install view nv.view: take min-s as stable (or fetch it), then pre-prepare / prepare everything in O (§4.4). */
+  /**
+   * Install view nv.view (§4.4): take min-s as stable (or fetch it), then pre-prepare / prepare
+   * everything in O. The NEW-VIEW binds the whole view (TOCS'02 §4.4–4.5): a replica that installs it
+   * with min-s above its own stable checkpoint still accepts nothing at n ≤ min-s while it fetches the
+   * state — otherwise a faulty new primary that sends its NEW-VIEW to one lagging replica could
+   * pre-prepare another batch there at an n that already committed, and a later view change could
+   * carry that batch into O (issue 12). The binding is persisted with the view, so a restart keeps it.
+   */
   private enterNewView(nv: NewView, plan: NewViewPlan & { decided: true }): void {
     this.abortTentative(`new view ${nv.view}`);
     this.view = nv.view;
@@ -1238,17 +1400,7 @@ export class Replica {
     for (const v of this.viewChanges.keys()) if (v <= nv.view) this.viewChanges.delete(v);
     this.ownViewChanges.clear();
     this.missingBatches.clear();
-    if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
-      const own = this.ownCheckpoints.get(plan.minSeq);
-      if (own && own.stateDigest === plan.minDigest)
-        this.makeStable({
-          seq: plan.minSeq,
-          stateDigest: plan.minDigest,
-          proof: plan.minProof,
-          snapshot: own.snapshot,
-        });
-      else if (plan.minSeq > this.lastExecuted) this.startStateTransfer(plan.minSeq, plan.minDigest, plan.minProof);
-    }
+    this.setAside.clear();
     // Normal-case state of old views is void; the claims stay (they go into later VIEW-CHANGEs).
     for (const entry of this.log.values()) {
       entry.prePrepare = null;
@@ -1262,34 +1414,42 @@ export class Replica {
       for (const [r, c] of entry.commits) if (c.view < nv.view) entry.commits.delete(r);
     }
     this.inLog.clear();
-    this.persist({ type: 'view', view: nv.view, normal: true });
-    this.event({ type: 'new-view', view: nv.view, primary: this.primary, minSeq: plan.minSeq, maxSeq: plan.maxSeq });
-    for (const { seq, digest } of plan.order) {
-      if (!this.inWatermarks(seq)) continue;
-      const requests = digest === this.nullDigest ? [] : this.log.get(seq)?.batches.get(digest);
-      const pp: PrePrepare = {
-        type: 'pre-prepare',
-        view: nv.view,
+    const claimants = new Map<number, ReplicaId[]>();
+    for (const { seq, digest } of plan.order)
+      claimants.set(
         seq,
-        digest,
-        requests: requests ?? [],
-        replica: nv.replica,
-      };
-      this.acceptPrePrepare(pp, requests === undefined);
-      if (requests === undefined && seq > this.lastExecuted) {
-        // Ask first those whose Q says they pre-prepared it; one of them is correct (A2).
-        const claimants = nv.viewChanges
+        nv.viewChanges
           .filter((vc) => vc.replica !== this.id && vc.prePrepared.some((c) => c.seq === seq && c.digest === digest))
-          .map((vc) => vc.replica);
-        const others = Array.from({ length: this.q.n }, (_, r) => r).filter(
-          (r) => r !== this.id && !claimants.includes(r),
-        );
-        const missing: MissingBatch = { digest, sources: [...claimants, ...others], attempts: 0, retryInTicks: 0 };
-        this.missingBatches.set(seq, missing);
-        this.requestBatch(seq, missing);
-      }
+          .map((vc) => vc.replica),
+      );
+    this.bound = {
+      view: nv.view,
+      minSeq: plan.minSeq,
+      order: new Map(plan.order.map((o) => [o.seq, o.digest])),
+      claimants,
+    };
+    this.persist({ type: 'view', view: nv.view, normal: true, newView: { minSeq: plan.minSeq, order: plan.order } });
+    this.event({
+      type: 'new-view',
+      view: nv.view,
+      primary: this.primary,
+      minSeq: plan.minSeq,
+      maxSeq: plan.maxSeq,
+      order: plan.order,
+    });
+    if (plan.minSeq > this.stable.seq && plan.minDigest !== null) {
+      const own = this.ownCheckpoints.get(plan.minSeq);
+      if (own && own.stateDigest === plan.minDigest)
+        this.makeStable({
+          seq: plan.minSeq,
+          stateDigest: plan.minDigest,
+          proof: plan.minProof,
+          snapshot: own.snapshot,
+        });
+      else if (plan.minSeq > this.lastExecuted) this.startStateTransfer(plan.minSeq, plan.minDigest, plan.minProof);
     }
-    this.nextSeq = Math.max(plan.maxSeq, this.stable.seq, this.lastExecuted) + 1;
+    this.installBound();
+    this.nextSeq = Math.max(plan.maxSeq, plan.minSeq, this.stable.seq, this.lastExecuted) + 1;
     if (this.isPrimary) {
       for (const [key, req] of this.waiting)
         if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.enqueue(key, req);
@@ -1298,6 +1458,51 @@ export class Replica {
       for (const req of this.waiting.values()) this.send(this.primary, req);
     }
     this.restartRequestTimer();
+  }
+
+  /**
+   * Pre-prepare (and, at a backup, prepare) every O entry of the current view's NEW-VIEW that is inside
+   * the watermarks and not in the log yet: at install, after a restart, and when the watermarks move up
+   * to entries that were above H at install (a replica that fetched min-s's state).
+   */
+  private installBound(): void {
+    const b = this.bound;
+    if (!b || b.view !== this.view || this.status !== 'normal') return;
+    for (const [seq, digest] of b.order) {
+      if (!this.inWatermarks(seq) || this.log.get(seq)?.prePrepare?.view === b.view) continue;
+      const requests = digest === this.nullDigest ? [] : this.log.get(seq)?.batches.get(digest);
+      const pp: PrePrepare = {
+        type: 'pre-prepare',
+        view: b.view,
+        seq,
+        digest,
+        requests: requests ?? [],
+        replica: primaryOf(b.view, this.q.n),
+      };
+      this.acceptPrePrepare(pp, requests === undefined);
+      if (requests === undefined && seq > this.lastExecuted) {
+        // Ask first those whose Q says they pre-prepared it; one of them is correct (A2).
+        const first = b.claimants.get(seq) ?? [];
+        const others = Array.from({ length: this.q.n }, (_, r) => r).filter((r) => r !== this.id && !first.includes(r));
+        const missing: MissingBatch = { digest, sources: [...first, ...others], attempts: 0, retryInTicks: 0 };
+        this.missingBatches.set(seq, missing);
+        this.requestBatch(seq, missing);
+      }
+    }
+  }
+
+  /**
+   * Why a normal-case message of `view` at `seq` for `digest` falls outside what the view's NEW-VIEW
+   * bound, or null if it does not: nothing at n ≤ min-s, only O's digest where O orders one.
+   */
+  private outsideBinding(view: number, seq: number, digest: Digest): string | null {
+    const b = this.bound;
+    if (!b || b.view !== view) return null;
+    if (seq <= b.minSeq) return `n=${seq} ≤ min-s=${b.minSeq} of the NEW-VIEW of view ${view}`;
+    const ordered = b.order.get(seq);
+    if (ordered !== undefined && ordered !== digest)
+      return `the NEW-VIEW of view ${view} orders d=${ordered.slice(0, 6)} at n=${seq}`;
+    return null;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1315,6 +1520,8 @@ export class Replica {
     if (fb.replica !== from) return this.ignore(from, fb, `names replica ${fb.replica}`);
     const requests = this.log.get(fb.seq)?.batches.get(fb.digest);
     if (!requests) return this.ignore(from, fb, 'no such batch here');
+    if (!this.mayAnswer(this.answeredFetchBatchAt, `${from}:${fb.seq}`))
+      return this.ignore(from, fb, 'sent this batch to this replica moments ago');
     this.send(from, { type: 'batch', seq: fb.seq, digest: fb.digest, requests, replica: this.id });
   }
 
@@ -1344,7 +1551,7 @@ export class Replica {
     entry.batches.set(entry.prePrepare!.digest, requests);
     for (const req of requests) {
       const key = requestKey(req.client, req.timestamp);
-      this.inLog.add(key);
+      this.inLog.set(key, entry.seq);
       if (req.timestamp > this.clientTable.lastTimestamp(req.client)) this.await(key, req);
     }
   }
@@ -1386,10 +1593,17 @@ export class Replica {
     }
   }
 
+  /**
+   * A peer's STATUS: note where it is, and re-send what it lacks — at most once per half retransmission
+   * period per peer, whatever it sends: a peer that floods STATUS must not get the log re-sent each
+   * time (bounded work per message, issue 18). A correct peer sends one per period.
+   */
   private onStatus(from: ReplicaId, st: Status): void {
     if (st.replica !== from) return this.ignore(from, st, `names replica ${st.replica}`);
     if (st.normal) this.peerNormal.set(from, { view: st.view, executed: st.lastExecuted });
     else this.peerNormal.delete(from);
+    this.peerProgress.set(from, { lastExecuted: st.lastExecuted, stableSeq: st.stableSeq });
+    if (!this.mayAnswer(this.answeredStatusAt, from)) return;
     // Checkpoints: the proof of our stable checkpoint if the peer is below it, and our votes above its h.
     if (st.stableSeq < this.stable.seq) for (const cp of this.stable.proof) this.send(from, cp);
     for (const own of this.ownCheckpoints.values()) if (own.message.seq > st.stableSeq) this.send(from, own.message);
@@ -1405,6 +1619,16 @@ export class Replica {
       if (forPeer && st.view !== this.view) this.send(from, forPeer);
       const own = this.ownViewChanges.get(this.view);
       if (own) this.send(from, own);
+    }
+    // A peer changing to a later view (alone, while we go on) still executes what commits here: our COMMITs.
+    if (this.status === 'normal' && !st.normal && st.view > this.view) {
+      let budget = RETRANSMIT_ENTRIES_MAX;
+      for (const entry of this.log.values()) {
+        if (entry.seq < st.firstUncommitted || !entry.ownCommit || !entry.committed) continue;
+        this.send(from, entry.ownCommit);
+        if (--budget <= 0) break;
+      }
+      return;
     }
     // The log: our messages for every sequence number the peer has not committed in this view (it may
     // have executed it in an earlier view, yet others need its votes in this one).
@@ -1553,12 +1777,21 @@ export interface LogRow {
 }
 
 const EMPTY = new Uint8Array(0);
+/** A fetch's chunk bookkeeping, empty (a new transfer or a new source). */
+const EMPTY_CHUNKS = (): Pick<Fetch, 'chunks' | 'chunkBytes' | 'firstMissing' | 'chunkCount'> => ({
+  chunks: new Map(),
+  chunkBytes: 0,
+  firstMissing: 0,
+  chunkCount: 0,
+});
 /** NEW-VIEWs kept for peers that missed them. */
 const RECENT_NEW_VIEWS = 4;
 /** Read-only requests held while a batch is tentative; more are dropped (the client retries, ordered). */
 const READS_HELD_MAX = 4096;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;
+/** Times a request's view-change timer may be set aside while the replica catches up (timedRequestExecutedElsewhere). */
+const SET_ASIDE_MAX = 2;
 /**
  * Q claims kept per sequence number. Each view pre-prepares at most one digest per sequence number,
  * so more than this many only arise from a run of faulty primaries; the highest views are the ones

@@ -34,8 +34,10 @@ export class Checkers {
   >();
   private readonly checkpointDigests = new Map<number, { digest: Digest; replica: ReplicaId }>();
   private readonly issuedOps = new Map<string, Uint8Array>();
-  /** Per replica, the requests it executed (exactly-once). */
+  /** Per replica, the requests it executed (exactly-once); forgotten when it restarts. */
   private readonly executedBy = new Map<ReplicaId, Set<string>>();
+  /** Requests some correct replica executed, ever (restarts do not take it back). */
+  private readonly everExecuted = new Set<string>();
 
   /** Byzantine replicas: the checkers judge only correct replicas and clients. */
   private readonly faulty: ReadonlySet<ReplicaId>;
@@ -107,14 +109,13 @@ export class Checkers {
       if (mine.has(k))
         this.violation('validity', `n=${seq}: replica ${replica} executed c=${req.client} t=${req.timestamp} twice`);
       mine.add(k);
+      this.everExecuted.add(k);
     }
   }
 
   /** Whether some correct replica has executed (committed) this request. */
   executedSomewhere(client: ClientId, timestamp: number): boolean {
-    const k = key(client, timestamp);
-    for (const mine of this.executedBy.values()) if (mine.has(k)) return true;
-    return false;
+    return this.everExecuted.has(key(client, timestamp));
   }
 
   /** A restarted replica with a wiped disk executes afresh: forget what it executed before. */

@@ -4,9 +4,13 @@
  */
 import { defaultProtocolConfig, faultsTolerated, type ProtocolConfig } from '../pbft/config.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
+import type { PersistRecord } from '../pbft/outputs.ts';
+import { adversaryFromSeed, type AdversaryScenario } from './network-adversary.ts';
 import { Prng } from './prng.ts';
+import { twinsFromSeed, type TwinsScenario } from './twins.ts';
 
-const BEHAVIOUR_IDS = CATALOGUE.map((b) => b.id);
+/** What `--behaviour random` draws from: the fixed catalogue (the generic fuzz replica is asked for by name). */
+const BEHAVIOUR_IDS = CATALOGUE.map((b) => b.id).filter((id) => id !== 'fuzz');
 
 export const FAULT_KINDS = ['crash', 'restart', 'partition', 'loss'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -28,6 +32,17 @@ export type Fault =
       readonly replica: number;
       readonly restartAt: number | null;
       readonly wipeDisk: boolean;
+      /**
+       * A crash point inside a write's window (issue 18): armed from `at` until `onPersist.until`, the
+       * replica crashes the moment it starts writing a record of this kind, before the write is
+       * durable, and restarts `downMs` later. Fires only if the fault budget allows it then. `replica`
+       * -1: whichever correct replica writes such a record first.
+       */
+      readonly onPersist?: {
+        readonly record: PersistRecord['type'];
+        readonly until: number;
+        readonly downMs: number;
+      };
     }
   | {
       readonly kind: 'partition';
@@ -67,6 +82,29 @@ export interface Scenario {
   readonly clientBehaviour: string | null;
   /** Share of reads, stats and lists that clients send on the §5.1 read-only path. */
   readonly readOnlyShare: number;
+  /** Twinned identities and their partitions per view (twins.ts), or null. */
+  readonly twins: TwinsScenario | null;
+  /** The targeting network adversary (network-adversary.ts), or null for random loss and delay only. */
+  readonly adversary: AdversaryScenario | null;
+  /** The disk as weak as the host's (weak-disk.ts). */
+  readonly disk: DiskModel;
+  /**
+   * Check the protocol's rules after every step (watch.ts: the NEW-VIEW binds its view, a view announced
+   * is never taken back), so a bug is caught where it starts; off, a run goes on to show what the
+   * breach leads to (an agreement or linearizability violation).
+   */
+  readonly earlyInvariants: boolean;
+}
+
+export interface DiskModel {
+  /** Virtual ms for a record the host writes asynchronously (the view, the stable checkpoint) to become durable. */
+  readonly deferredMsMin: number;
+  readonly deferredMsMax: number;
+  /**
+   * Whether the driver holds the messages behind a record until it is durable (core/pbft/write-ahead.ts),
+   * as the host does since issue 18; false models the host before that fix.
+   */
+  readonly writeAhead: boolean;
 }
 
 export interface ScenarioOptions {
@@ -81,6 +119,14 @@ export interface ScenarioOptions {
   readonly behaviour?: string;
   /** Make client-0 faulty with this client behaviour (core/byzantine/client-behaviours.ts). */
   readonly clientBehaviour?: string;
+  /** Twin this many identities (Twins); they count as faulty. @default 0 */
+  readonly twins?: number;
+  /** Add the targeting network adversary. @default false */
+  readonly adversary?: boolean;
+  /** Hold messages behind records that are not yet durable (the host since issue 18). @default true */
+  readonly writeAhead?: boolean;
+  /** Check the protocol's rules after every step (watch.ts). @default true */
+  readonly earlyInvariants?: boolean;
 }
 
 /** Behaviours that only do something at the primary: the primary of view 0 is then among the faulty. */
@@ -120,13 +166,24 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     duplicateProbability: rng.pick([0, 0.01, 0.05]),
   };
   const byzantine = byzantineFromSeed(rng.fork(), n, options);
+  // New parts of a scenario draw from streams of their own: every choice of an older seed stays as it was.
+  const twins = (options.twins ?? 0) > 0 ? twinsFromSeed(new Prng(seed ^ 0x7a1e5), n, f, options.twins!) : null;
+  const faultyIds = [...new Set([...(byzantine?.replicas ?? []), ...(twins?.identities ?? [])])];
   // Crashes and partitions share the fault budget f with the Byzantine replicas (at most f faulty in all).
-  const budget = f - Math.min(f, byzantine?.replicas.length ?? 0);
+  const budget = f - Math.min(f, faultyIds.length);
   const allowed = budget > 0 ? kinds : kinds.filter((k) => k === 'loss');
-  const faultPhaseMs = allowed.length > 0 ? rng.int(1_000, 6_000) : 0;
-  const faults =
-    allowed.length > 0 ? faultSchedule(rng.fork(), n, budget, allowed, faultPhaseMs, byzantine?.replicas ?? []) : [];
+  let faultPhaseMs = allowed.length > 0 ? rng.int(1_000, 6_000) : 0;
+  const faults = allowed.length > 0 ? faultSchedule(rng.fork(), n, budget, allowed, faultPhaseMs, faultyIds) : [];
   const worstDelay = network.delayMsBase + network.delayMsJitter;
+  const extra = new Prng(seed ^ 0xad7e5);
+  // Twins and the network adversary act before GST: give them a phase of their own.
+  if (twins || options.adversary) faultPhaseMs = Math.max(faultPhaseMs, extra.int(2_000, 10_000));
+  const disk = diskFromSeed(new Prng(seed ^ 0xd15c), options.writeAhead ?? true);
+  if (budget > 0 && (kinds.includes('crash') || kinds.includes('restart')))
+    faults.push(...persistCrashes(new Prng(seed ^ 0xc4a5), n, faultPhaseMs, faultyIds));
+  const adversary = options.adversary
+    ? adversaryFromSeed(extra, n, f, faultPhaseMs, protocol.viewChangeTimeoutTicks * TICK_MS, faultyIds)
+    : null;
   return {
     seed,
     n,
@@ -145,7 +202,45 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     clientBehaviour: options.clientBehaviour ?? null,
     // Drawn last, from a stream of its own: every other choice of a seed is as it was before read-only ops.
     readOnlyShare: new Prng(seed ^ 0x0ead0).pick([0, 0.5, 1]),
+    twins,
+    adversary,
+    disk,
+    earlyInvariants: options.earlyInvariants ?? true,
   };
+}
+
+function diskFromSeed(rng: Prng, writeAhead: boolean): DiskModel {
+  const deferredMsMin = rng.int(1, 5);
+  return { deferredMsMin, deferredMsMax: deferredMsMin + rng.pick([2, 10, 40]), writeAhead };
+}
+
+/**
+ * Crash points inside the window of a write (issue 18): a correct replica crashes as it starts writing
+ * its view record or its stable checkpoint, before the write is durable. Whether one fires depends on
+ * the fault budget at that moment (the simulator checks it), so the fixed schedule is not changed.
+ */
+function persistCrashes(rng: Prng, n: number, phaseMs: number, faulty: readonly number[]): Fault[] {
+  const faults: Fault[] = [];
+  const correct = Array.from({ length: n }, (_, r) => r).filter((r) => !faulty.includes(r));
+  const count = rng.pick([0, 1, 2, 2, 3]);
+  for (let i = 0; i < count && phaseMs > 0; i++) {
+    const at = rng.int(0, Math.max(0, phaseMs - 500));
+    faults.push({
+      kind: 'crash',
+      at,
+      // Half the time whichever correct replica writes such a record next (-1): a crash point that
+      // follows the view change around the cluster, as two backups crashing in turn need.
+      replica: rng.chance(0.5) ? -1 : rng.pick(correct),
+      restartAt: null,
+      wipeDisk: false,
+      onPersist: {
+        record: rng.pick(['view', 'view', 'stable-checkpoint'] as const),
+        until: Math.min(phaseMs, at + rng.int(500, 4_000)),
+        downMs: rng.pick([1, 20, 200, 1_000]),
+      },
+    });
+  }
+  return faults;
 }
 
 function byzantineFromSeed(rng: Prng, n: number, options: ScenarioOptions): Scenario['byzantine'] {

@@ -1,16 +1,23 @@
 /**
  * One simulated run: n replicas and some clients in virtual time on one thread, a network that
- * delays, loses, duplicates and reorders, the seed's faults, and the checkers watching every step.
- * Every message crosses the real codec (encoded at send, decoded at delivery).
+ * delays, loses, duplicates and reorders, the seed's faults and adversaries, and the checkers watching
+ * every step. Every message crosses the real codec (encoded at send, decoded at delivery).
+ *
+ * The adversaries (docs/byzantine.md): Byzantine replicas from the catalogue or the generic fuzz
+ * replica (core/byzantine), Twins — two unmodified replicas with one identity in different partitions
+ * (twins.ts) — and the targeting network adversary (network-adversary.ts). The disk is as weak as the
+ * host's: records written asynchronously become durable later, a crash loses the rest (weak-disk.ts),
+ * and the write-ahead rule decides whether messages wait for them (core/pbft/write-ahead.ts).
  */
 import type { StateMachine } from '../app/state-machine.ts';
 import { Client } from '../pbft/client.ts';
 import { decodeMessage, describe, encodeMessage } from '../pbft/codec.ts';
 import type { Hasher, ClientCrypto, ReplicaCrypto } from '../pbft/crypto.ts';
-import type { ClientId, Message, Reply, ReplicaId } from '../pbft/messages.ts';
-import type { Output, PersistRecord } from '../pbft/outputs.ts';
-import { MemoryDisk, type PersistedState } from '../pbft/persistence.ts';
+import type { ClientId, Message, Reply, ReplicaId, ReplicaMessage } from '../pbft/messages.ts';
+import type { Output } from '../pbft/outputs.ts';
+import type { PersistedState } from '../pbft/persistence.ts';
 import { Replica } from '../pbft/replica.ts';
+import { WriteAheadQueue, type RecordToWrite } from '../pbft/write-ahead.ts';
 import type { Behaviour } from '../byzantine/behaviour.ts';
 import { createBehaviour } from '../byzantine/catalogue.ts';
 import { EQUIVOCATION_COALITION, equivocationCoalition } from '../byzantine/coalition.ts';
@@ -18,8 +25,12 @@ import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { FaultyClient } from '../byzantine/client-behaviours.ts';
 import { Checkers, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
+import { NetworkAdversary, type ReplicaView } from './network-adversary.ts';
 import { Prng } from './prng.ts';
 import { TICK_MS, type Fault, type Scenario } from './scenario.ts';
+import { identityOf, roundOf, twinsConnected } from './twins.ts';
+import { ProtocolWatch, watchBounds } from './watch.ts';
+import { hostDurability, WeakDisk } from './weak-disk.ts';
 import { Workload, type HistoryEntry } from './workload.ts';
 
 /** What the simulator needs from outside the sans-IO core: crypto and the application. */
@@ -29,6 +40,25 @@ export interface SimEnvironment {
     seed: number,
   ): { hasher: Hasher; replica(id: ReplicaId): ReplicaCrypto; client(id: ClientId): ClientCrypto };
   app(hasher: Hasher): StateMachine;
+}
+
+/** What the adversaries did in a run (so a sweep shows they really acted). */
+export interface AdversaryStats {
+  /** Messages a Twins partition kept from an instance. */
+  twinsBlocked: number;
+  /** Rounds (views) of the Twins scenario that some correct replica reached. */
+  twinsRounds: number;
+  /** The network adversary: messages held, dropped, replayed; decisions on the faulty replicas' links. */
+  held: number;
+  dropped: number;
+  replayed: number;
+  faultyLinkDecisions: number;
+  /** Crash points inside a write's window that fired. */
+  persistCrashes: number;
+  /** Messages the write-ahead rule held until a record was durable. */
+  writeAheadHeld: number;
+  /** What the Byzantine behaviours counted (the fuzz replica's mutations, …), summed over replicas. */
+  behaviour: Record<string, number>;
 }
 
 export interface RunResult {
@@ -50,6 +80,9 @@ export interface RunResult {
   readonly messagesDelivered: number;
   readonly messagesDropped: number;
   readonly ignoredMessages: number;
+  /** The most replica messages one received message made a correct replica emit. */
+  readonly messagesPerInputPeak: number;
+  readonly adversary: AdversaryStats;
   /** The last messages before the end or the first violation. */
   readonly trace: readonly string[];
 }
@@ -64,35 +97,64 @@ type SimEvent =
     }
   | { readonly at: number; readonly kind: 'tick' }
   | { readonly at: number; readonly kind: 'submit'; readonly client: number }
-  | { readonly at: number; readonly kind: 'fault'; readonly fault: Fault; readonly phase: 'start' | 'end' };
+  | { readonly at: number; readonly kind: 'fault'; readonly fault: Fault; readonly phase: 'start' | 'end' }
+  | {
+      readonly at: number;
+      readonly kind: 'durable';
+      readonly instance: number;
+      readonly epoch: number;
+      readonly id: number;
+    }
+  | { readonly at: number; readonly kind: 'persist-crash'; readonly fault: Fault & { kind: 'crash' } };
 
-/** A node of the simulated network: replica i or client j. */
-type Node = { readonly replica: ReplicaId } | { readonly client: number };
+/** A node of the simulated network: a replica instance (a twinned identity has two) or client j. */
+type Node = { readonly instance: number } | { readonly client: number };
+
+/** One running copy of a replica identity, with its own disk. */
+interface Instance {
+  readonly index: number;
+  readonly identity: ReplicaId;
+  replica: FaultyReplica | null;
+  readonly disk: WeakDisk;
+  gate: WriteAheadQueue | null;
+  /** Bumped at each crash: durability events of a crashed process are void. */
+  epoch: number;
+}
 
 const TRACE_LINES = 60;
+/** A crash point whose replica is back within this many ms is a process restart, not a fault (see write()). */
+const QUICK_RESTART_MS = 20;
 
 export class Simulation {
   readonly scenario: Scenario;
   private readonly env: SimEnvironment;
   private readonly rng: Prng;
   private readonly netRng: Prng;
+  private readonly diskRng: Prng;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly crypto: ReturnType<SimEnvironment['crypto']>;
-  /** Every replica sits behind a Byzantine switch; correct ones have none set. */
-  private readonly replicas: (FaultyReplica | null)[];
+  /** Every replica instance sits behind a Byzantine switch; correct ones have none set. */
+  private readonly instances: Instance[];
+  /** Instances by identity. */
+  private readonly byIdentity: number[][];
   /** Behaviours of the Byzantine replicas, by replica id (coalition members share state). */
   private readonly behaviours = new Map<ReplicaId, Behaviour>();
-  /** What each replica persisted (its "disk"), for restarts. */
-  private readonly disks: MemoryDisk[];
+  /** Identities that are faulty: Byzantine or twinned. The checkers judge the others only. */
+  private readonly faulty: ReadonlySet<ReplicaId>;
   private readonly clients: (Client | FaultyClient)[];
   private readonly clientIds: ClientId[];
   private readonly workload: Workload;
   private readonly checkers: Checkers;
+  private readonly watch: ProtocolWatch;
+  private readonly adversary: NetworkAdversary | null;
   private now = 0;
   /** Ring of the last messages, formatted only when a run reports them. */
   private readonly trace: (string | { at: number; from: Node; to: Node; message: Message })[] = [];
   private traceNext = 0;
   private readonly activeFaults = new Set<Fault>();
+  /** Armed crash points (issue 18), and replicas down by them until a time. */
+  private readonly armedPersistCrashes = new Set<Fault & { kind: 'crash' }>();
+  private readonly persistCrashDownUntil = new Map<ReplicaId, number>();
   private delivered = 0;
   private dropped = 0;
   private ignored = 0;
@@ -100,12 +162,26 @@ export class Simulation {
   private stateTransfers = 0;
   private checkpointsStable = 0;
   private lastCompletionMs = 0;
+  /** Record ids when no write-ahead queue numbers them (the host before issue 18). */
+  private ungatedRecordId = 1;
+  private readonly stats: AdversaryStats = {
+    twinsBlocked: 0,
+    twinsRounds: 0,
+    held: 0,
+    dropped: 0,
+    replayed: 0,
+    faultyLinkDecisions: 0,
+    persistCrashes: 0,
+    writeAheadHeld: 0,
+    behaviour: {},
+  };
 
   constructor(scenario: Scenario, env: SimEnvironment) {
     this.scenario = scenario;
     this.env = env;
     this.rng = new Prng(scenario.seed ^ 0x5eed);
     this.netRng = this.rng.fork();
+    this.diskRng = new Prng(scenario.seed ^ 0xd15c0);
     this.crypto = env.crypto(scenario.n, scenario.seed);
     const byzantine = scenario.byzantine;
     if (byzantine) {
@@ -115,8 +191,24 @@ export class Simulation {
         for (const id of byzantine.replicas) this.behaviours.set(id, createBehaviour(byzantine.behaviour));
       }
     }
-    this.replicas = Array.from({ length: scenario.n }, (_, id) => this.newReplica(id, undefined));
-    this.disks = Array.from({ length: scenario.n }, () => new MemoryDisk());
+    const twins = scenario.twins;
+    this.faulty = new Set([...this.behaviours.keys(), ...(twins?.identities ?? [])]);
+    const count = scenario.n + (twins?.identities.length ?? 0);
+    this.byIdentity = Array.from({ length: scenario.n }, () => []);
+    this.instances = Array.from({ length: count }, (_, index) => {
+      const identity = identityOf(index, scenario.n, twins);
+      this.byIdentity[identity]!.push(index);
+      const instance: Instance = {
+        index,
+        identity,
+        replica: null,
+        disk: new WeakDisk(),
+        gate: null,
+        epoch: 0,
+      };
+      this.start(instance, undefined);
+      return instance;
+    });
     this.clientIds = Array.from({ length: scenario.clients }, (_, j) => `client-${j}`);
     this.clients = this.clientIds.map((id, j) => {
       const crypto = this.crypto.client(id);
@@ -134,23 +226,34 @@ export class Simulation {
     this.checkers = new Checkers(
       scenario.f,
       () => env.app(this.crypto.hasher),
-      new Set(this.behaviours.keys()),
+      this.faulty,
       new Set(scenario.clientBehaviour ? [this.clientIds[0]!] : []),
     );
+    this.watch = new ProtocolWatch(scenario.n, watchBounds(scenario.protocol));
+    this.adversary = scenario.adversary
+      ? new NetworkAdversary(
+          scenario.adversary,
+          new Prng(scenario.seed ^ 0xad7),
+          { n: scenario.n, f: scenario.f, healAt: scenario.healAt, faulty: this.faulty },
+          (r) => this.observe(r),
+        )
+      : null;
   }
 
-  private newReplica(id: ReplicaId, persisted: PersistedState | undefined): FaultyReplica {
-    const crypto = this.crypto.replica(id);
+  /** A fresh process for an instance: from its disk (a restart) or from nothing. */
+  private start(instance: Instance, persisted: PersistedState | undefined): void {
+    const crypto = this.crypto.replica(instance.identity);
     const replica = new Replica({
-      id,
+      id: instance.identity,
       config: this.scenario.protocol,
       crypto,
       app: this.env.app(this.crypto.hasher),
       persisted,
     });
     const faulty = new FaultyReplica(replica, crypto, () => this.rng.float());
-    faulty.use(this.behaviours.get(id) ?? null);
-    return faulty;
+    faulty.use(this.behaviours.get(instance.identity) ?? null);
+    instance.replica = faulty;
+    instance.gate = this.scenario.disk.writeAhead ? new WriteAheadQueue(hostDurability) : null;
   }
 
   run(): RunResult {
@@ -176,6 +279,10 @@ export class Simulation {
       livenessFailure = this.describeStall();
     if (this.checkers.violations.length === 0) this.checkers.finish(this.workload.history());
     const violations = this.checkers.violations;
+    if (this.adversary) Object.assign(this.stats, this.adversary.counters);
+    for (const b of new Set(this.behaviours.values()))
+      for (const [k, v] of Object.entries(b.counters?.() ?? {}))
+        this.stats.behaviour[k] = (this.stats.behaviour[k] ?? 0) + v;
     return {
       seed: s.seed,
       n: s.n,
@@ -193,6 +300,8 @@ export class Simulation {
       messagesDelivered: this.delivered,
       messagesDropped: this.dropped,
       ignoredMessages: this.ignored,
+      messagesPerInputPeak: this.watch.messagesPerInputPeak,
+      adversary: this.stats,
       trace: this.formatTrace(),
     };
   }
@@ -211,31 +320,23 @@ export class Simulation {
     return this.notYetExecuted.length === 0;
   }
 
+  /** Liveness failed: name the clients that starved and where every replica is. */
   private describeStall(): string {
     const pending = this.workload.pendingDescriptions();
-    const states = this.replicas.map((r, i) =>
-      r
-        ? `r${i}${this.behaviours.has(i) ? '(byzantine)' : ''}: v=${r.replica.view} ${r.replica.status} exec=${r.replica.lastExecuted} h=${r.replica.lowWatermark}`
-        : `r${i}: down`,
-    );
-    return `${pending.length} operation(s) incomplete at ${this.scenario.deadlineMs} ms (${pending.slice(0, 3).join('; ')}); ${states.join(', ')}`;
+    const states = this.instances.map((inst) => {
+      const r = inst.replica;
+      const name = `r${inst.identity}${inst.index >= this.scenario.n ? "'" : ''}`;
+      return r
+        ? `${name}${this.faulty.has(inst.identity) ? '(byzantine)' : ''}: v=${r.replica.view} ${r.replica.status} exec=${r.replica.lastExecuted} h=${r.replica.lowWatermark}`
+        : `${name}: down`;
+    });
+    return `starved: ${pending.length} operation(s) incomplete at ${this.scenario.deadlineMs} ms (${pending.slice(0, 3).join('; ')}); ${states.join(', ')}`;
   }
 
   private handle(event: SimEvent): void {
     switch (event.kind) {
       case 'tick':
-        for (let i = 0; i < this.replicas.length; i++) {
-          const r = this.replicas[i];
-          if (!r) continue;
-          r.tick();
-          this.drainReplica(i);
-        }
-        for (let j = 0; j < this.clients.length; j++) {
-          this.clients[j]!.tick();
-          this.drainClient(j);
-        }
-        this.queue.push({ at: this.now + TICK_MS, kind: 'tick' });
-        return;
+        return this.onTick();
       case 'submit': {
         const client = this.clients[event.client]!;
         const next = this.workload.next(event.client, this.now);
@@ -250,77 +351,158 @@ export class Simulation {
         return this.deliver(event.from, event.to, event.bytes);
       case 'fault':
         return this.applyFault(event.fault, event.phase);
+      case 'durable': {
+        const inst = this.instances[event.instance]!;
+        if (inst.epoch !== event.epoch || !inst.replica) return;
+        inst.disk.durableNow(event.id);
+        if (!inst.gate) return;
+        const step = inst.gate.durable(event.id);
+        return this.apply(inst, step.write, step.release);
+      }
+      case 'persist-crash':
+        return this.crash(event.fault.replica, event.fault.onPersist!.downMs, false);
     }
+  }
+
+  private onTick(): void {
+    for (const inst of this.instances) {
+      if (!inst.replica) continue;
+      inst.replica.tick();
+      this.drainReplica(inst, null);
+    }
+    for (let j = 0; j < this.clients.length; j++) {
+      this.clients[j]!.tick();
+      this.drainClient(j);
+    }
+    if (this.adversary)
+      for (const r of this.adversary.replays(this.now)) {
+        const from = this.byIdentity[r.from]![0]!;
+        this.transmit({ instance: from }, r.to, r.message as ReplicaMessage, encodeMessage(r.message), true);
+      }
+    this.queue.push({ at: this.now + TICK_MS, kind: 'tick' });
   }
 
   private deliver(from: Node, to: Node, bytes: Uint8Array): void {
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) throw new Error(`simulator sent bytes the codec rejects: ${decoded.reason}`);
     const message = decoded.message;
-    if ('replica' in to && !this.replicas[to.replica]) {
+    if ('instance' in to && !this.instances[to.instance]!.replica) {
       this.dropped++;
       return;
     }
     this.delivered++;
     this.record(from, to, message);
-    if ('replica' in to) {
-      const replica = this.replicas[to.replica]!;
-      const sender = 'replica' in from ? from.replica : this.clientIds[from.client]!;
-      replica.step(sender, message);
-      this.drainReplica(to.replica);
-      const broken = this.behaviours.has(to.replica) ? null : replica.replica.checkInvariants();
-      if (broken) this.checkers.violation('invariant', `replica ${to.replica}: ${broken}`);
-    } else if (message.type === 'reply' && 'replica' in from) {
-      this.clients[to.client]!.onReply(from.replica, message);
+    if ('instance' in to) {
+      const inst = this.instances[to.instance]!;
+      const sender = 'instance' in from ? this.instances[from.instance]!.identity : this.clientIds[from.client]!;
+      inst.replica!.step(sender, message);
+      this.drainReplica(inst, { from: typeof sender === 'number' ? sender : null, message });
+      if (this.faulty.has(inst.identity) || !this.scenario.earlyInvariants) return;
+      const broken = inst.replica?.replica.checkInvariants() ?? null;
+      if (broken) this.checkers.violation('invariant', `replica ${inst.identity}: ${broken}`);
+    } else if (message.type === 'reply' && 'instance' in from) {
+      this.clients[to.client]!.onReply(this.instances[from.instance]!.identity, message);
       this.drainClient(to.client);
     }
   }
 
-  private drainReplica(id: ReplicaId): void {
-    const replica = this.replicas[id];
+  /** A replica's outputs after one input (`input` null for a tick): through the write-ahead gate, then out. */
+  private drainReplica(inst: Instance, input: { from: ReplicaId | null; message: Message } | null): void {
+    const replica = inst.replica;
     if (!replica) return;
-    for (const out of replica.takeOutputs()) this.onReplicaOutput(id, out);
+    const outputs = replica.takeOutputs();
+    if (outputs.length === 0) return;
+    if (input && !this.faulty.has(inst.identity)) {
+      const broken = this.watch.onInput(inst.identity, input.from, input.message, outputs, this.now);
+      if (broken) this.checkers.violation('invariant', broken);
+    }
+    if (!inst.gate) {
+      // The host before issue 18: records are written, messages leave at once.
+      for (const out of outputs) {
+        if (out.kind === 'persist')
+          this.write(inst, { id: this.ungatedRecordId++, record: out.record, durability: hostDurability(out.record) });
+        else this.onReplicaOutput(inst, out);
+      }
+      return;
+    }
+    const before = inst.gate.heldCount;
+    const step = inst.gate.push(outputs);
+    this.stats.writeAheadHeld += Math.max(0, inst.gate.heldCount - before);
+    this.apply(inst, step.write, step.release);
   }
 
-  private onReplicaOutput(id: ReplicaId, out: Output): void {
-    const self: Node = { replica: id };
+  private apply(inst: Instance, writes: readonly RecordToWrite[], release: readonly Output[]): void {
+    for (const w of writes) this.write(inst, w);
+    for (const out of release) this.onReplicaOutput(inst, out);
+  }
+
+  /** The host writes a record: at once, or durable a little later (and a crash point may fire in between). */
+  private write(inst: Instance, w: RecordToWrite): void {
+    inst.disk.write(w.id, w.record, w.durability);
+    if (w.durability === 'immediate') return;
+    const latency = this.diskRng.int(this.scenario.disk.deferredMsMin, this.scenario.disk.deferredMsMax);
+    this.queue.push({ at: this.now + latency, kind: 'durable', instance: inst.index, epoch: inst.epoch, id: w.id });
+    if (inst.index >= this.scenario.n) return;
+    for (const fault of this.armedPersistCrashes) {
+      if (fault.onPersist!.record !== w.record.type) continue;
+      if (fault.replica !== inst.identity && (fault.replica !== -1 || this.faulty.has(inst.identity))) continue;
+      // A replica that restarts at once with its disk is not faulty (PBFT's faulty replicas are the
+      // Byzantine ones; a crash that loses nothing durable is a slow correct replica), so a quick restart
+      // needs no room in the budget f — as many replicas as like may do it, in any order. A long one does.
+      const quick = fault.onPersist!.downMs <= QUICK_RESTART_MS;
+      if (!quick && !this.crashBudgetAllows(inst.identity, this.now + latency + fault.onPersist!.downMs)) continue;
+      this.armedPersistCrashes.delete(fault);
+      this.stats.persistCrashes++;
+      // Inside the window: after the write started, before it is durable.
+      const at = this.now + this.diskRng.int(0, Math.max(0, latency - 1));
+      this.queue.push({ at, kind: 'persist-crash', fault: { ...fault, replica: inst.identity } });
+      return;
+    }
+  }
+
+  private onReplicaOutput(inst: Instance, out: Output): void {
+    const self: Node = { instance: inst.index };
     switch (out.kind) {
       case 'send':
-        return this.transmit(self, { replica: out.to }, out.message);
-      case 'broadcast':
-        for (let r = 0; r < this.scenario.n; r++) if (r !== id) this.transmit(self, { replica: r }, out.message);
+        return this.transmit(self, out.to, out.message, encodeMessage(out.message));
+      case 'broadcast': {
+        const bytes = encodeMessage(out.message);
+        for (let r = 0; r < this.scenario.n; r++) if (r !== inst.identity) this.transmit(self, r, out.message, bytes);
         return;
+      }
       case 'reply': {
         const j = this.clientIds.indexOf(out.client);
-        if (j >= 0) this.transmit(self, { client: j }, out.reply);
+        if (j >= 0) this.transmitReply(inst, j, out.reply);
         return;
       }
       case 'persist':
-        return this.persist(id, out.record);
+        return;
       case 'event': {
         const e = out.event;
         if (e.type === 'ignored') this.ignored++;
         else if (e.type === 'view-change-started') this.viewChanges++;
         else if (e.type === 'state-transfer-completed') this.stateTransfers++;
         else if (e.type === 'checkpoint-stable') this.checkpointsStable++;
-        this.checkers.onReplicaEvent(id, e);
+        if (this.faulty.has(inst.identity)) return;
+        if (e.type === 'new-view' && this.scenario.twins && e.view < this.scenario.twins.rounds.length)
+          this.stats.twinsRounds = Math.max(this.stats.twinsRounds, e.view + 1);
+        const broken = this.watch.onEvent(inst.identity, e);
+        if (broken && this.scenario.earlyInvariants) this.checkers.violation('invariant', broken);
+        this.checkers.onReplicaEvent(inst.identity, e);
         return;
       }
     }
-  }
-
-  private persist(id: ReplicaId, record: PersistRecord): void {
-    this.disks[id]!.apply(record);
   }
 
   private drainClient(j: number): void {
     const client = this.clients[j]!;
     const self: Node = { client: j };
     for (const out of client.takeOutputs()) {
-      if (out.kind === 'send') this.transmit(self, { replica: out.to }, out.request);
-      else if (out.kind === 'broadcast')
-        for (let r = 0; r < this.scenario.n; r++) this.transmit(self, { replica: r }, out.request);
-      else {
+      if (out.kind === 'send') this.transmit(self, out.to, out.request, encodeMessage(out.request));
+      else if (out.kind === 'broadcast') {
+        const bytes = encodeMessage(out.request);
+        for (let r = 0; r < this.scenario.n; r++) this.transmit(self, r, out.request, bytes);
+      } else {
         this.lastCompletionMs = this.now;
         this.workload.completed(j, out.timestamp, out.result, this.now);
         const think = this.rng.int(0, this.scenario.thinkMsMax);
@@ -329,10 +511,59 @@ export class Simulation {
     }
   }
 
-  /** The network: loss, delay, duplication, partitions; a crashed replica neither sends nor receives. */
-  private transmit(from: Node, to: Node, message: Message | Reply): void {
-    if ('replica' in from && !this.replicas[from.replica]) return;
-    const bytes = encodeMessage(message);
+  /**
+   * The network, from a node to replica identity `to` (every instance of it): Twins partitions, the
+   * network adversary, loss, delay, duplication, partitions; a crashed replica neither sends nor receives.
+   */
+  private transmit(from: Node, to: ReplicaId, message: ReplicaMessage, bytes: Uint8Array, replayed = false): void {
+    let fromIdentity: ReplicaId | null = null;
+    let round = 0;
+    if ('instance' in from) {
+      const inst = this.instances[from.instance]!;
+      if (!inst.replica) return;
+      fromIdentity = inst.identity;
+      round = roundOf(message, inst.replica.replica.view);
+      if (!replayed && !this.faulty.has(inst.identity)) this.watch.onSent(inst.identity, message);
+    }
+    const twins = this.scenario.twins;
+    for (const target of this.byIdentity[to]!) {
+      if (
+        twins &&
+        'instance' in from &&
+        this.now < this.scenario.healAt &&
+        !twinsConnected(twins, round, from.instance, target)
+      ) {
+        this.stats.twinsBlocked++;
+        this.dropped++;
+        continue;
+      }
+      let holdMs = 0;
+      if (this.adversary) {
+        const d = this.adversary.decide(fromIdentity, to, message, this.now);
+        if (d.drop) {
+          this.dropped++;
+          continue;
+        }
+        holdMs = d.holdMs;
+      }
+      this.schedule(from, { instance: target }, fromIdentity, to, bytes, holdMs);
+    }
+  }
+
+  private transmitReply(inst: Instance, client: number, reply: Reply): void {
+    if (!inst.replica) return;
+    this.schedule({ instance: inst.index }, { client }, inst.identity, null, encodeMessage(reply), 0);
+  }
+
+  /** Loss, duplication, partitions and delay of the network itself (faults and background). */
+  private schedule(
+    from: Node,
+    to: Node,
+    fromIdentity: ReplicaId | null,
+    toIdentity: ReplicaId | null,
+    bytes: Uint8Array,
+    holdMs: number,
+  ): void {
     const net = this.scenario.network;
     let loss = net.lossProbability;
     let duplicate = net.duplicateProbability;
@@ -342,7 +573,7 @@ export class Simulation {
         loss = Math.max(loss, fault.lossProbability);
         duplicate = Math.max(duplicate, fault.duplicateProbability);
         extraDelay = Math.max(extraDelay, fault.delayMsExtra);
-      } else if (fault.kind === 'partition' && this.cut(fault, from, to)) {
+      } else if (fault.kind === 'partition' && this.cut(fault, fromIdentity, toIdentity)) {
         this.dropped++;
         return;
       }
@@ -355,30 +586,32 @@ export class Simulation {
       }
       const delay =
         net.delayMsBase + this.netRng.int(0, net.delayMsJitter) + (extraDelay ? this.netRng.int(0, extraDelay) : 0);
-      this.queue.push({ at: this.now + Math.max(1, delay), kind: 'deliver', from, to, bytes });
+      this.queue.push({ at: this.now + Math.max(1, delay) + holdMs, kind: 'deliver', from, to, bytes });
     }
   }
 
   /** A partition cuts replicas in `side` from everyone else (clients included); one-way cuts only side → rest. */
-  private cut(fault: Extract<Fault, { kind: 'partition' }>, from: Node, to: Node): boolean {
-    const inSide = (node: Node): boolean => 'replica' in node && fault.side.includes(node.replica);
-    const fromIn = inSide(from);
-    const toIn = inSide(to);
+  private cut(fault: Extract<Fault, { kind: 'partition' }>, from: ReplicaId | null, to: ReplicaId | null): boolean {
+    const fromIn = from !== null && fault.side.includes(from);
+    const toIn = to !== null && fault.side.includes(to);
     if (fromIn === toIn) return false;
     return fault.oneWay ? fromIn : true;
   }
 
   private applyFault(fault: Fault, phase: 'start' | 'end'): void {
     this.traceLine(`t=${this.now}ms FAULT ${phase} ${describeFault(fault)}`);
+    if (fault.kind === 'crash' && fault.onPersist) {
+      if (phase === 'start') {
+        this.armedPersistCrashes.add(fault);
+        this.queue.push({ at: fault.onPersist.until, kind: 'fault', fault, phase: 'end' });
+      } else this.armedPersistCrashes.delete(fault);
+      return;
+    }
     if (fault.kind === 'crash') {
       if (phase === 'start') {
-        this.replicas[fault.replica] = null;
+        this.crash(fault.replica, null, false);
         if (fault.restartAt !== null) this.queue.push({ at: fault.restartAt, kind: 'fault', fault, phase: 'end' });
-      } else {
-        if (fault.wipeDisk) this.disks[fault.replica] = new MemoryDisk();
-        this.checkers.forgetReplica(fault.replica);
-        this.replicas[fault.replica] = this.newReplica(fault.replica, this.disks[fault.replica]!.state());
-      }
+      } else this.restart(fault.replica, fault.wipeDisk);
       return;
     }
     if (phase === 'start') {
@@ -387,6 +620,81 @@ export class Simulation {
     } else {
       this.activeFaults.delete(fault);
     }
+  }
+
+  /** Kill a replica's process (its first instance: crashes target correct replicas): what was not durable is lost. */
+  private crash(identity: ReplicaId, restartInMs: number | null, wipe: boolean): void {
+    const inst = this.instances[this.byIdentity[identity]![0]!]!;
+    if (!inst.replica) return;
+    this.traceLine(
+      `t=${this.now}ms CRASH r${identity}${inst.disk.pendingCount > 0 ? ` (${inst.disk.pendingCount} record(s) not yet durable lost)` : ''}`,
+    );
+    inst.replica = null;
+    inst.disk.crash();
+    inst.gate?.clear();
+    inst.epoch++;
+    if (restartInMs !== null) {
+      this.persistCrashDownUntil.set(identity, this.now + restartInMs);
+      this.queue.push({
+        at: this.now + restartInMs,
+        kind: 'fault',
+        fault: { kind: 'crash', at: this.now, replica: identity, restartAt: this.now + restartInMs, wipeDisk: wipe },
+        phase: 'end',
+      });
+    }
+  }
+
+  private restart(identity: ReplicaId, wipe: boolean): void {
+    const inst = this.instances[this.byIdentity[identity]![0]!]!;
+    if (inst.replica) return;
+    this.persistCrashDownUntil.delete(identity);
+    if (wipe) {
+      inst.disk.wipe();
+      this.watch.forget(identity);
+    }
+    this.checkers.forgetReplica(identity);
+    this.start(inst, inst.disk.state());
+    const broken = this.watch.onRestart(identity, inst.replica!.replica.view);
+    if (broken && this.scenario.earlyInvariants) this.checkers.violation('invariant', broken);
+  }
+
+  /**
+   * Whether one more correct replica may be down from now until `until` without more than f faulty at
+   * once: the faulty identities, replicas crashed or partitioned now, and those the fixed schedule takes
+   * down before `until` (or a wiped disk, faulty for good).
+   */
+  private crashBudgetAllows(replica: ReplicaId, until: number): boolean {
+    const down = new Set<ReplicaId>(this.faulty);
+    for (const inst of this.instances) if (!inst.replica && inst.index < this.scenario.n) down.add(inst.identity);
+    for (const [r, t] of this.persistCrashDownUntil) if (t > this.now) down.add(r);
+    for (const fault of this.scenario.faults) {
+      if (fault.kind === 'loss' || (fault.kind === 'crash' && fault.onPersist)) continue;
+      const end =
+        fault.kind === 'partition'
+          ? fault.until
+          : fault.restartAt === null || fault.wipeDisk
+            ? Infinity
+            : fault.restartAt;
+      if (fault.at < until && end > this.now)
+        for (const r of fault.kind === 'crash' ? [fault.replica] : fault.side) down.add(r);
+    }
+    down.delete(replica);
+    return down.size + 1 <= this.scenario.f;
+  }
+
+  /** The oracle of the state-aware network adversary. */
+  private observe(r: ReplicaId): ReplicaView {
+    const replica = this.instances[this.byIdentity[r]![0]!]!.replica?.replica;
+    if (!replica)
+      return { up: false, correct: !this.faulty.has(r), view: 0, normal: false, lastExecuted: 0, timerTicksLeft: null };
+    return {
+      up: true,
+      correct: !this.faulty.has(r),
+      view: replica.view,
+      normal: replica.status === 'normal',
+      lastExecuted: replica.lastExecuted,
+      timerTicksLeft: replica.timerTicksLeft,
+    };
   }
 
   private record(from: Node, to: Node, message: Message): void {
@@ -403,18 +711,22 @@ export class Simulation {
     return ordered.map((line) =>
       typeof line === 'string'
         ? line
-        : `t=${line.at}ms ${nodeName(line.from)}->${nodeName(line.to)} ${describe(line.message)}`,
+        : `t=${line.at}ms ${this.nodeName(line.from)}->${this.nodeName(line.to)} ${describe(line.message)}`,
     );
   }
-}
 
-function nodeName(node: Node): string {
-  return 'replica' in node ? `r${node.replica}` : `c${node.client}`;
+  private nodeName(node: Node): string {
+    if ('client' in node) return `c${node.client}`;
+    const inst = this.instances[node.instance]!;
+    return `r${inst.identity}${inst.index >= this.scenario.n ? "'" : ''}`;
+  }
 }
 
 export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case 'crash':
+      if (fault.onPersist)
+        return `crash ${fault.replica < 0 ? 'the next correct replica' : `r${fault.replica}`} as it writes its ${fault.onPersist.record} record, armed ${fault.at}–${fault.onPersist.until}ms, down ${fault.onPersist.downMs}ms`;
       return `crash r${fault.replica} at ${fault.at}ms${fault.restartAt === null ? '' : `, restart at ${fault.restartAt}ms${fault.wipeDisk ? ' with a wiped disk' : ''}`}`;
     case 'partition':
       return `${fault.oneWay ? 'one-way ' : ''}partition {${fault.side.map((r) => `r${r}`).join(',')}} ${fault.at}–${fault.until}ms`;

@@ -14,6 +14,12 @@ export interface SweepSummary {
   messagesDelivered: number;
   /** Worst virtual time to complete a run's last operation, and the run's bound. */
   lastCompletionMsMax: number;
+  /** The most replica messages one received message caused, over all runs. */
+  messagesPerInputPeak: number;
+  /** What the adversaries did, summed over the runs. */
+  adversary: Record<string, number>;
+  /** The first few failures: seed and what broke. */
+  failures: { seed: number; what: string }[];
 }
 
 export function runSeed(seed: number, options: ScenarioOptions, env: SimEnvironment): RunResult {
@@ -32,6 +38,9 @@ export function emptySummary(): SweepSummary {
     checkpointsStable: 0,
     messagesDelivered: 0,
     lastCompletionMsMax: 0,
+    messagesPerInputPeak: 0,
+    adversary: {},
+    failures: [],
   };
 }
 
@@ -48,4 +57,16 @@ export function addRun(summary: SweepSummary, result: RunResult, expectViolation
   summary.checkpointsStable += result.checkpointsStable;
   summary.messagesDelivered += result.messagesDelivered;
   summary.lastCompletionMsMax = Math.max(summary.lastCompletionMsMax, result.lastCompletionMs);
+  summary.messagesPerInputPeak = Math.max(summary.messagesPerInputPeak, result.messagesPerInputPeak);
+  const { behaviour, ...network } = result.adversary;
+  for (const [k, v] of [
+    ...Object.entries(network),
+    ...Object.entries(behaviour).map(([k, v]) => [`behaviour.${k}`, v] as const),
+  ])
+    if (v > 0) summary.adversary[k] = (summary.adversary[k] ?? 0) + v;
+  if (failed && summary.failures.length < 20) {
+    const what =
+      result.violations.map((v) => `${v.property}: ${v.detail}`).join('; ') || `liveness: ${result.livenessFailure}`;
+    summary.failures.push({ seed: result.seed, what });
+  }
 }

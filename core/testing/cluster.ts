@@ -10,9 +10,11 @@ import { Client } from '../pbft/client.ts';
 import { decodeMessage, describe as describeMessage, encodeMessage } from '../pbft/codec.ts';
 import { defaultProtocolConfig, type ProtocolConfig } from '../pbft/config.ts';
 import type { ClientId, Message, ReplicaId } from '../pbft/messages.ts';
-import type { ClientOutput, Output, ReplicaEvent } from '../pbft/outputs.ts';
-import { MemoryDisk, type PersistedState } from '../pbft/persistence.ts';
+import type { ClientOutput, Output, PersistRecord, ReplicaEvent } from '../pbft/outputs.ts';
+import type { PersistedState } from '../pbft/persistence.ts';
 import { Replica } from '../pbft/replica.ts';
+import { WriteAheadQueue, type WriteAheadStep } from '../pbft/write-ahead.ts';
+import { hostDurability, WeakDisk } from '../sim/weak-disk.ts';
 
 export type Endpoint = ReplicaId | ClientId;
 
@@ -28,6 +30,17 @@ export interface ClientResult {
   readonly matching: number;
 }
 
+/**
+ * How the cluster's "host" writes records. `instant` (the default): every record is durable at once.
+ * `host`: as the real host writes them — the view and the stable checkpoint become durable only when
+ * the test says so (`makeDurable`), a crash loses them before that — and with `writeAhead` the messages
+ * behind such a record wait for it (core/pbft/write-ahead.ts), as the host holds them since issue 18.
+ */
+export interface DiskOptions {
+  readonly disk?: 'instant' | 'host';
+  readonly writeAhead?: boolean;
+}
+
 export class TestCluster {
   readonly config: ProtocolConfig;
   readonly crypto: SimulatedCrypto;
@@ -38,13 +51,45 @@ export class TestCluster {
   /** Messages sent and not yet delivered. */
   queue: Envelope[] = [];
   /** What each replica persisted. */
-  readonly disks: MemoryDisk[];
+  readonly disks: WeakDisk[];
+  private readonly diskOptions: DiskOptions;
+  private readonly gates: (WriteAheadQueue | null)[];
+  private recordId = 1;
 
-  constructor(n: number, overrides: Partial<ProtocolConfig> = {}, seed = 1) {
+  constructor(n: number, overrides: Partial<ProtocolConfig> = {}, seed = 1, disk: DiskOptions = {}) {
     this.config = defaultProtocolConfig(n, overrides);
     this.crypto = simulatedCrypto(n, seed);
+    this.diskOptions = disk;
     this.replicas = Array.from({ length: n }, (_, id) => this.makeReplica(id));
-    this.disks = Array.from({ length: n }, () => new MemoryDisk());
+    this.disks = Array.from({ length: n }, () => new WeakDisk());
+    this.gates = Array.from({ length: n }, () => this.newGate());
+  }
+
+  private newGate(): WriteAheadQueue | null {
+    return this.diskOptions.disk === 'host' && this.diskOptions.writeAhead ? new WriteAheadQueue(hostDurability) : null;
+  }
+
+  /** Records of `id` still being written (host disk): the test decides when they land. */
+  pendingRecords(id: ReplicaId): number {
+    return this.disks[id]!.pendingCount;
+  }
+
+  /** Every record `id` has started writing is durable now; with write-ahead, what waited for them goes out. */
+  makeDurable(id: ReplicaId): void {
+    for (const recordId of [...this.inFlight(id)]) {
+      this.disks[id]!.durableNow(recordId);
+      this.inFlightIds.get(id)?.delete(recordId);
+      const gate = this.gates[id];
+      if (gate) this.applyStep(id, gate.durable(recordId));
+    }
+  }
+
+  private readonly inFlightIds = new Map<ReplicaId, Set<number>>();
+
+  private inFlight(id: ReplicaId): Set<number> {
+    let set = this.inFlightIds.get(id);
+    if (!set) this.inFlightIds.set(id, (set = new Set()));
+    return set;
   }
 
   private makeReplica(id: ReplicaId, persisted?: PersistedState): Replica {
@@ -81,13 +126,17 @@ export class TestCluster {
     return t;
   }
 
+  /** The process dies: its undelivered messages and the records it had not made durable are gone. */
   crash(id: ReplicaId): void {
     this.replicas[id] = null;
     this.queue = this.queue.filter((e) => e.to !== id && e.from !== id);
+    this.disks[id]!.crash();
+    this.inFlight(id).clear();
+    this.gates[id] = this.newGate();
   }
 
   restart(id: ReplicaId, wipeDisk = false): Replica {
-    if (wipeDisk) this.disks[id] = new MemoryDisk();
+    if (wipeDisk) this.disks[id]!.wipe();
     const r = this.makeReplica(id, this.disks[id]!.state());
     this.replicas[id] = r;
     return r;
@@ -158,7 +207,21 @@ export class TestCluster {
   private drainReplica(id: ReplicaId): void {
     const r = this.replicas[id];
     if (!r) return;
-    for (const out of r.takeOutputs()) this.onOutput(id, out);
+    const outputs = r.takeOutputs();
+    const gate = this.gates[id];
+    if (gate) return this.applyStep(id, gate.push(outputs));
+    for (const out of outputs) this.onOutput(id, out);
+  }
+
+  private applyStep(id: ReplicaId, step: WriteAheadStep): void {
+    for (const w of step.write) this.writeRecord(id, w.record, w.id);
+    for (const out of step.release) this.onOutput(id, out);
+  }
+
+  private writeRecord(id: ReplicaId, record: PersistRecord, recordId = this.recordId++): void {
+    const durability = this.diskOptions.disk === 'host' ? hostDurability(record) : 'immediate';
+    this.disks[id]!.write(recordId, record, durability);
+    if (durability === 'deferred') this.inFlight(id).add(recordId);
   }
 
   private onOutput(id: ReplicaId, out: Output): void {
@@ -174,8 +237,7 @@ export class TestCluster {
         this.queue.push({ from: id, to: out.client, message: out.reply });
         return;
       case 'persist':
-        this.disks[id]!.apply(out.record);
-        return;
+        return this.writeRecord(id, out.record);
       case 'event':
         this.events.push({ replica: id, event: out.event });
         return;
