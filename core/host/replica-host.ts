@@ -154,7 +154,7 @@ export class ReplicaHost implements LabApi {
       listenAddresses: () => this.listenAddresses,
       sendFrame: (peer, frame) => this.sendFrame(peer, frame),
       note: (line) => this.note(line),
-      onRosterAdopted: (roster) => this.onRosterAdopted(roster),
+      onRosterAdopted: (roster) => void this.onRosterAdopted(roster),
       onForget: (peer) => this.gate.forget(peer),
     });
     this.note(`peer ${this.peerId} listening on ${this.listenAddresses.join(' ')}; cluster "${cluster}" of ${size}`);
@@ -175,6 +175,7 @@ export class ReplicaHost implements LabApi {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.driver?.stop();
     this.membership?.stop();
     this.ownClient?.close('replica host stopped');
     this.discovery?.stop();
@@ -186,8 +187,20 @@ export class ReplicaHost implements LabApi {
   // ---------------------------------------------------------------------------------------------
   // The roster and the replica
 
-  private onRosterAdopted(roster: readonly string[]): void {
-    void this.data.saveRoster(roster).catch((error: Error) => this.note(`could not save the roster: ${error.message}`));
+  /**
+   * The roster is on disk before the replica starts: a replica that restarted without it would form
+   * the cluster again, and might get another replica id than the one its peers know it by.
+   */
+  private async onRosterAdopted(roster: readonly string[]): Promise<void> {
+    try {
+      await this.data.saveRoster(roster);
+    } catch (error) {
+      this.note(
+        `REPLICA NOT STARTED: could not save the roster (${(error as Error).message}); fix the data directory and restart`,
+      );
+      return;
+    }
+    if (this.stopped) return;
     this.startReplica();
     this.announce();
   }

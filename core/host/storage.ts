@@ -115,9 +115,18 @@ export interface DataDir {
   saveRoster(roster: readonly string[]): Promise<void>;
   /**
    * Call for every persist output, in order; resolves once that record (or a later one of the same
-   * type that superseded it) is on disk. Records land in the order given.
+   * type that superseded it) is on disk. Records land in the order given. The view and the stable
+   * checkpoint are written asynchronously (a temp file, fsync, rename); log records go through
+   * appendLog, so theirs has settled when it returns.
    */
   persist(record: PersistRecord): Promise<void>;
+  /**
+   * Append a log record (pre-prepared, prepared) now, synchronously: when this returns it is in the
+   * operating system, which survives a crash of the process but not a power loss (the log is fsynced
+   * with each stable checkpoint and at close; appendLog in OpenDataDir says why). Throws DataDirError
+   * if it cannot be written, RangeError for a sequence number that cannot be.
+   */
+  appendLog(record: LogRecord): void;
   /** Waits for pending writes; later saveRoster/persist calls reject. */
   close(): Promise<void>;
 }
@@ -295,9 +304,12 @@ class OpenDataDir implements DataDir {
       }
       case 'pre-prepared':
       case 'prepared':
-        if (!Number.isSafeInteger(record.seq) || record.seq < 1)
-          return Promise.reject(new RangeError(`cannot persist a log record for n=${record.seq}`));
-        return this.appendLog(record);
+        try {
+          this.appendLog(record);
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
       default: {
         const unknown: never = record;
         return Promise.reject(new TypeError(`unknown persist record ${JSON.stringify(unknown)}`));
@@ -331,8 +343,10 @@ class OpenDataDir implements DataDir {
    * the segments are fsynced with every stable checkpoint and at close. A power loss may take the
    * last moments of the log (docs/protocol.md, "What is persisted").
    */
-  private appendLog(record: LogRecord): Promise<void> {
-    if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
+  appendLog(record: LogRecord): void {
+    if (!Number.isSafeInteger(record.seq) || record.seq < 1)
+      throw new RangeError(`cannot persist a log record for n=${record.seq}`);
+    if (this.closed) throw new DataDirError(this.dir, 'is closed');
     const segment = segmentOf(record.seq);
     const file = path.join(this.dir, segmentFile(segment));
     try {
@@ -341,9 +355,8 @@ class OpenDataDir implements DataDir {
       const bytes = encodeLogRecord(record);
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      return Promise.resolve();
     } catch (error) {
-      return Promise.reject(new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error }));
+      throw new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error });
     }
   }
 
