@@ -247,6 +247,19 @@ describe('persist', () => {
     expect([old.persisted.view, old.persisted.viewNormal]).toEqual([6, true]);
   });
 
+  it('writes every field of the view record, so fields the replica adds to it are kept on disk', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    const withNewView = { type: 'view', view: 2, normal: true, minS: 64, o: [{ seq: 65, digest: 'ab' }] };
+    await dd.persist(withNewView as PersistRecord);
+    await dd.close();
+    const { type: _, ...fields } = withNewView;
+    expect(JSON.parse(await readFile(path.join(dir, F.view), 'utf8'))).toEqual({ version: 1, ...fields });
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect([again.persisted.view, again.persisted.viewNormal]).toEqual([2, true]);
+  });
+
   it('rejects a record it cannot write and goes on with the next', async () => {
     const dd = await openDataDir({ dir: path.join(root, 'data'), cluster: CLUSTER, size: SIZE });
     const bad = { ...checkpointRecord(5, new Uint8Array(10)), stateDigest: 'not a digest' };

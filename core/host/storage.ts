@@ -205,7 +205,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
     );
   }
   const roster = await readRoster(dir, size);
-  const { view, normal: viewNormal } = await readView(dir);
+  const viewState = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
   // Only once everything checked out: the temp files are then surely ours, left by a crashed write;
@@ -214,8 +214,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
   return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, {
-    view,
-    viewNormal,
+    ...viewState,
     stable,
     log: logAbove(stable?.seq ?? 0, log.records),
   });
@@ -284,11 +283,13 @@ class OpenDataDir implements DataDir {
   persist(record: PersistRecord): Promise<void> {
     switch (record.type) {
       case 'view': {
-        const { view, normal } = record;
-        if (!Number.isSafeInteger(view) || view < 0)
-          return Promise.reject(new RangeError(`cannot persist view ${view}`));
+        if (!Number.isSafeInteger(record.view) || record.view < 0)
+          return Promise.reject(new RangeError(`cannot persist view ${record.view}`));
+        // Every field of the record but its type, so fields the replica adds (the NEW-VIEW's min-s and
+        // O) are on disk without a change here; readView says which ones a restart reads back.
+        const { type: _, ...fields } = record;
         return this.enqueue('view', () =>
-          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, view, normal })]),
+          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, ...fields })]),
         );
       }
       case 'stable-checkpoint': {
@@ -470,11 +471,16 @@ async function readRoster(dir: string, size: number): Promise<readonly string[] 
   return Object.freeze([...(value.roster as string[])]);
 }
 
-/** The view, and whether it was installed; a file written before `normal` existed says nothing, read as installed. */
-async function readView(dir: string): Promise<{ view: number; normal: boolean }> {
+/**
+ * The view record as the replica restarts from it: the view, and whether it was installed (a file
+ * written before `normal` existed says nothing, read as installed). This is the one place that reads
+ * view.json's fields: a field the replica adds to the view record (the NEW-VIEW's min-s and O, as
+ * `{seq, digest}[]`) is written already, and is validated and returned here once the replica reads it.
+ */
+async function readView(dir: string): Promise<Pick<PersistedState, 'view' | 'viewNormal'>> {
   const file = path.join(dir, DATA_DIR_FILES.view);
   const bytes = await readFileOrNull(file);
-  if (bytes === null) return { view: 0, normal: true };
+  if (bytes === null) return { view: 0, viewNormal: true };
   const value = parseJsonObject(file, bytes);
   checkVersion(file, value);
   const { view, normal } = value;
@@ -483,7 +489,7 @@ async function readView(dir: string): Promise<{ view: number; normal: boolean }>
   }
   if (normal !== undefined && typeof normal !== 'boolean')
     throw new DataDirError(file, `holds no valid view status (${JSON.stringify(normal)})`);
-  return { view: view as number, normal: normal ?? true };
+  return { view: view as number, viewNormal: normal ?? true };
 }
 
 async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
