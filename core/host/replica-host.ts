@@ -331,13 +331,15 @@ export class ReplicaHost implements LabApi {
   // The LabApi
 
   async snapshot(): Promise<LabSnapshot> {
+    // Still forming until the agreed roster is on disk and the replica (or the observer's client) runs.
+    const roster = this.ownClient ? this.membership.adopted : null;
     return labSnapshot({
       peerId: this.peerId,
       cluster: this.options.cluster,
       size: this.options.size,
       listenAddresses: this.listenAddresses,
-      roster: this.membership.adopted,
-      replicaId: this.replicaId,
+      roster,
+      replicaId: roster ? this.replicaId : null,
       replica: this.driver?.replica ?? null,
       behaviour: this.driver?.behaviourId ?? null,
       peers: this.membership.knownPeers(),
