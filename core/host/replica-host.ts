@@ -176,6 +176,7 @@ export class ReplicaHost implements LabApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.driver?.stop();
+    this.faults.stop();
     this.membership?.stop();
     this.ownClient?.close('replica host stopped');
     this.discovery?.stop();
@@ -240,7 +241,7 @@ export class ReplicaHost implements LabApi {
       self: this.peerId,
       data: this.data,
       sendBytes: (peer, bytes) => this.faults.send(peer, bytes),
-      replyToOwnClient: (reply) => queueMicrotask(() => this.ownClient?.onReply(id, reply)),
+      replyToOwnClient: (reply) => this.faults.deliverLocally(() => this.ownClient?.onReply(id, reply)),
       onEvent: (event) => this.activity.onEvent(id, replica.view, event),
       onMessageOut: (to, message) => this.events.emitMessage('out', to, message),
       note: (line) => this.note(line),
@@ -248,22 +249,25 @@ export class ReplicaHost implements LabApi {
     this.note(`replica ${id} started in view ${replica.view}, stable checkpoint ${replica.lowWatermark}`);
   }
 
-  /** Our own client's request to our own replica, without the network. */
+  /** Our own client's request to our own replica, without the network (but not past a pause). */
   private toOwnReplica(request: Request): void {
-    queueMicrotask(() => {
+    this.faults.deliverLocally(() => {
       if (!this.driver) return;
       this.driver.input(this.peerId, request);
       this.driver.drain();
     });
   }
 
+  /** A paused machine is frozen: its replica and client do not tick. */
   private tick(): void {
     if (this.faults.isPaused) return;
     this.driver?.tick();
     this.ownClient?.tick();
   }
 
+  /** Nor does it announce itself, or forget peers it cannot hear while frozen. */
   private announce(): void {
+    if (this.faults.isPaused) return;
     this.ownClient?.sendKeys();
     this.membership.announce();
   }
