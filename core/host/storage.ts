@@ -9,16 +9,17 @@
  *                    createdAt. Its presence makes a directory ours; cluster and size tie it to one cluster.
  *   identity.key     the Ed25519 private key, libp2p protobuf encoding (privateKeyToProtobuf)
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
- *   view.json        {version, view}: the last view the core asked to persist
+ *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
- *   log-<k>.bin      the log above it: pre-prepared batches and prepared claims (storage-log.ts)
+ *   log-<k>.v2.bin   the log above it: pre-prepared batches and prepared claims (storage-log.ts);
+ *                    log-<k>.bin are the same as version-1 builds wrote them, read but not appended to
  *   .<file>.tmp-<16 hex digits>   a write in progress; found at open only after a crash, then removed
  *
  * Every write of a whole file goes to a temp file in the same directory, is fsynced, renamed over the
  * old file, and the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
  * Log records are appended synchronously instead, and fsynced with each stable checkpoint (appendLog says why); a
- * record a crash cut short is dropped at the next open, and segments at or below a new stable
- * checkpoint are deleted.
+ * record a crash cut short is dropped at the next open, one that is damaged is refused (storage-log.ts
+ * tells them apart), and segments at or below a new stable checkpoint are deleted.
  *
  * Opening never repairs, overwrites or deletes anything of value: a directory that is not ours, that
  * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
@@ -33,10 +34,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
 import {
-  LOG_SEGMENT_FILE,
   decodeLogSegment,
   encodeLogRecord,
   logAbove,
+  parseSegmentFile,
   segmentFile,
   segmentLastSeq,
   segmentOf,
@@ -370,8 +371,9 @@ class OpenDataDir implements DataDir {
       } else await fdatasyncAsync(fd).catch(() => {});
     }
     for (const name of await readdir(this.dir)) {
-      const match = LOG_SEGMENT_FILE.exec(name);
-      if (match && segmentLastSeq(Number(match[1])) <= seq) await unlink(path.join(this.dir, name)).catch(() => {});
+      const segment = parseSegmentFile(name)?.segment;
+      if (segment !== undefined && segmentLastSeq(segment) <= seq)
+        await unlink(path.join(this.dir, name)).catch(() => {});
     }
   }
 
@@ -502,7 +504,10 @@ async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
   return { seq, stateDigest, proof, snapshot };
 }
 
-/** The log segments: their records, the torn tails to cut off, and the segments a stable checkpoint made obsolete. */
+/**
+ * The log segments: their records, the torn tails to cut off, and the segments a stable checkpoint
+ * made obsolete. A version-1 segment's torn tail is ignored but not cut: it is never appended to.
+ */
 async function readLog(
   dir: string,
   entries: readonly string[],
@@ -512,20 +517,21 @@ async function readLog(
   const tornTails: { file: string; keepBytes: number }[] = [];
   const obsolete: string[] = [];
   const segments = entries
-    .map((name) => ({ name, match: LOG_SEGMENT_FILE.exec(name) }))
-    .filter((e) => e.match !== null)
-    .map((e) => ({ file: path.join(dir, e.name), segment: Number(e.match![1]) }))
-    .sort((a, b) => a.segment - b.segment);
-  for (const { file, segment } of segments) {
+    .map((name) => ({ file: path.join(dir, name), parsed: parseSegmentFile(name) }))
+    .filter((e) => e.parsed !== null)
+    .map((e) => ({ file: e.file, ...e.parsed! }))
+    // Version 1 before version 2 of the same segment: that is the order they were written in.
+    .sort((a, b) => a.segment - b.segment || a.version - b.version);
+  for (const { file, segment, version } of segments) {
     if (segmentLastSeq(segment) <= stableSeq) {
       obsolete.push(file);
       continue;
     }
     const bytes = (await readFileOrNull(file)) ?? new Uint8Array(0);
-    const read = decodeLogSegment(bytes);
-    if (!read.ok) throw new DataDirError(file, `is damaged: ${read.reason}`);
+    const read = decodeLogSegment(bytes, version);
+    if (!read.ok) throw new DataDirError(file, `is damaged: ${read.reason}; refusing to use it (nothing was changed)`);
     records.push(...read.records);
-    if (read.tornTailBytes > 0) tornTails.push({ file, keepBytes: bytes.length - read.tornTailBytes });
+    if (read.tornTailBytes > 0 && version === 2) tornTails.push({ file, keepBytes: bytes.length - read.tornTailBytes });
   }
   return { records, tornTails, obsolete };
 }
