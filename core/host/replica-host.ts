@@ -124,8 +124,19 @@ export class ReplicaHost implements LabApi {
     const { cluster, size } = this.options;
     quorums(size);
     this.data = await openDataDir({ dir: this.options.dataDir, cluster, size });
+    try {
+      await this.startOn(this.data);
+    } catch (error) {
+      // The data directory is locked to this process: release it (and whatever did start).
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startOn(data: DataDir): Promise<void> {
+    const { cluster, size } = this.options;
     this.node = await createLabNode({
-      privateKey: this.data.privateKey,
+      privateKey: data.privateKey,
       listen: this.options.listen,
       mdns: this.options.mdns === false ? false : { intervalMs: this.options.mdnsIntervalMs ?? 2_000 },
       allowLoopback: this.options.allowLoopback,
@@ -146,7 +157,7 @@ export class ReplicaHost implements LabApi {
       self: this.peerId,
       cluster,
       size,
-      adopted: this.data.roster,
+      adopted: data.roster,
       allowLoopback: this.options.allowLoopback,
       peerIdleMs: this.options.peerIdleMs,
       transport: this.transport,
@@ -158,14 +169,14 @@ export class ReplicaHost implements LabApi {
       onForget: (peer) => this.gate.forget(peer),
     });
     this.note(`peer ${this.peerId} listening on ${this.listenAddresses.join(' ')}; cluster "${cluster}" of ${size}`);
-    if (this.data.roster) this.note(`roster from the data directory: ${this.data.roster.map(short).join(', ')}`);
+    if (data.roster) this.note(`roster from the data directory: ${data.roster.map(short).join(', ')}`);
 
     this.discovery =
       this.options.mdns === false ? null : watchPeerDiscovery(this.node, { allowLoopback: this.options.allowLoopback });
     this.discovery?.onPeerDiscovered((peer, addrs) => this.membership.meet(peer, addrs));
     for (const address of this.options.join ?? []) void this.membership.joinAddress(address);
 
-    if (this.data.roster) this.startReplica();
+    if (data.roster) this.startReplica();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.announce(), HELLO_INTERVAL_MS));
     this.announce();

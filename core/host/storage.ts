@@ -13,6 +13,7 @@
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
  *   log-<k>.v2.bin   the log above it: pre-prepared batches and prepared claims (storage-log.ts);
  *                    log-<k>.bin are the same as version-1 builds wrote them, read but not appended to
+ *   pbft-lab.lock    held while a process has the directory open: one process at a time (storage-lock.ts)
  *   .<file>.tmp-<16 hex digits>   a write in progress; found at open only after a crash, then removed
  *
  * Every write of a whole file goes to a temp file in the same directory, is fsynced, renamed over the
@@ -22,7 +23,8 @@
  * tells them apart), and segments at or below a new stable checkpoint are deleted.
  *
  * Opening never repairs, overwrites or deletes anything of value: a directory that is not ours, that
- * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
+ * belongs to another cluster, that holds a damaged file or that another process has open gives a
+ * DataDirError naming the file (or the process).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
@@ -33,6 +35,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
+import { describeRefusal, LOCK_FILE, lockDirectory, type DataDirLock } from './storage-lock.ts';
 import {
   decodeLogSegment,
   encodeLogRecord,
@@ -133,9 +136,10 @@ export interface DataDir {
 }
 
 /**
- * Open (or create and initialise) a data directory. Throws DataDirError when the directory is not
- * ours, belongs to another cluster or holds a damaged file; in those cases nothing is written.
- * Throws RangeError for an invalid cluster name or size.
+ * Open (or create and initialise) a data directory, and lock it for this process until `close`.
+ * Throws DataDirError when the directory is not ours, belongs to another cluster, holds a damaged
+ * file or is in use by another process; in those cases nothing is written. Throws RangeError for an
+ * invalid cluster name or size.
  */
 export async function openDataDir(options: OpenOptions): Promise<DataDir> {
   const { cluster, size } = options;
@@ -150,12 +154,30 @@ export async function openDataDir(options: OpenOptions): Promise<DataDir> {
     await makePrivateDir(dir);
     entries = [];
   }
-  const own = entries.filter((name) => !TEMP_FILE.test(name));
-  if (own.includes(DATA_DIR_FILES.marker)) return openExisting(dir, cluster, size, entries);
+  // A directory that is not ours is refused before anything is written in it, the lock included.
+  classify(dir, entries, create);
+  const lock = await lockDirectory(dir);
+  if (!('release' in lock)) throw new DataDirError(dir, describeRefusal(lock));
+  try {
+    // Again under the lock: another process may have initialised it or written to it meanwhile.
+    entries = (await listEntries(dir)) ?? [];
+    return classify(dir, entries, create) === 'ours'
+      ? await openExisting(dir, cluster, size, entries, lock)
+      : await initialise(dir, cluster, size, entries, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+/** Whether `dir` is ours or new (to initialise); throws DataDirError if it is neither. */
+function classify(dir: string, entries: readonly string[], create: boolean): 'ours' | 'new' {
+  const own = entries.filter((name) => !TEMP_FILE.test(name) && name !== LOCK_FILE);
+  if (own.includes(DATA_DIR_FILES.marker)) return 'ours';
   // identity.key alone: initialisation was cut short between the key and the marker (see initialise).
   if (own.length === 0 || (own.length === 1 && own[0] === DATA_DIR_FILES.identityKey)) {
     if (!create) throw new DataDirError(dir, 'is not initialised (and create is false)');
-    return initialise(dir, cluster, size, entries);
+    return 'new';
   }
   const shown = own.slice(0, 5).join(', ') + (own.length > 5 ? ', …' : '');
   throw new DataDirError(
@@ -164,7 +186,13 @@ export async function openDataDir(options: OpenOptions): Promise<DataDir> {
   );
 }
 
-async function initialise(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+async function initialise(
+  dir: string,
+  cluster: string,
+  size: number,
+  entries: readonly string[],
+  lock: DataDirLock,
+): Promise<DataDir> {
   // The key is written before the marker, so a crash in between leaves a directory holding only
   // identity.key. No replica can have run with that key (a replica needs the marker to open the
   // directory), so it is finished with that key rather than refused. Nothing is overwritten.
@@ -186,10 +214,16 @@ async function initialise(dir: string, cluster: string, size: number, entries: r
   };
   await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
 }
 
-async function openExisting(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+async function openExisting(
+  dir: string,
+  cluster: string,
+  size: number,
+  entries: readonly string[],
+  lock: DataDirLock,
+): Promise<DataDir> {
   const marker = await readMarker(dir);
   if (marker.cluster !== cluster || marker.size !== size) {
     throw new DataDirError(
@@ -214,7 +248,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
   await removeTempFiles(dir, entries);
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
-  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, {
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, {
     ...viewState,
     stable,
     log: logAbove(stable?.seq ?? 0, log.records),
@@ -242,6 +276,7 @@ class OpenDataDir implements DataDir {
   readonly createdAt: string;
   readonly persisted: PersistedState;
   private readonly size: number;
+  private readonly lock: DataDirLock;
   private savedRoster: readonly string[] | null;
   private readonly queue: PendingWrite[] = [];
   /** Open log segments (file descriptors), by segment number (appendLog). */
@@ -252,6 +287,7 @@ class OpenDataDir implements DataDir {
   constructor(
     dir: string,
     size: number,
+    lock: DataDirLock,
     privateKey: Ed25519PrivateKey,
     peerId: string,
     createdAt: string,
@@ -260,6 +296,7 @@ class OpenDataDir implements DataDir {
   ) {
     this.dir = dir;
     this.size = size;
+    this.lock = lock;
     this.privateKey = privateKey;
     this.peerId = peerId;
     this.createdAt = createdAt;
@@ -320,13 +357,18 @@ class OpenDataDir implements DataDir {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    while (this.draining !== null) await this.draining;
-    for (const fd of this.segments.values()) {
-      await fdatasyncAsync(fd).catch(() => {});
-      closeSync(fd);
+    try {
+      while (this.draining !== null) await this.draining;
+      for (const fd of this.segments.values()) {
+        await fdatasyncAsync(fd).catch(() => {});
+        closeSync(fd);
+      }
+      this.segments.clear();
+    } finally {
+      await this.lock.release();
     }
-    this.segments.clear();
   }
 
   private enqueue(kind: WriteKind, write: () => Promise<void>): Promise<void> {
