@@ -12,7 +12,8 @@
  *
  * Life of a host: open the data directory (identity key, roster, persisted checkpoint) → start the
  * libp2p node → find peers (mDNS, or `join` addresses) and exchange HELLOs → agree on the roster
- * (core/net/roster.ts) → start the replica with its id in the roster. Machines beyond n observe.
+ * (core/net/roster.ts) and save it → start the replica with its id in the roster. Machines beyond n
+ * observe.
  */
 import { FileStore } from '../app/file-store.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
@@ -83,9 +84,9 @@ export class ReplicaHost implements LabApi {
   private readonly faults: HostFaults;
   private membership!: Membership;
   private discovery: LabDiscovery | null = null;
-  /** Set once the roster is agreed and this machine is one of its replicas. */
+  /** Set once the agreed roster is on disk, if this machine is one of its replicas. */
   private driver: ProtocolDriver | null = null;
-  /** Set once the roster is agreed. */
+  /** Set once the agreed roster is on disk (observers have one too). */
   private ownClient: OwnClient | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
