@@ -6,7 +6,7 @@
  *                             100 ms while measuring; after `stop`, one JSON line: its result.
  *   parent → worker (stdin)   `measure`, then `stop`; then stdin closes and the worker exits.
  */
-import { forEachLine } from '../cli/lines.ts';
+import { forEachLine } from '../process/lines.ts';
 
 export const READY = 'ready';
 export const PROGRESS = 'progress ';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { forEachLine } from './lines.ts';
+import { forEachLine } from '../process/lines.ts';
 import { UsageError } from './usage-error.ts';
 
 export const DEMO_USAGE = `usage: pbft-lab demo [--replicas 4|7|10] [--data-dir DIR] [--cluster NAME] [--api-port-base P] [--api-host HOST]

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build, parseAst } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staleBundleReason } from '../../bin/replica-runtime.mjs';
-import { forEachLine } from './lines.ts';
+import { forEachLine } from '../process/lines.ts';
 
 const projectDir = join(import.meta.dirname, '../..');
 let outDir: string;

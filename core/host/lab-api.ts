@@ -124,9 +124,12 @@ export interface LabMetrics {
 }
 
 export interface LabFaults {
-  /** Paused: the replica neither receives nor sends nor ticks (a "frozen" machine). */
+  /**
+   * Paused: the replica neither receives nor sends nor ticks (a "frozen" machine), not even between
+   * its own client and itself; frames the delay was holding are lost.
+   */
   readonly paused: boolean;
-  /** Peer ids this machine is cut off from (both directions). */
+  /** Peer ids this machine is cut off from (both directions; frames the delay was holding for them are lost). */
   readonly disconnectedFrom: readonly string[];
   /** Added one-way delay on everything this machine sends, ms. */
   readonly delayMs: number;

@@ -3,17 +3,25 @@
  * the replica pre-prepared and prepared, appended as it happens, in segment files of
  * LOG_SEGMENT_SEQS sequence numbers each, so that a stable checkpoint collects whole files.
  *
- *   log-<k>.bin   records for sequence numbers (k·S, (k+1)·S], S = LOG_SEGMENT_SEQS, in the order written
+ *   log-<k>.v2.bin   records for sequence numbers (k·S, (k+1)·S], S = LOG_SEGMENT_SEQS, in the order written
+ *   log-<k>.bin      the same, as version-1 builds wrote them: read, never appended to (see below)
  *
- * A record is `u32 length | u32 CRC-32 of the body | body` (little-endian), the body one kind byte and
- * a canonical PBFT message (core/pbft/codec.ts), so every field is checked as strictly as on the wire:
+ * A record is `u32 length | u32 CRC-32 of the body | u32 CRC-32 of those 8 bytes | body`
+ * (little-endian), the body one kind byte and a canonical PBFT message (core/pbft/codec.ts), so every
+ * field is checked as strictly as on the wire:
  *
  *   0x01 pre-prepared   u8 1 (batch present) or 0 (fetched later), then a PRE-PREPARE (its replica 0)
  *   0x02 prepared       a PREPARE (its replica 0): prepared(seq, digest) in view
  *
- * A crash can cut the last record of a file short: such a tail is dropped on reading (it was never
- * acknowledged). A record that is complete but fails its checksum or does not decode is damage, and
- * opening the directory refuses it with the file and byte named.
+ * A torn tail and damage are told apart (issue 13): a crash can only cut the last record of a file
+ * short, so a tail shorter than a header, or a record whose checked header says it runs past the end
+ * of the file, was never completely written — it is dropped on reading (it was never acknowledged).
+ * So is a header of zero bytes running to the end of the file (a file system that grew the file
+ * before writing its data, then lost power). Anything else — a header or body that fails its checksum,
+ * a body that does not decode — is damage, and opening the directory refuses it, naming the file and
+ * the byte, and changes nothing. Version-1 records had no header checksum, so there a flipped bit in a
+ * length still reads as a torn tail: such segments are only read (their tail is ignored, not cut) and
+ * go as stable checkpoints pass them, while new records go to version-2 segments.
  */
 import { crc32 } from 'node:zlib';
 import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
@@ -23,11 +31,15 @@ import type { PersistedLog, PrePreparedRecord } from '../pbft/persistence.ts';
 
 /** Sequence numbers per segment file. */
 export const LOG_SEGMENT_SEQS = 64;
-export const LOG_SEGMENT_FILE = /^log-(\d{1,15})\.bin$/;
+/** A segment file's name: its number, and whether it is a version-1 segment (no header checksums). */
+export const LOG_SEGMENT_FILE = /^log-(\d{1,15})(\.v2)?\.bin$/;
 
 const KIND_PRE_PREPARED = 0x01;
 const KIND_PREPARED = 0x02;
-const HEADER_BYTES = 8;
+/** length, body checksum, header checksum. */
+const HEADER_BYTES = 12;
+/** Version-1 records: length, body checksum. */
+const V1_HEADER_BYTES = 8;
 
 export type LogRecord = Extract<PersistRecord, { type: 'pre-prepared' | 'prepared' }>;
 
@@ -35,8 +47,15 @@ export function segmentOf(seq: number): number {
   return Math.floor((seq - 1) / LOG_SEGMENT_SEQS);
 }
 
+/** The segment file new records of `segment` are appended to. */
 export function segmentFile(segment: number): string {
-  return `log-${segment}.bin`;
+  return `log-${segment}.v2.bin`;
+}
+
+/** A segment file's number and format, or null if `name` is not a segment file. */
+export function parseSegmentFile(name: string): { segment: number; version: 1 | 2 } | null {
+  const match = LOG_SEGMENT_FILE.exec(name);
+  return match ? { segment: Number(match[1]), version: match[2] ? 2 : 1 } : null;
 }
 
 /** The last sequence number a segment holds: it can go once the stable checkpoint reaches it. */
@@ -75,6 +94,7 @@ export function encodeLogRecord(record: LogRecord): Uint8Array {
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length, true);
   view.setUint32(4, crc32(body), true);
+  view.setUint32(8, crc32(out.subarray(0, 8)), true);
   out.set(body, HEADER_BYTES);
   return out;
 }
@@ -83,24 +103,36 @@ export type LogSegmentRead =
   | { readonly ok: true; readonly records: LogRecord[]; readonly tornTailBytes: number }
   | { readonly ok: false; readonly reason: string };
 
-/** Every record of one segment file; a short last record is a torn tail, anything else wrong is damage. */
-export function decodeLogSegment(bytes: Uint8Array): LogSegmentRead {
+/** Every record of one segment file; a record never completely written is a torn tail, anything else wrong is damage. */
+export function decodeLogSegment(bytes: Uint8Array, version: 1 | 2 = 2): LogSegmentRead {
   const records: LogRecord[] = [];
   const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerBytes = version === 2 ? HEADER_BYTES : V1_HEADER_BYTES;
   let pos = 0;
   while (pos < bytes.length) {
-    if (bytes.length - pos < HEADER_BYTES) return { ok: true, records, tornTailBytes: bytes.length - pos };
+    const torn = { ok: true, records, tornTailBytes: bytes.length - pos } as const;
+    if (bytes.length - pos < headerBytes) return torn;
     const length = data.getUint32(pos, true);
     const checksum = data.getUint32(pos + 4, true);
-    if (bytes.length - pos - HEADER_BYTES < length) return { ok: true, records, tornTailBytes: bytes.length - pos };
-    const body = bytes.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + length);
+    if (version === 2 && crc32(bytes.subarray(pos, pos + 8)) !== data.getUint32(pos + 8, true)) {
+      if (zeroFrom(bytes, pos)) return torn;
+      return { ok: false, reason: `record at byte ${pos} fails its header checksum` };
+    }
+    if (bytes.length - pos - headerBytes < length) return torn;
+    const body = bytes.subarray(pos + headerBytes, pos + headerBytes + length);
     if (crc32(body) !== checksum) return { ok: false, reason: `record at byte ${pos} fails its checksum` };
     const record = decodeBody(body);
     if (typeof record === 'string') return { ok: false, reason: `record at byte ${pos}: ${record}` };
     records.push(record);
-    pos += HEADER_BYTES + length;
+    pos += headerBytes + length;
   }
   return { ok: true, records, tornTailBytes: 0 };
+}
+
+/** Whether every byte from `pos` to the end is zero. */
+function zeroFrom(bytes: Uint8Array, pos: number): boolean {
+  for (let i = pos; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function decodeBody(body: Uint8Array): LogRecord | string {

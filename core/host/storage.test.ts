@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../pbft/codec.ts';
 import { encodeCheckpointFile } from './storage-checkpoint.ts';
+import { encodeLogRecord, segmentFile } from './storage-log.ts';
 import { DATA_DIR_FILES, DataDirError, openDataDir } from './storage.ts';
 import type { Checkpoint } from '../pbft/messages.ts';
 import type { PersistRecord } from '../pbft/outputs.ts';
@@ -247,6 +248,19 @@ describe('persist', () => {
     expect([old.persisted.view, old.persisted.viewNormal]).toEqual([6, true]);
   });
 
+  it('writes every field of the view record, so fields the replica adds to it are kept on disk', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    const withNewView = { type: 'view', view: 2, normal: true, minS: 64, o: [{ seq: 65, digest: 'ab' }] };
+    await dd.persist(withNewView as PersistRecord);
+    await dd.close();
+    const { type: _, ...fields } = withNewView;
+    expect(JSON.parse(await readFile(path.join(dir, F.view), 'utf8'))).toEqual({ version: 1, ...fields });
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect([again.persisted.view, again.persisted.viewNormal]).toEqual([2, true]);
+  });
+
   it('rejects a record it cannot write and goes on with the next', async () => {
     const dd = await openDataDir({ dir: path.join(root, 'data'), cluster: CLUSTER, size: SIZE });
     const bad = { ...checkpointRecord(5, new Uint8Array(10)), stateDigest: 'not a digest' };
@@ -308,7 +322,7 @@ describe('the log above the stable checkpoint (what the replica pre-prepared and
       dd.persist(prePrepared(70, 1)),
     ]);
     await dd.close();
-    expect(await segments(dir)).toEqual(['log-0.bin', 'log-1.bin']);
+    expect(await segments(dir)).toEqual([segmentFile(0), segmentFile(1)]);
     const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
     await again.close();
     const log = again.persisted.log!;
@@ -327,7 +341,7 @@ describe('the log above the stable checkpoint (what the replica pre-prepared and
     const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
     for (const seq of [3, 64, 65, 130]) await dd.persist(prePrepared(seq, 0));
     await dd.persist(checkpointRecord(64, new Uint8Array(10)));
-    expect(await segments(dir)).toEqual(['log-1.bin', 'log-2.bin']);
+    expect(await segments(dir)).toEqual([segmentFile(1), segmentFile(2)]);
     await dd.persist(checkpointRecord(100, new Uint8Array(10)));
     await dd.close();
     const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
@@ -341,7 +355,7 @@ describe('the log above the stable checkpoint (what the replica pre-prepared and
     await dd.persist(prePrepared(1, 0));
     await dd.persist(prePrepared(2, 0));
     await dd.close();
-    const file = path.join(dir, 'log-0.bin');
+    const file = path.join(dir, segmentFile(0));
     const full = (await stat(file)).size;
     await truncate(file, full - 5);
     const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
@@ -359,15 +373,80 @@ describe('the log above the stable checkpoint (what the replica pre-prepared and
     await dd.persist(prePrepared(1, 0));
     await dd.persist(prePrepared(2, 0));
     await dd.close();
-    const file = path.join(dir, 'log-0.bin');
+    const file = path.join(dir, segmentFile(0));
     const bytes = await readFile(file);
-    bytes[12] = bytes[12]! ^ 0xff;
+    bytes[20] = bytes[20]! ^ 0xff;
     await writeFile(file, bytes);
     const before = await tree(dir);
     await expect(openDataDir({ dir, cluster: CLUSTER, size: SIZE })).rejects.toThrow(
-      /log-0\.bin: is damaged: record at byte 0 fails its checksum/,
+      `${file}: is damaged: record at byte 0 fails its checksum`,
     );
     expect(await tree(dir)).toEqual(before);
+  });
+
+  it.each([
+    ['makes it run past the end of the file', 3, 0x01],
+    ['makes it shorter', 0, 0x04],
+  ])(
+    'refuses a record whose length a flipped bit %s (damage, not a torn tail), naming the byte, and changes nothing',
+    async (_, byte, bit) => {
+      const dir = path.join(root, 'data');
+      const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+      for (const seq of [1, 2, 3]) await dd.persist(prePrepared(seq, 0));
+      await dd.close();
+      const file = path.join(dir, segmentFile(0));
+      const second = encodeLogRecord(prePrepared(1, 0) as Parameters<typeof encodeLogRecord>[0]).length;
+      const bytes = await readFile(file);
+      bytes[second + byte]! ^= bit;
+      await writeFile(file, bytes);
+      const before = await tree(dir);
+      const error = await openError({ dir, cluster: CLUSTER, size: SIZE });
+      expect(error.path).toBe(file);
+      expect(error.message).toMatch(new RegExp(`is damaged: record at byte ${second} fails its (header )?checksum`));
+      expect(await tree(dir)).toEqual(before);
+    },
+  );
+
+  it('drops a tail of zero bytes (a file grown before its data was written, then power lost)', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await dd.persist(prePrepared(1, 0));
+    await dd.close();
+    const file = path.join(dir, segmentFile(0));
+    const size = (await stat(file)).size;
+    await writeFile(file, new Uint8Array(100), { flag: 'a' });
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect(again.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([1]);
+    expect((await stat(file)).size).toBe(size);
+  });
+
+  it('reads segments written by version 1 (no header checksum), never appends to them, and collects them', async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await dd.close();
+    // A version-1 record is a version-2 record without its header checksum (bytes 8..11).
+    const v1 = (record: PersistRecord) => {
+      const v2 = encodeLogRecord(record as Parameters<typeof encodeLogRecord>[0]);
+      return Buffer.concat([v2.subarray(0, 8), v2.subarray(12)]);
+    };
+    const legacy = path.join(dir, 'log-0.bin');
+    await writeFile(
+      legacy,
+      Buffer.concat([v1(prePrepared(1, 0)), v1(prepared(1, 0)), v1(prePrepared(2, 0)).subarray(0, 9)]),
+    );
+    const before = await readFile(legacy);
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(again.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([1]);
+    expect(again.persisted.log!.prepared.map((r) => r.seq)).toEqual([1]);
+    await again.persist(prePrepared(3, 0));
+    await again.close();
+    expect(await readFile(legacy)).toEqual(before);
+    const third = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(third.persisted.log!.prePrepared.map((r) => r.seq)).toEqual([1, 3]);
+    await third.persist(checkpointRecord(64, new Uint8Array(10)));
+    await third.close();
+    expect(await segments(dir)).toEqual([]);
   });
 
   it('rejects a log record for a sequence number that cannot be', async () => {

@@ -9,19 +9,22 @@
  *                    createdAt. Its presence makes a directory ours; cluster and size tie it to one cluster.
  *   identity.key     the Ed25519 private key, libp2p protobuf encoding (privateKeyToProtobuf)
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
- *   view.json        {version, view}: the last view the core asked to persist
+ *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
- *   log-<k>.bin      the log above it: pre-prepared batches and prepared claims (storage-log.ts)
+ *   log-<k>.v2.bin   the log above it: pre-prepared batches and prepared claims (storage-log.ts);
+ *                    log-<k>.bin are the same as version-1 builds wrote them, read but not appended to
+ *   pbft-lab.lock    held while a process has the directory open: one process at a time (storage-lock.ts)
  *   .<file>.tmp-<16 hex digits>   a write in progress; found at open only after a crash, then removed
  *
  * Every write of a whole file goes to a temp file in the same directory, is fsynced, renamed over the
  * old file, and the directory is fsynced: a crash leaves the old file or the new one, never a mixture.
  * Log records are appended synchronously instead, and fsynced with each stable checkpoint (appendLog says why); a
- * record a crash cut short is dropped at the next open, and segments at or below a new stable
- * checkpoint are deleted.
+ * record a crash cut short is dropped at the next open, one that is damaged is refused (storage-log.ts
+ * tells them apart), and segments at or below a new stable checkpoint are deleted.
  *
  * Opening never repairs, overwrites or deletes anything of value: a directory that is not ours, that
- * belongs to another cluster or that holds a damaged file gives a DataDirError naming the file.
+ * belongs to another cluster, that holds a damaged file or that another process has open gives a
+ * DataDirError naming the file (or the process).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
@@ -32,11 +35,12 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
+import { describeRefusal, LOCK_FILE, lockDirectory, type DataDirLock } from './storage-lock.ts';
 import {
-  LOG_SEGMENT_FILE,
   decodeLogSegment,
   encodeLogRecord,
   logAbove,
+  parseSegmentFile,
   segmentFile,
   segmentLastSeq,
   segmentOf,
@@ -115,17 +119,27 @@ export interface DataDir {
   saveRoster(roster: readonly string[]): Promise<void>;
   /**
    * Call for every persist output, in order; resolves once that record (or a later one of the same
-   * type that superseded it) is on disk. Records land in the order given.
+   * type that superseded it) is on disk. Records land in the order given. The view and the stable
+   * checkpoint are written asynchronously (a temp file, fsync, rename); log records go through
+   * appendLog, so theirs has settled when it returns.
    */
   persist(record: PersistRecord): Promise<void>;
+  /**
+   * Append a log record (pre-prepared, prepared) now, synchronously: when this returns it is in the
+   * operating system, which survives a crash of the process but not a power loss (the log is fsynced
+   * with each stable checkpoint and at close; appendLog in OpenDataDir says why). Throws DataDirError
+   * if it cannot be written, RangeError for a sequence number that cannot be.
+   */
+  appendLog(record: LogRecord): void;
   /** Waits for pending writes; later saveRoster/persist calls reject. */
   close(): Promise<void>;
 }
 
 /**
- * Open (or create and initialise) a data directory. Throws DataDirError when the directory is not
- * ours, belongs to another cluster or holds a damaged file; in those cases nothing is written.
- * Throws RangeError for an invalid cluster name or size.
+ * Open (or create and initialise) a data directory, and lock it for this process until `close`.
+ * Throws DataDirError when the directory is not ours, belongs to another cluster, holds a damaged
+ * file or is in use by another process; in those cases nothing is written. Throws RangeError for an
+ * invalid cluster name or size.
  */
 export async function openDataDir(options: OpenOptions): Promise<DataDir> {
   const { cluster, size } = options;
@@ -140,12 +154,30 @@ export async function openDataDir(options: OpenOptions): Promise<DataDir> {
     await makePrivateDir(dir);
     entries = [];
   }
-  const own = entries.filter((name) => !TEMP_FILE.test(name));
-  if (own.includes(DATA_DIR_FILES.marker)) return openExisting(dir, cluster, size, entries);
+  // A directory that is not ours is refused before anything is written in it, the lock included.
+  classify(dir, entries, create);
+  const lock = await lockDirectory(dir);
+  if (!('release' in lock)) throw new DataDirError(dir, describeRefusal(lock));
+  try {
+    // Again under the lock: another process may have initialised it or written to it meanwhile.
+    entries = (await listEntries(dir)) ?? [];
+    return classify(dir, entries, create) === 'ours'
+      ? await openExisting(dir, cluster, size, entries, lock)
+      : await initialise(dir, cluster, size, entries, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+/** Whether `dir` is ours or new (to initialise); throws DataDirError if it is neither. */
+function classify(dir: string, entries: readonly string[], create: boolean): 'ours' | 'new' {
+  const own = entries.filter((name) => !TEMP_FILE.test(name) && name !== LOCK_FILE);
+  if (own.includes(DATA_DIR_FILES.marker)) return 'ours';
   // identity.key alone: initialisation was cut short between the key and the marker (see initialise).
   if (own.length === 0 || (own.length === 1 && own[0] === DATA_DIR_FILES.identityKey)) {
     if (!create) throw new DataDirError(dir, 'is not initialised (and create is false)');
-    return initialise(dir, cluster, size, entries);
+    return 'new';
   }
   const shown = own.slice(0, 5).join(', ') + (own.length > 5 ? ', …' : '');
   throw new DataDirError(
@@ -154,7 +186,13 @@ export async function openDataDir(options: OpenOptions): Promise<DataDir> {
   );
 }
 
-async function initialise(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+async function initialise(
+  dir: string,
+  cluster: string,
+  size: number,
+  entries: readonly string[],
+  lock: DataDirLock,
+): Promise<DataDir> {
   // The key is written before the marker, so a crash in between leaves a directory holding only
   // identity.key. No replica can have run with that key (a replica needs the marker to open the
   // directory), so it is finished with that key rather than refused. Nothing is overwritten.
@@ -176,10 +214,16 @@ async function initialise(dir: string, cluster: string, size: number, entries: r
   };
   await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
 }
 
-async function openExisting(dir: string, cluster: string, size: number, entries: readonly string[]): Promise<DataDir> {
+async function openExisting(
+  dir: string,
+  cluster: string,
+  size: number,
+  entries: readonly string[],
+  lock: DataDirLock,
+): Promise<DataDir> {
   const marker = await readMarker(dir);
   if (marker.cluster !== cluster || marker.size !== size) {
     throw new DataDirError(
@@ -196,7 +240,7 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
     );
   }
   const roster = await readRoster(dir, size);
-  const { view, normal: viewNormal } = await readView(dir);
+  const viewState = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
   // Only once everything checked out: the temp files are then surely ours, left by a crashed write;
@@ -204,9 +248,8 @@ async function openExisting(dir: string, cluster: string, size: number, entries:
   await removeTempFiles(dir, entries);
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
-  return new OpenDataDir(dir, size, privateKey, peerId, marker.createdAt, roster, {
-    view,
-    viewNormal,
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, {
+    ...viewState,
     stable,
     log: logAbove(stable?.seq ?? 0, log.records),
   });
@@ -233,6 +276,7 @@ class OpenDataDir implements DataDir {
   readonly createdAt: string;
   readonly persisted: PersistedState;
   private readonly size: number;
+  private readonly lock: DataDirLock;
   private savedRoster: readonly string[] | null;
   private readonly queue: PendingWrite[] = [];
   /** Open log segments (file descriptors), by segment number (appendLog). */
@@ -243,6 +287,7 @@ class OpenDataDir implements DataDir {
   constructor(
     dir: string,
     size: number,
+    lock: DataDirLock,
     privateKey: Ed25519PrivateKey,
     peerId: string,
     createdAt: string,
@@ -251,6 +296,7 @@ class OpenDataDir implements DataDir {
   ) {
     this.dir = dir;
     this.size = size;
+    this.lock = lock;
     this.privateKey = privateKey;
     this.peerId = peerId;
     this.createdAt = createdAt;
@@ -275,11 +321,13 @@ class OpenDataDir implements DataDir {
   persist(record: PersistRecord): Promise<void> {
     switch (record.type) {
       case 'view': {
-        const { view, normal } = record;
-        if (!Number.isSafeInteger(view) || view < 0)
-          return Promise.reject(new RangeError(`cannot persist view ${view}`));
+        if (!Number.isSafeInteger(record.view) || record.view < 0)
+          return Promise.reject(new RangeError(`cannot persist view ${record.view}`));
+        // Every field of the record but its type, so fields the replica adds (the NEW-VIEW's min-s and
+        // O) are on disk without a change here; readView says which ones a restart reads back.
+        const { type: _, ...fields } = record;
         return this.enqueue('view', () =>
-          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, view, normal })]),
+          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, ...fields })]),
         );
       }
       case 'stable-checkpoint': {
@@ -295,9 +343,12 @@ class OpenDataDir implements DataDir {
       }
       case 'pre-prepared':
       case 'prepared':
-        if (!Number.isSafeInteger(record.seq) || record.seq < 1)
-          return Promise.reject(new RangeError(`cannot persist a log record for n=${record.seq}`));
-        return this.appendLog(record);
+        try {
+          this.appendLog(record);
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
       default: {
         const unknown: never = record;
         return Promise.reject(new TypeError(`unknown persist record ${JSON.stringify(unknown)}`));
@@ -306,13 +357,18 @@ class OpenDataDir implements DataDir {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    while (this.draining !== null) await this.draining;
-    for (const fd of this.segments.values()) {
-      await fdatasyncAsync(fd).catch(() => {});
-      closeSync(fd);
+    try {
+      while (this.draining !== null) await this.draining;
+      for (const fd of this.segments.values()) {
+        await fdatasyncAsync(fd).catch(() => {});
+        closeSync(fd);
+      }
+      this.segments.clear();
+    } finally {
+      await this.lock.release();
     }
-    this.segments.clear();
   }
 
   private enqueue(kind: WriteKind, write: () => Promise<void>): Promise<void> {
@@ -331,8 +387,10 @@ class OpenDataDir implements DataDir {
    * the segments are fsynced with every stable checkpoint and at close. A power loss may take the
    * last moments of the log (docs/protocol.md, "What is persisted").
    */
-  private appendLog(record: LogRecord): Promise<void> {
-    if (this.closed) return Promise.reject(new DataDirError(this.dir, 'is closed'));
+  appendLog(record: LogRecord): void {
+    if (!Number.isSafeInteger(record.seq) || record.seq < 1)
+      throw new RangeError(`cannot persist a log record for n=${record.seq}`);
+    if (this.closed) throw new DataDirError(this.dir, 'is closed');
     const segment = segmentOf(record.seq);
     const file = path.join(this.dir, segmentFile(segment));
     try {
@@ -341,9 +399,8 @@ class OpenDataDir implements DataDir {
       const bytes = encodeLogRecord(record);
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      return Promise.resolve();
     } catch (error) {
-      return Promise.reject(new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error }));
+      throw new DataDirError(file, `cannot be appended to (${errorCode(error)})`, { cause: error });
     }
   }
 
@@ -356,8 +413,9 @@ class OpenDataDir implements DataDir {
       } else await fdatasyncAsync(fd).catch(() => {});
     }
     for (const name of await readdir(this.dir)) {
-      const match = LOG_SEGMENT_FILE.exec(name);
-      if (match && segmentLastSeq(Number(match[1])) <= seq) await unlink(path.join(this.dir, name)).catch(() => {});
+      const segment = parseSegmentFile(name)?.segment;
+      if (segment !== undefined && segmentLastSeq(segment) <= seq)
+        await unlink(path.join(this.dir, name)).catch(() => {});
     }
   }
 
@@ -457,11 +515,16 @@ async function readRoster(dir: string, size: number): Promise<readonly string[] 
   return Object.freeze([...(value.roster as string[])]);
 }
 
-/** The view, and whether it was installed; a file written before `normal` existed says nothing, read as installed. */
-async function readView(dir: string): Promise<{ view: number; normal: boolean }> {
+/**
+ * The view record as the replica restarts from it: the view, and whether it was installed (a file
+ * written before `normal` existed says nothing, read as installed). This is the one place that reads
+ * view.json's fields: a field the replica adds to the view record (the NEW-VIEW's min-s and O, as
+ * `{seq, digest}[]`) is written already, and is validated and returned here once the replica reads it.
+ */
+async function readView(dir: string): Promise<Pick<PersistedState, 'view' | 'viewNormal'>> {
   const file = path.join(dir, DATA_DIR_FILES.view);
   const bytes = await readFileOrNull(file);
-  if (bytes === null) return { view: 0, normal: true };
+  if (bytes === null) return { view: 0, viewNormal: true };
   const value = parseJsonObject(file, bytes);
   checkVersion(file, value);
   const { view, normal } = value;
@@ -470,7 +533,7 @@ async function readView(dir: string): Promise<{ view: number; normal: boolean }>
   }
   if (normal !== undefined && typeof normal !== 'boolean')
     throw new DataDirError(file, `holds no valid view status (${JSON.stringify(normal)})`);
-  return { view: view as number, normal: normal ?? true };
+  return { view: view as number, viewNormal: normal ?? true };
 }
 
 async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
@@ -483,7 +546,10 @@ async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
   return { seq, stateDigest, proof, snapshot };
 }
 
-/** The log segments: their records, the torn tails to cut off, and the segments a stable checkpoint made obsolete. */
+/**
+ * The log segments: their records, the torn tails to cut off, and the segments a stable checkpoint
+ * made obsolete. A version-1 segment's torn tail is ignored but not cut: it is never appended to.
+ */
 async function readLog(
   dir: string,
   entries: readonly string[],
@@ -493,20 +559,21 @@ async function readLog(
   const tornTails: { file: string; keepBytes: number }[] = [];
   const obsolete: string[] = [];
   const segments = entries
-    .map((name) => ({ name, match: LOG_SEGMENT_FILE.exec(name) }))
-    .filter((e) => e.match !== null)
-    .map((e) => ({ file: path.join(dir, e.name), segment: Number(e.match![1]) }))
-    .sort((a, b) => a.segment - b.segment);
-  for (const { file, segment } of segments) {
+    .map((name) => ({ file: path.join(dir, name), parsed: parseSegmentFile(name) }))
+    .filter((e) => e.parsed !== null)
+    .map((e) => ({ file: e.file, ...e.parsed! }))
+    // Version 1 before version 2 of the same segment: that is the order they were written in.
+    .sort((a, b) => a.segment - b.segment || a.version - b.version);
+  for (const { file, segment, version } of segments) {
     if (segmentLastSeq(segment) <= stableSeq) {
       obsolete.push(file);
       continue;
     }
     const bytes = (await readFileOrNull(file)) ?? new Uint8Array(0);
-    const read = decodeLogSegment(bytes);
-    if (!read.ok) throw new DataDirError(file, `is damaged: ${read.reason}`);
+    const read = decodeLogSegment(bytes, version);
+    if (!read.ok) throw new DataDirError(file, `is damaged: ${read.reason}; refusing to use it (nothing was changed)`);
     records.push(...read.records);
-    if (read.tornTailBytes > 0) tornTails.push({ file, keepBytes: bytes.length - read.tornTailBytes });
+    if (read.tornTailBytes > 0 && version === 2) tornTails.push({ file, keepBytes: bytes.length - read.tornTailBytes });
   }
   return { records, tornTails, obsolete };
 }

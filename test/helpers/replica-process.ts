@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { forEachLine } from '../../core/cli/lines.ts';
+import { forEachLine } from '../../core/process/lines.ts';
 import type { LabOp, LabSnapshot, SubmitOutcome } from '../../core/host/lab-api.ts';
 
 const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));

@@ -1,0 +1,78 @@
+/**
+ * What a replica host shows of itself: the event stream of the LabApi (log lines, protocol events,
+ * messages in and out) with a bounded history for a dashboard that connects late, and the log sink
+ * for an instructor reading the terminal.
+ */
+import { describe as describeMessage } from '../pbft/codec.ts';
+import type { Message } from '../pbft/messages.ts';
+import type { LabEvent } from './lab-api.ts';
+
+/** Recent events kept for a dashboard that connects late. */
+export const EVENT_HISTORY = 500;
+
+export class HostEvents {
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly listeners = new Set<(e: LabEvent) => void>();
+  private readonly history: LabEvent[] = [];
+
+  /**
+   * @param log one line per notable event (info level only)
+   * @param now milliseconds on a monotonic clock. @default performance.now
+   */
+  constructor(log: (line: string) => void, now: () => number = () => performance.now()) {
+    this.log = log;
+    this.now = now;
+    this.startedAt = now();
+  }
+
+  /** A line for the dashboard's log; also for the terminal unless it is debug detail. */
+  note(line: string, level: 'info' | 'debug' = 'info'): void {
+    this.emit({ kind: 'log', atMs: this.elapsedMs(), line });
+    if (level === 'info') this.log(line);
+  }
+
+  emitReplica(type: string, text: string): void {
+    this.emit({ kind: 'replica', atMs: this.elapsedMs(), type, text });
+  }
+
+  /** A protocol message in or out (STATUS, the periodic retransmission trigger, is not shown). */
+  emitMessage(direction: 'in' | 'out', peer: number | string, message: Message): void {
+    if (this.listeners.size === 0 || message.type === 'status') return;
+    const view = 'view' in message ? message.view : message.type === 'view-change' ? message.newView : null;
+    const seq = 'seq' in message ? message.seq : null;
+    this.emit({
+      kind: 'message',
+      atMs: this.elapsedMs(),
+      direction,
+      peer,
+      type: message.type,
+      view,
+      seq,
+      text: describeMessage(message),
+    });
+  }
+
+  /** The history so far, then every new event, until the returned function is called. */
+  subscribe(listener: (event: LabEvent) => void): () => void {
+    for (const event of this.history) listener(event);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  elapsedMs(): number {
+    return Math.round(this.now() - this.startedAt);
+  }
+
+  private emit(event: LabEvent): void {
+    if (this.history.length >= EVENT_HISTORY) this.history.shift();
+    this.history.push(event);
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** Peer ids are long; logs show their tail, which is what differs. */
+export function short(peerId: string): string {
+  return peerId.length > 12 ? `…${peerId.slice(-8)}` : peerId;
+}
