@@ -187,6 +187,27 @@ describe('reopening', () => {
 });
 
 describe('persist', () => {
+  it("keeps the NEW-VIEW's binding with the view (min-s and O, issue 12) and refuses a damaged one", async () => {
+    const dir = path.join(root, 'data');
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    const order = [
+      { seq: 5, digest: 'a'.repeat(64) },
+      { seq: 6, digest: 'b'.repeat(64) },
+    ];
+    await dd.persist({ type: 'view', view: 2, normal: true, newView: { minSeq: 4, order } });
+    await dd.close();
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(again.persisted).toMatchObject({ view: 2, viewNormal: true, newView: { minSeq: 4, order } });
+    await again.close();
+    const file = path.join(dir, F.view);
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    json.newView.order[1].seq = 3;
+    await writeFile(file, JSON.stringify(json));
+    expect((await openError({ dir, cluster: CLUSTER, size: SIZE })).message).toMatch(
+      /NEW-VIEW binding \(O\[1\]\.seq\)/,
+    );
+  });
+
   it('lands records in order and resolves them in order under concurrent calls', async () => {
     const dir = path.join(root, 'data');
     const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });

@@ -521,20 +521,42 @@ async function readRoster(dir: string, size: number): Promise<readonly string[] 
  * view.json's fields: a field the replica adds to the view record (the NEW-VIEW's min-s and O, as
  * `{seq, digest}[]`) is written already, and is validated and returned here once the replica reads it.
  */
-async function readView(dir: string): Promise<Pick<PersistedState, 'view' | 'viewNormal'>> {
+async function readView(dir: string): Promise<Pick<PersistedState, 'view' | 'viewNormal' | 'newView'>> {
   const file = path.join(dir, DATA_DIR_FILES.view);
   const bytes = await readFileOrNull(file);
   if (bytes === null) return { view: 0, viewNormal: true };
   const value = parseJsonObject(file, bytes);
   checkVersion(file, value);
-  const { view, normal } = value;
+  const { view, normal, newView } = value;
   if (!Number.isSafeInteger(view) || (view as number) < 0) {
     throw new DataDirError(file, `holds no valid view (${JSON.stringify(view)})`);
   }
   if (normal !== undefined && typeof normal !== 'boolean')
     throw new DataDirError(file, `holds no valid view status (${JSON.stringify(normal)})`);
-  return { view: view as number, viewNormal: normal ?? true };
+  if (newView === undefined) return { view: view as number, viewNormal: normal ?? true };
+  return { view: view as number, viewNormal: normal ?? true, newView: readNewViewBinding(file, newView) };
 }
+
+/** What the installed view's NEW-VIEW bound (min-s and O, core/pbft/replica.ts): checked field by field. */
+function readNewViewBinding(file: string, value: unknown): NonNullable<PersistedState['newView']> {
+  const bad = (what: string): never => {
+    throw new DataDirError(file, `holds no valid NEW-VIEW binding (${what})`);
+  };
+  if (typeof value !== 'object' || value === null) return bad('not an object');
+  const { minSeq, order } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(minSeq) || (minSeq as number) < 0) return bad(`min-s ${JSON.stringify(minSeq)}`);
+  if (!Array.isArray(order) || order.length > ORDER_ENTRIES_MAX) return bad('O is not a list');
+  const entries = order.map((o: unknown, i) => {
+    const { seq, digest } = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(seq) || (seq as number) <= (minSeq as number)) return bad(`O[${i}].seq`);
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return bad(`O[${i}].digest`);
+    return { seq: seq as number, digest };
+  });
+  return { minSeq: minSeq as number, order: entries };
+}
+
+/** O never orders more than a log window; a generous cap for a file read from disk. */
+const ORDER_ENTRIES_MAX = 1 << 20;
 
 async function readCheckpoint(dir: string): Promise<PersistedState['stable']> {
   const file = path.join(dir, DATA_DIR_FILES.checkpoint);
