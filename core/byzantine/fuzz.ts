@@ -734,10 +734,7 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
       if (fate === 'original') out.push({ kind: 'send', to, message: m });
       else if (fate === 'mutated' && decision.mutated) out.push({ kind: 'send', to, message: decision.mutated });
     });
-    if (fates.includes('mutated')) {
-      count(`mutated.${m.type}`);
-      if (m.type === 'status') count('lies.status');
-    }
+    if (fates.includes('mutated')) count(m.type === 'status' ? 'lies.status' : `mutated.${m.type}`);
     if (fates.every((f) => f === 'none')) count(`omitted.${m.type}`);
     else if (fates.includes('none')) count(`subset.${m.type}`);
     return out;
