@@ -6,6 +6,7 @@
  * authenticated channel, which names the real sender). The honest code in core/pbft does not know
  * behaviours exist.
  */
+import type { StateMachine } from '../app/state-machine.ts';
 import { signingBytes } from '../pbft/codec.ts';
 import type { ReplicaCrypto } from '../pbft/crypto.ts';
 import type { Message, ReplicaId, ClientId, Checkpoint, ViewChange, NewView } from '../pbft/messages.ts';
@@ -24,6 +25,11 @@ export interface BehaviourContext {
   readonly ticks: number;
   /** Sign a message with this replica's own key. */
   sign<T extends Checkpoint | ViewChange | NewView>(unsigned: T): T;
+  /**
+   * A fresh instance of the replicated application, in its initial state, when the host can make one
+   * (the simulator can; a machine's host may not): a behaviour may keep a shadow copy of the state.
+   */
+  readonly newApp?: () => StateMachine;
 }
 
 export interface BehaviourInfo {
@@ -42,7 +48,7 @@ export interface Behaviour extends BehaviourInfo {
   readonly onOutputs?: (ctx: BehaviourContext, outputs: Output[]) => Output[];
   /** Once per tick: extra outputs (replays, floods, delayed messages coming due). */
   readonly onTick?: (ctx: BehaviourContext) => Output[];
-  /** What it has done so far, by kind (the simulator sums them into `--json`). */
+  /** What the behaviour did so far, by kind (e.g. `mutated.prepare`, `omitted.checkpoint`): hosts report it. */
   readonly counters?: () => Readonly<Record<string, number>>;
 }
 

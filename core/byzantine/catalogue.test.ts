@@ -11,12 +11,13 @@ import { runSeed } from '../sim/sweep.ts';
 import type { ScenarioOptions } from '../sim/scenario.ts';
 import { CATALOGUE, createBehaviour, UnknownBehaviourError } from './catalogue.ts';
 import { CLIENT_CATALOGUE } from './client-behaviours.ts';
+import { FUZZ_INFO } from './fuzz.ts';
 import { FaultyReplica } from './faulty-replica.ts';
 import { Replica } from '../pbft/replica.ts';
 import { FileStore } from '../app/file-store.ts';
 
 describe('the catalogue as data', () => {
-  it('has the twelve replica behaviours, each with a description and what to observe', () => {
+  it('has the twelve replica behaviours and the fuzz replica, each with a description and what to observe', () => {
     expect(CATALOGUE.map((b) => b.id)).toEqual([
       'silent',
       'equivocate',
@@ -30,6 +31,7 @@ describe('the catalogue as data', () => {
       'spurious-view-change',
       'flood',
       'bad-auth',
+      'fuzz',
     ]);
     for (const b of CATALOGUE) {
       expect(b.description.length).toBeGreaterThan(20);
@@ -39,8 +41,14 @@ describe('the catalogue as data', () => {
   });
 });
 
+/**
+ * The fuzz replica is not swept here yet: it exists to find schedules that break the protocol, and
+ * it does (docs/byzantine.md, "The fuzz replica"); its sweeps join these once those are fixed.
+ */
+const SWEPT = CATALOGUE.filter((b) => b.id !== FUZZ_INFO.id);
+
 describe('K = f faulty replicas, n = 4: safety always, liveness after healing, 20 seeds per behaviour', () => {
-  for (const { id } of CATALOGUE) {
+  for (const { id } of SWEPT) {
     it(id, () => {
       const { viewChanges } = sweepBehaviour(id, 4, 20);
       // A faulty primary that equivocates or censors is replaced.
@@ -134,8 +142,10 @@ describe('regression seeds with Byzantine replicas', () => {
   });
 
   it('seed 6977: a replica that executed on 2f+1 COMMITs cast no COMMIT itself, and a prepared one stayed one short; it now adds its COMMIT', () => {
-    const result = runSeed(6977, randomBehaviour, env);
-    expect(result.ok, explain(result, randomBehaviour)).toBe(true);
+    // 'random' drew censor-client (replica 0) here until the catalogue grew; naming it gives the same scenario.
+    const options: ScenarioOptions = { ...randomBehaviour, behaviour: 'censor-client' };
+    const result = runSeed(6977, options, env);
+    expect(result.ok, explain(result, options)).toBe(true);
   });
 });
 

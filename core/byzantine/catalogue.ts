@@ -20,6 +20,7 @@ import type {
 } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
 import type { Behaviour, BehaviourContext, BehaviourInfo } from './behaviour.ts';
+import { fuzzBehaviour } from './fuzz.ts';
 
 type Factory = () => Behaviour;
 
@@ -294,6 +295,8 @@ const FACTORIES: readonly Factory[] = [
   spuriousViewChange,
   flood,
   badAuth,
+  // The generic liar (fuzz.ts): seeded small-scope lies of every kind above, and more.
+  () => fuzzBehaviour(),
 ];
 
 const BY_ID = new Map(FACTORIES.map((f) => [f().id, f]));

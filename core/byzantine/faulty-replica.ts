@@ -3,6 +3,7 @@
  * and puts the behaviour between it and the world: inputs pass `onInput`, outputs pass `onOutputs`,
  * and `onTick` may add messages of its own. With no behaviour it is exactly the honest replica.
  */
+import type { StateMachine } from '../app/state-machine.ts';
 import type { ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, Message, ReplicaId } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
@@ -14,14 +15,17 @@ export class FaultyReplica {
   readonly replica: Replica;
   private readonly crypto: ReplicaCrypto;
   private readonly random: () => number;
+  private readonly newApp: (() => StateMachine) | undefined;
   private behaviour: Behaviour | null = null;
   private ticks = 0;
   private extra: Output[] = [];
 
-  constructor(replica: Replica, crypto: ReplicaCrypto, random: () => number) {
+  /** `newApp`, when the host can make fresh instances of the application, lets a behaviour keep a shadow copy. */
+  constructor(replica: Replica, crypto: ReplicaCrypto, random: () => number, newApp?: () => StateMachine) {
     this.replica = replica;
     this.crypto = crypto;
     this.random = random;
+    this.newApp = newApp;
   }
 
   /** The active behaviour's id, or null when honest. */
@@ -74,6 +78,7 @@ export class FaultyReplica {
       random: this.random,
       ticks: this.ticks,
       sign: signWith(this.crypto),
+      newApp: this.newApp,
     };
   }
 }

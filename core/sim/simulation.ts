@@ -250,7 +250,12 @@ export class Simulation {
       app: this.env.app(this.crypto.hasher),
       persisted,
     });
-    const faulty = new FaultyReplica(replica, crypto, () => this.rng.float());
+    const faulty = new FaultyReplica(
+      replica,
+      crypto,
+      () => this.rng.float(),
+      () => this.env.app(this.crypto.hasher),
+    );
     faulty.use(this.behaviours.get(instance.identity) ?? null);
     instance.replica = faulty;
     instance.gate = this.scenario.disk.writeAhead ? new WriteAheadQueue(hostDurability) : null;
