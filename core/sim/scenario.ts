@@ -90,8 +90,9 @@ export interface Scenario {
   readonly disk: DiskModel;
   /**
    * Check the protocol's rules after every step (watch.ts: the NEW-VIEW binds its view, a view announced
-   * is never taken back), so a bug is caught where it starts; off, a run goes on to show what the
-   * breach leads to (an agreement or linearizability violation).
+   * is never taken back, bounded work and answers per message; and the replica's own invariants), so a
+   * bug is caught where it starts; off, a run goes on to show what the breach leads to (an agreement,
+   * linearizability or liveness failure).
    */
   readonly earlyInvariants: boolean;
 }
