@@ -21,7 +21,7 @@ import { CLIENT_CATALOGUE } from '../byzantine/client-behaviours.ts';
 export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--replicas 4|7|10] [--clients M] [--ops K]
                     [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]
                     [--faulty K --behaviour ID|fuzz|random] [--twins K] [--adversary] [--expect-violation]
-                    [--client-behaviour ID] [--write-ahead on|off] [--early-invariants on|off]
+                    [--client-behaviour ID] [--write-ahead on|off] [--early-invariants on|off] [--work-bounds on|off]
        pbft-lab sim --list-behaviours
 
   --faulty K --behaviour ID   K Byzantine replicas running a catalogue behaviour, "fuzz" (the generic
@@ -30,7 +30,8 @@ export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--repli
   --adversary                 the targeting network adversary before GST, and the faulty replicas' own links
   --write-ahead off           model the host before issue 18: messages leave before their records are durable
   --early-invariants off      do not stop at the first broken protocol rule (NEW-VIEW binding, a view taken
-                              back after a crash): let the run show the agreement violation it leads to`;
+                              back after a crash): let the run show the agreement violation it leads to
+  --work-bounds off           do not check the bounds on work and answers per received message`;
 
 export function parseSeeds(text: string): { from: number; to: number } {
   const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim());
@@ -84,6 +85,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
       adversary: { type: 'boolean', default: false },
       'write-ahead': { type: 'string', default: 'on' },
       'early-invariants': { type: 'string', default: 'on' },
+      'work-bounds': { type: 'string', default: 'on' },
       'list-behaviours': { type: 'boolean', default: false },
     },
     strict: true,
@@ -112,10 +114,9 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
   }
   const faulty = parseCount('faulty', values.faulty);
   const twins = parseCount('twins', values.twins);
-  if (values['write-ahead'] !== 'on' && values['write-ahead'] !== 'off')
-    throw new UsageError(`--write-ahead must be on or off, got "${values['write-ahead']}"`);
-  if (values['early-invariants'] !== 'on' && values['early-invariants'] !== 'off')
-    throw new UsageError(`--early-invariants must be on or off, got "${values['early-invariants']}"`);
+  for (const flag of ['write-ahead', 'early-invariants', 'work-bounds'] as const)
+    if (values[flag] !== 'on' && values[flag] !== 'off')
+      throw new UsageError(`--${flag} must be on or off, got "${values[flag]}"`);
   if (values.behaviour !== undefined && faulty === undefined) throw new UsageError('--behaviour needs --faulty K');
   const expectViolation = values['expect-violation'];
   const clientBehaviour = values['client-behaviour'];
@@ -138,6 +139,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     adversary: values.adversary,
     writeAhead: values['write-ahead'] === 'on',
     earlyInvariants: values['early-invariants'] === 'on',
+    workBounds: values['work-bounds'] === 'on',
   };
   const env = nodeSimEnvironment(values.crypto);
   const range = parseSeeds(values.seeds ?? values.seed!);
@@ -179,6 +181,7 @@ function reproduceCommand(seed: number, options: ScenarioOptions): string {
   if (options.adversary) parts.push('--adversary');
   if (options.writeAhead === false) parts.push('--write-ahead off');
   if (options.earlyInvariants === false) parts.push('--early-invariants off');
+  if (options.workBounds === false) parts.push('--work-bounds off');
   parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
   return parts.join(' ') + ' --trace';
 }

@@ -90,11 +90,12 @@ export interface Scenario {
   readonly disk: DiskModel;
   /**
    * Check the protocol's rules after every step (watch.ts: the NEW-VIEW binds its view, a view announced
-   * is never taken back, bounded work and answers per message; and the replica's own invariants), so a
-   * bug is caught where it starts; off, a run goes on to show what the breach leads to (an agreement,
-   * linearizability or liveness failure).
+   * is never taken back; and the replica's own invariants), so a bug is caught where it starts; off, a
+   * run goes on to show what the breach leads to (an agreement, linearizability or liveness failure).
    */
   readonly earlyInvariants: boolean;
+  /** Check the bounds on work per received message and on answers per peer (watch.ts, issue 18). */
+  readonly workBounds: boolean;
 }
 
 export interface DiskModel {
@@ -128,6 +129,8 @@ export interface ScenarioOptions {
   readonly writeAhead?: boolean;
   /** Check the protocol's rules after every step (watch.ts). @default true */
   readonly earlyInvariants?: boolean;
+  /** Check the work and answer bounds per message (watch.ts). @default true */
+  readonly workBounds?: boolean;
 }
 
 /** Behaviours that only do something at the primary: the primary of view 0 is then among the faulty. */
@@ -207,6 +210,7 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     adversary,
     disk,
     earlyInvariants: options.earlyInvariants ?? true,
+    workBounds: options.workBounds ?? true,
   };
 }
 

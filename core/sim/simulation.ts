@@ -417,7 +417,7 @@ export class Simulation {
     if (!replica) return;
     const outputs = replica.takeOutputs();
     if (outputs.length === 0) return;
-    if (input && !this.faulty.has(inst.identity) && this.scenario.earlyInvariants) {
+    if (input && !this.faulty.has(inst.identity) && this.scenario.workBounds) {
       const broken = this.watch.onInput(inst.identity, input.from, input.message, outputs, this.now);
       if (broken) this.checkers.violation('invariant', broken);
     }
