@@ -11,7 +11,6 @@ import { runSeed } from '../sim/sweep.ts';
 import type { ScenarioOptions } from '../sim/scenario.ts';
 import { CATALOGUE, createBehaviour, UnknownBehaviourError } from './catalogue.ts';
 import { CLIENT_CATALOGUE } from './client-behaviours.ts';
-import { FUZZ_INFO } from './fuzz.ts';
 import { FaultyReplica } from './faulty-replica.ts';
 import { Replica } from '../pbft/replica.ts';
 import { FileStore } from '../app/file-store.ts';
@@ -41,14 +40,8 @@ describe('the catalogue as data', () => {
   });
 });
 
-/**
- * The fuzz replica is not swept here yet: it exists to find schedules that break the protocol, and
- * it does (docs/byzantine.md, "The fuzz replica"); its sweeps join these once those are fixed.
- */
-const SWEPT = CATALOGUE.filter((b) => b.id !== FUZZ_INFO.id);
-
 describe('K = f faulty replicas, n = 4: safety always, liveness after healing, 20 seeds per behaviour', () => {
-  for (const { id } of SWEPT) {
+  for (const { id } of CATALOGUE) {
     it(id, () => {
       const { viewChanges } = sweepBehaviour(id, 4, 20);
       // A faulty primary that equivocates or censors is replaced.

@@ -10,7 +10,7 @@ import { describeFault } from '../sim/simulation.ts';
 import { describeAdversary } from '../sim/network-adversary.ts';
 import { describeTwins } from '../sim/twins.ts';
 import { scenarioFromSeed } from '../sim/scenario.ts';
-import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
+import { addRun, emptySummary, reproduceCommand, runSeed } from '../sim/sweep.ts';
 import type { RunResult } from '../sim/simulation.ts';
 import { nodeSimEnvironment } from './sim-environment.ts';
 import { UsageError } from './usage-error.ts';
@@ -167,23 +167,6 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     );
   }
   return summary.failedSeeds.length > 0 ? 1 : 0;
-}
-
-function reproduceCommand(seed: number, options: ScenarioOptions): string {
-  const parts = [`npx pbft-lab sim --seed ${seed}`];
-  if (options.replicas) parts.push(`--replicas ${options.replicas}`);
-  if (options.clients) parts.push(`--clients ${options.clients}`);
-  if (options.ops) parts.push(`--ops ${options.ops}`);
-  if (options.faulty) parts.push(`--faulty ${options.faulty}`);
-  if (options.behaviour) parts.push(`--behaviour ${options.behaviour}`);
-  if (options.clientBehaviour) parts.push(`--client-behaviour ${options.clientBehaviour}`);
-  if (options.twins) parts.push(`--twins ${options.twins}`);
-  if (options.adversary) parts.push('--adversary');
-  if (options.writeAhead === false) parts.push('--write-ahead off');
-  if (options.earlyInvariants === false) parts.push('--early-invariants off');
-  if (options.workBounds === false) parts.push('--work-bounds off');
-  parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
-  return parts.join(' ') + ' --trace';
 }
 
 function printFailure(

@@ -70,3 +70,21 @@ export function addRun(summary: SweepSummary, result: RunResult, expectViolation
     summary.failures.push({ seed: result.seed, what });
   }
 }
+
+/** The command line that replays one seed of a sweep, with its trace. */
+export function reproduceCommand(seed: number, options: ScenarioOptions): string {
+  const parts = [`npx pbft-lab sim --seed ${seed}`];
+  if (options.replicas) parts.push(`--replicas ${options.replicas}`);
+  if (options.clients) parts.push(`--clients ${options.clients}`);
+  if (options.ops) parts.push(`--ops ${options.ops}`);
+  if (options.faulty) parts.push(`--faulty ${options.faulty}`);
+  if (options.behaviour) parts.push(`--behaviour ${options.behaviour}`);
+  if (options.clientBehaviour) parts.push(`--client-behaviour ${options.clientBehaviour}`);
+  if (options.twins) parts.push(`--twins ${options.twins}`);
+  if (options.adversary) parts.push('--adversary');
+  if (options.writeAhead === false) parts.push('--write-ahead off');
+  if (options.earlyInvariants === false) parts.push('--early-invariants off');
+  if (options.workBounds === false) parts.push('--work-bounds off');
+  parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
+  return parts.join(' ') + ' --trace';
+}

@@ -3,16 +3,15 @@ import { expect } from 'vitest';
 import { nodeSimEnvironment } from '../cli/sim-environment.ts';
 import { FAULT_KINDS, type ScenarioOptions } from '../sim/scenario.ts';
 import type { RunResult } from '../sim/simulation.ts';
-import { addRun, emptySummary, runSeed } from '../sim/sweep.ts';
+import { addRun, emptySummary, reproduceCommand, runSeed } from '../sim/sweep.ts';
 
 export const env = nodeSimEnvironment();
 export const ALL_FAULTS = [...FAULT_KINDS];
 
 export function explain(result: RunResult, options: ScenarioOptions): string {
-  const faults = options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none';
   return [
     `seed ${result.seed} failed: ${result.violations.map((v) => `${v.property}: ${v.detail}`).join('; ')} ${result.livenessFailure ?? ''}`,
-    `reproduce with: npx pbft-lab sim --seed ${result.seed}${options.replicas ? ` --replicas ${options.replicas}` : ''} --faults ${faults} --trace`,
+    `reproduce with: ${reproduceCommand(result.seed, options)}`,
     ...result.trace.slice(-15),
   ].join('\n');
 }
