@@ -123,6 +123,8 @@ interface Decision {
 }
 
 /** Caps: every collection the behaviour keeps is bounded. */
+/** Lies remembered to back up later. */
+const TOLD_MAX = 64;
 const DECISIONS_MAX = 256;
 const DIGEST_SEQS_MAX = 64;
 const DIGESTS_PER_SEQ_MAX = 4;
@@ -234,6 +236,16 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
   const readOps = new Map<string, Uint8Array>();
   const clients: ClientId[] = [];
   const newViewsInjected = new Map<number, number>();
+  /**
+   * The pre-prepares it sent as lies (mutated or injected), by seq: a consistent liar backs them up
+   * later, claiming in a VIEW-CHANGE that they prepared (mutateViewChange).
+   */
+  const told = new Map<number, LogClaim>();
+  const tell = (pp: ReplicaMessage): void => {
+    if (pp.type !== 'pre-prepare') return;
+    told.set(pp.seq, { seq: pp.seq, digest: pp.digest, view: pp.view });
+    cap(told, TOLD_MAX);
+  };
   // The shadow application: committed batches replayed `shadowLag` batches late.
   let shadow: StateMachine | null | undefined;
   const shadowQueue: { readonly seq: number; readonly requests: readonly ExecutedRequest[] }[] = [];
@@ -529,6 +541,31 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
         const claim: LogClaim = { seq, digest: pick(digestsAt.get(seq)!), view: vc.newView - 1 };
         return { ...vc, prepared: [...vc.prepared, claim], prePrepared: [...vc.prePrepared, claim] };
       },
+      // A consistent liar: back up a pre-prepare it sent as a lie with P and Q claims for it, with a
+      // stable checkpoint below it (one whose proof it holds, or none) so that the claim counts.
+      () => {
+        const lies = [...told.values()].filter((c) => c.view < vc.newView);
+        if (lies.length === 0) return null;
+        const lie = pick(lies);
+        const window = ctx.replica.config.logWindow;
+        const below: [number, readonly Checkpoint[]][] = [...proofs.entries()].filter(
+          ([seq]) => seq < lie.seq && lie.seq <= seq + window,
+        );
+        const own = ctx.replica.stableCheckpoint;
+        if (own.seq > 0 && own.seq < lie.seq && lie.seq <= own.seq + window) below.push([own.seq, own.proof]);
+        if (lie.seq <= window) below.push([0, []]);
+        if (below.length === 0) return null;
+        const [stableSeq, checkpointProof] = pick(below);
+        const others = (claims: readonly LogClaim[]): LogClaim[] => claims.filter((c) => c.seq !== lie.seq);
+        count('lies.backed-up');
+        return {
+          ...vc,
+          stableSeq,
+          checkpointProof,
+          prepared: [...others(vc.prepared), lie],
+          prePrepared: [...others(vc.prePrepared), lie],
+        };
+      },
       // Another target view.
       () => ({ ...vc, newView: vc.newView + int(1, 2) }),
       // Another stable checkpoint, with any valid proof it holds (or none: stable at 0).
@@ -735,6 +772,7 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
       else if (fate === 'mutated' && decision.mutated) out.push({ kind: 'send', to, message: decision.mutated });
     });
     if (fates.includes('mutated')) count(m.type === 'status' ? 'lies.status' : `mutated.${m.type}`);
+    if (fates.includes('mutated') && decision.mutated) tell(decision.mutated);
     if (fates.every((f) => f === 'none')) count(`omitted.${m.type}`);
     else if (fates.includes('none')) count(`subset.${m.type}`);
     return out;
@@ -841,6 +879,7 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
     const pp = withBatch(base, reqs, ctx);
     if (!encodes(pp)) return [];
     count('injected.pre-prepare');
+    tell(pp);
     return toSome(ctx, pp);
   }
 
