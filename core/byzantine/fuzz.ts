@@ -1,6 +1,6 @@
 /**
  * The generic Byzantine replica (`fuzz`), shaped after ByzzFuzz (Winter et al., OOPSLA 2023;
- * /work/shared/ADVERSARY.md §2 and the mutation table of §7). It runs the unmodified honest replica
+ * the team's ADVERSARY.md, §2 and the mutation table of §7). It runs the unmodified honest replica
  * and, during a seeded budget of *lying periods*, treats each message it would send as a process
  * fault with some probability: a small-scope structured mutation of it (view ±1, seq ±1, another
  * digest seen at that seq, a sub-batch or the null batch, amnesia in a VIEW-CHANGE, …), sent to a

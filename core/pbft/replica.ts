@@ -194,6 +194,8 @@ export class Replica {
   /** Per peer, the tick of our last answer to its STATUS and to its FETCH-STATE (bounded answers, issue 18). */
   private readonly answeredStatusAt = new Map<ReplicaId, number>();
   private readonly answeredFetchStateAt = new Map<ReplicaId, number>();
+  /** Per peer, its latest FETCH-STATE that came too soon after the last answer: answered on a later tick. */
+  private readonly deferredFetchStates = new Map<ReplicaId, FetchState>();
   private readonly answeredFetchBatchAt = new Map<string, number>();
   /** Each peer's progress as its last STATUS said (normal or not): who is behind, for state-transfer answers. */
   private readonly peerProgress = new Map<ReplicaId, { readonly lastExecuted: number; readonly stableSeq: number }>();
@@ -390,6 +392,11 @@ export class Replica {
       if (target.seq > this.lastExecuted) this.startStateTransfer(target.seq, target.stateDigest, target.proof);
     }
     if (this.fetch && --this.fetch.retryInTicks <= 0) this.requestChunks(this.nextSource(this.fetch), 'retry');
+    for (const [peer, fs] of this.deferredFetchStates) {
+      if (!this.mayAnswer(this.answeredFetchStateAt, peer)) continue;
+      this.deferredFetchStates.delete(peer);
+      this.sendChunks(peer, fs);
+    }
     for (const [seq, missing] of this.missingBatches) if (--missing.retryInTicks <= 0) this.requestBatch(seq, missing);
   }
 
@@ -1024,8 +1031,19 @@ export class Replica {
     const progress = this.peerProgress.get(from);
     if (progress && progress.stableSeq >= fs.seq)
       return this.ignore(from, fs, `its STATUS says its stable checkpoint is n=${progress.stableSeq} already`);
-    if (!this.mayAnswer(this.answeredFetchStateAt, from))
-      return this.ignore(from, fs, 'answered a FETCH-STATE of this replica moments ago');
+    if (!this.mayAnswer(this.answeredFetchStateAt, from)) {
+      // Answered moments ago: the latest request waits for its turn (tick), the ones before it are dropped.
+      this.deferredFetchStates.set(from, fs);
+      return this.ignore(from, fs, 'answered a FETCH-STATE of this replica moments ago; it waits its turn');
+    }
+    this.deferredFetchStates.delete(from);
+    this.sendChunks(from, fs);
+  }
+
+  /** One window of chunks of our stable checkpoint's snapshot, from the chunk asked for. */
+  private sendChunks(to: ReplicaId, fs: FetchState): void {
+    const stable = this.stable;
+    if (stable.seq < fs.seq) return;
     const size = this.config.stateChunkBytes;
     const chunkCount = Math.max(1, Math.ceil(stable.snapshot.length / size));
     // A newer checkpoint than asked for restarts the transfer from chunk 0 at the requester.
@@ -1041,7 +1059,7 @@ export class Replica {
         data: stable.snapshot.subarray(chunk * size, (chunk + 1) * size),
         replica: this.id,
       };
-      this.send(from, message);
+      this.send(to, message);
     }
   }
 
