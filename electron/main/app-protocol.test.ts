@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_ENTRY_URL, appScheme, contentTypeFor, createAppProtocolHandler, resolveAppPath } from './app-protocol.ts';
+import { APP_ENTRY_URL, appScheme, createAppProtocolHandler } from './app-protocol.ts';
 
 /** A built renderer in miniature, and a secret beside it that must never be served. */
 let projectDir: string;
@@ -17,6 +17,9 @@ beforeAll(async () => {
   await writeFile(join(rendererDir, 'assets', 'index-abc.js'), 'console.log(1);');
   await writeFile(join(rendererDir, 'assets', 'index-abc.css'), 'body{}');
   await writeFile(join(projectDir, 'out', 'secret.txt'), 'the identity key');
+  await writeFile(join(rendererDir, '.env'), 'HIDDEN=1');
+  // A link inside the directory that leads out of it.
+  await symlink(join(projectDir, 'out', 'secret.txt'), join(rendererDir, 'assets', 'secret-link.txt'));
   handle = createAppProtocolHandler(rendererDir);
 });
 
@@ -76,8 +79,9 @@ describe('createAppProtocolHandler', () => {
       'app://pbft-lab/assets%2F..%2F..%2Fsecret.txt',
       'app://pbft-lab/..%5Csecret.txt',
       'app://pbft-lab/index.html%00.js',
-      'app://pbft-lab//etc/passwd',
       'app://pbft-lab/%E0%A4%A',
+      'app://pbft-lab/assets/secret-link.txt',
+      'app://pbft-lab/.env',
     ]) {
       const response = await get(url);
       expect(response.status, url).toBe(400);
@@ -99,6 +103,7 @@ describe('createAppProtocolHandler', () => {
 
   it('answers 404 for what is not there, directories included', async () => {
     expect((await get('app://pbft-lab/nothing.js')).status).toBe(404);
+    expect((await get('app://pbft-lab//etc/passwd')).status).toBe(404);
     expect((await get('app://pbft-lab/assets')).status).toBe(404);
     expect((await get('app://pbft-lab/index.html/x')).status).toBe(404);
   });
@@ -111,28 +116,9 @@ describe('createAppProtocolHandler', () => {
   });
 });
 
-describe('resolveAppPath', () => {
-  it('maps a URL to a file inside the directory', () => {
-    expect(resolveAppPath('app://pbft-lab/assets/index-abc.js', rendererDir)).toEqual({
-      path: join(rendererDir, 'assets', 'index-abc.js'),
-    });
-  });
-
-  it('decodes percent-encoded names', () => {
-    expect(resolveAppPath('app://pbft-lab/a%20b.js', rendererDir)).toEqual({ path: join(rendererDir, 'a b.js') });
-  });
-});
-
-describe('contentTypeFor', () => {
-  it('knows what Vite emits, whatever the case of the extension', () => {
-    expect(contentTypeFor('a.HTML')).toBe('text/html; charset=utf-8');
-    expect(contentTypeFor('a.mjs')).toBe('text/javascript; charset=utf-8');
-    expect(contentTypeFor('a.svg')).toBe('image/svg+xml');
-    expect(contentTypeFor('a.woff2')).toBe('font/woff2');
-  });
-
-  it('labels anything else as bytes, which nosniff keeps from being run', () => {
-    expect(contentTypeFor('a.exe')).toBe('application/octet-stream');
-    expect(contentTypeFor('Makefile')).toBe('application/octet-stream');
+describe('the handler without a built renderer', () => {
+  it('answers 404 for everything', async () => {
+    const empty = createAppProtocolHandler(join(projectDir, 'not-built'));
+    expect((await empty(new Request(APP_ENTRY_URL))).status).toBe(404);
   });
 });

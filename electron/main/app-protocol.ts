@@ -7,8 +7,9 @@
  * (app-protocol.test.ts); index.ts registers them with `protocol`.
  */
 import { readFile } from 'node:fs/promises';
-import { extname, isAbsolute, join, relative } from 'node:path';
+import { extname } from 'node:path';
 import type { CustomScheme } from 'electron';
+import { contentTypeFor, lookupStatic } from '../../core/host/api-server-static.ts';
 import { contentSecurityPolicy } from './csp.ts';
 
 export const APP_SCHEME = 'app';
@@ -31,80 +32,20 @@ export const appScheme: CustomScheme = {
   privileges: { standard: true, secure: true, supportFetchAPI: true },
 };
 
-/**
- * The content types of what Vite emits into out/renderer (and a few a stylesheet may link).
- * Module scripts need a JavaScript type: Chromium refuses `<script type="module">` served otherwise.
- */
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-export function contentTypeFor(path: string): string {
-  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** Why a request was not served, with its HTTP status; the reason is the response body. */
-type Refusal = { status: 400 | 404 | 405; reason: string };
-
-/**
- * The file a request names, inside `rendererDir`, or why not. The path is decoded first and then
- * checked segment by segment, so `..` smuggled as `%2e%2e` or `..%2f` is refused too; a backslash
- * (a separator on Windows) and a NUL never name a file here.
- */
-export function resolveAppPath(url: string, rendererDir: string): { path: string } | Refusal {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return { status: 400, reason: 'not a URL' };
-  }
-  if (parsed.protocol !== `${APP_SCHEME}:` || parsed.host !== APP_HOST) {
-    return { status: 404, reason: `not served: ${parsed.protocol}//${parsed.host}` };
-  }
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(parsed.pathname);
-  } catch {
-    return { status: 400, reason: 'bad percent-encoding' };
-  }
-  if (pathname === '/') pathname = '/index.html';
-  const segments = pathname.split('/').slice(1);
-  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\\') || s.includes('\0'))) {
-    return { status: 400, reason: 'path outside the app' };
-  }
-  const path = join(rendererDir, ...segments);
-  // Belt and braces: whatever the segments were, the joined path must lie inside the directory.
-  const inside = relative(rendererDir, path);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-    return { status: 400, reason: 'path outside the app' };
-  }
-  return { path };
-}
-
 /** What the handler needs from the file system: reading one file (a fake in tests). */
 export type ReadAppFile = (path: string) => Promise<Uint8Array>;
 
+/** Why a request was not served: its HTTP status, and the reason as the response body. */
+type Refusal = { status: 400 | 404 | 405; reason: string };
+
 /**
  * The `protocol.handle('app', …)` handler: GET and HEAD of files inside `rendererDir`, nothing
- * else. HTML carries the production CSP as a header (webRequest's header hook does not see
- * custom-protocol responses), besides the `<meta>` tag built into index.html.
+ * else. Which file a path names is decided by the headless host's static lookup
+ * (core/host/api-server-static.ts), the same rules for both ways the dashboard is served: each
+ * segment percent-decoded before it is checked, so `..` in any spelling is refused, as are hidden
+ * names, separators and NUL inside a segment; symbolic links are resolved and must stay inside.
+ * HTML carries the production CSP as a header, set here rather than left to the session's
+ * webRequest hook (made for network responses), besides the `<meta>` tag built into index.html.
  */
 export function createAppProtocolHandler(
   rendererDir: string,
@@ -114,23 +55,19 @@ export function createAppProtocolHandler(
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return refuse({ status: 405, reason: `${request.method} is not served` });
     }
-    const target = resolveAppPath(request.url, rendererDir);
-    if (!('path' in target)) return refuse(target);
-    let body: Uint8Array;
-    try {
-      body = await readAppFile(target.path);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-        return refuse({ status: 404, reason: 'not found' });
-      }
-      throw error;
+    const url = new URL(request.url);
+    if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) {
+      return refuse({ status: 404, reason: `not served: ${url.protocol}//${url.host}` });
     }
+    const found = await lookupStatic(rendererDir, url.pathname);
+    if (found.kind === 'refused') return refuse({ status: 400, reason: 'path outside the app' });
+    if (found.kind !== 'file') return refuse({ status: 404, reason: 'not found' });
+    const body = await readAppFile(found.file);
     const headers = new Headers({
-      'Content-Type': contentTypeFor(target.path),
+      'Content-Type': contentTypeFor(found.file),
       'X-Content-Type-Options': 'nosniff',
     });
-    if (extname(target.path) === '.html') {
+    if (extname(found.file) === '.html') {
       headers.set('Content-Security-Policy', contentSecurityPolicy('production'));
     }
     return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers });
