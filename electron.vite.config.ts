@@ -6,7 +6,7 @@ import { contentSecurityPolicy } from './electron/main/csp.ts';
 
 const root = import.meta.dirname;
 
-/** Injects the renderer's CSP as a <meta> tag: the built app is loaded from file://, without headers. */
+/** Injects the renderer's CSP as a <meta> tag, so the built page carries it whoever serves it (csp.ts). */
 function contentSecurityPolicyMeta(): Plugin {
   return {
     name: 'pbft-lab:csp-meta',

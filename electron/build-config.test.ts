@@ -35,9 +35,9 @@ describe('electron.vite.config.ts', () => {
   it('puts the preload and the renderer where the main process looks for them', () => {
     const mainDir = mainBuild!.outDir!;
     expect(preloadScriptPath(mainDir)).toBe(join(preloadBuild!.outDir!, 'index.cjs'));
-    expect(resolveRendererEntry({ isPackaged: true, devServerUrl: undefined, mainDir })).toEqual({
-      kind: 'file',
-      path: join(config.renderer!.build!.outDir!, 'index.html'),
+    expect(resolveRendererEntry({ isPackaged: true, devServerUrl: undefined, mainDir })).toMatchObject({
+      kind: 'app',
+      rendererDir: config.renderer!.build!.outDir!,
     });
   });
 });

@@ -8,11 +8,14 @@
  *   would be missing, or there by luck, in the installed app);
  * - the preload requires nothing but `electron` (a sandboxed preload can require nothing else);
  * - the main bundle runs under Node, with `electron` stubbed (test-support/electron-stub.ts):
- *   it starts a real ReplicaHost, answers IPC, forwards events and stops the host before quitting.
+ *   it registers app:// as privileged before `ready` and serves the renderer directory on it (and
+ *   nothing outside), loads the window from app://, refuses navigation, redirects, new windows,
+ *   webviews and every permission, starts a real ReplicaHost, answers IPC, forwards events and
+ *   stops the host before quitting.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { build as viteBuild, parseAst } from 'vite';
@@ -46,6 +49,12 @@ beforeAll(async () => {
   }
   mainFile = join(scratchDir, 'main', 'index.js');
   preloadFile = join(scratchDir, 'preload', 'index.cjs');
+  // A stand-in renderer where main looks for the built one (out/main → out/renderer), for app://.
+  await mkdir(join(scratchDir, 'renderer', 'assets'), { recursive: true });
+  await writeFile(join(scratchDir, 'renderer', 'index.html'), '<!doctype html><title>stub renderer</title>');
+  await writeFile(join(scratchDir, 'renderer', 'assets', 'app.js'), 'export {};');
+  // What the app:// handler must never serve: a file beside the renderer directory.
+  await writeFile(join(scratchDir, 'package.json'), '{"secret": true}');
 });
 
 afterAll(async () => {
@@ -150,9 +159,13 @@ function runMain(scenario: string, userDataDir: string, args: string[]): Promise
 }
 
 describe('the main bundle run under Node with electron stubbed', () => {
+  const cluster = `stub-${process.pid}`;
   let userDataDir: string;
+  /** One 'run' of the main bundle (a replica, IPC, hardening probes, quit), asserted on below. */
+  let run: { report: StubReport; log: string };
   beforeAll(async () => {
     userDataDir = await mkdtemp(join(scratchDir, 'user-data-'));
+    run = await runMain('run', userDataDir, [`--cluster=${cluster}`, '--size', '4']);
   });
 
   it('quits at once when another instance holds the lock', async () => {
@@ -161,9 +174,8 @@ describe('the main bundle run under Node with electron stubbed', () => {
     expect(report.exitCode).toBe(0);
   });
 
-  it('hosts a replica, answers the dashboard over IPC, and stops the replica before quitting', async () => {
-    const cluster = `stub-${process.pid}`;
-    const { report, log } = await runMain('run', userDataDir, [`--cluster=${cluster}`, '--size', '4']);
+  it('hosts a replica, answers the dashboard over IPC, and stops the replica before quitting', () => {
+    const { report, log } = run;
     expect(report.exitCode, log).toBe(0);
     expect(report.errorBoxes).toEqual([]);
     expect(report.calls).toEqual(
@@ -181,6 +193,63 @@ describe('the main bundle run under Node with electron stubbed', () => {
     // The first quit waited for the host to stop; the second went through and removed the handlers.
     expect(report.beforeQuitPrevented).toEqual([true, false]);
     expect(report.handlersAfterQuit).toBe(0);
+  });
+
+  describe('its hardening (the same run)', () => {
+    let report: StubReport;
+    let log: string;
+    beforeAll(() => {
+      ({ report, log } = run);
+    });
+
+    it('registers app:// as a privileged standard scheme before ready, and serves it after', () => {
+      expect(report.privilegedSchemes).toEqual([
+        { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+      ]);
+      const at = (call: string) => report.calls.indexOf(call);
+      expect(at('protocol.registerSchemesAsPrivileged')).toBeGreaterThanOrEqual(0);
+      expect(at('protocol.registerSchemesAsPrivileged')).toBeLessThan(at('app.whenReady'));
+      expect(at('app.whenReady')).toBeLessThan(at('protocol.handle app'));
+    });
+
+    it('loads the window from app://, never from file://', () => {
+      expect(report.loadedUrl).toBe('app://pbft-lab/index.html');
+      expect(report.calls.filter((call) => call.startsWith('window.loadFile'))).toEqual([]);
+    });
+
+    it('serves the renderer directory on app://, with its types and the CSP, and nothing outside it', () => {
+      const h = report.hardening;
+      expect(h['appIndex']).toMatchObject({
+        status: 200,
+        contentType: 'text/html; charset=utf-8',
+        body: expect.stringContaining('stub renderer'),
+        csp: expect.stringContaining("script-src 'self'"),
+      });
+      expect(h['appScript']).toMatchObject({ status: 200, contentType: 'text/javascript; charset=utf-8' });
+      expect(h['appTraversal']).toMatchObject({ status: 400, body: null });
+      expect(h['appMissing']).toMatchObject({ status: 404 });
+    });
+
+    it('refuses navigation, redirects and subframe navigation away from the page, and allows the page', () => {
+      const refusedAway = { web: true, file: true, otherAppHost: true, app: false };
+      expect(report.hardening['will-navigate']).toEqual(refusedAway);
+      expect(report.hardening['will-redirect']).toEqual(refusedAway);
+      expect(report.hardening['will-frame-navigate']).toEqual(refusedAway);
+      expect(log).toContain('refused will-redirect to https://example.com/');
+    });
+
+    it('denies new windows and webviews', () => {
+      expect(report.hardening['windowOpen']).toEqual({ action: 'deny' });
+      expect(report.hardening['webviewPrevented']).toBe(true);
+    });
+
+    it('denies every permission the page checks or requests, and every device, even to the app itself', () => {
+      const permissions = report.hardening['permissionCheck'] as Record<string, unknown>;
+      expect(Object.keys(permissions).length).toBeGreaterThan(5);
+      expect(new Set(Object.values(permissions))).toEqual(new Set([false]));
+      expect(report.hardening['permissionRequest']).toEqual(permissions);
+      expect(report.hardening['devicePermission']).toBe(false);
+    });
   });
 
   it('shows an error box and exits 1 when the data directory belongs to another cluster', async () => {

@@ -57,6 +57,29 @@ describe('electron-builder.yml', () => {
     await expect(validateConfiguration(broken, new DebugLogger(false))).rejects.toThrow(/configuration\.linux/);
   });
 
+  it('flips the Electron fuses that close the ways into the packaged app', () => {
+    expect(config.electronFuses).toEqual({
+      // No ELECTRON_RUN_AS_NODE, NODE_OPTIONS, --inspect: the binary cannot be made a plain Node.
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableCookieEncryption: true,
+      // Only app.asar is loaded, and (macOS, Windows) only if its hash is the one built in.
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      // The app is served from app://; file:// pages get no more than a browser gives them.
+      grantFileProtocolExtraPrivileges: false,
+      loadBrowserProcessSpecificV8Snapshot: false,
+    });
+    // onlyLoadAppFromAsar finds no app unless the app is packed into app.asar.
+    expect(config.asar).not.toBe(false);
+  });
+
+  it('has the fuses checked by the schema too (a misspelt fuse is rejected)', async () => {
+    const misspelt = { ...config, electronFuses: { ...config.electronFuses, runAsNod: false } } as Configuration;
+    await expect(validateConfiguration(misspelt, new DebugLogger(false))).rejects.toThrow(/electronFuses/);
+  });
+
   it('names the app and its directories', () => {
     expect(config.appId).toBe('org.pbftlab.app');
     expect(config.productName).toBe('PBFT Lab');

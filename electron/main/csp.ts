@@ -1,10 +1,11 @@
 /**
  * The renderer's Content-Security-Policy, in one place.
  *
- * It is delivered twice: as a `<meta>` tag injected into index.html at build time (the production
- * renderer is loaded from `file://`, where there are no response headers to carry it) and as a
- * response header set by the main process on every load of the session (covers the dev server
- * and anything else the window fetches). Both enforce the same directives.
+ * It is delivered twice: as a `<meta>` tag injected into index.html at build time (so the built
+ * page carries it wherever it is served from: Electron's `app://`, the headless replica's HTTP
+ * server) and as a response header: the `app://` handler sets it on the built page
+ * (app-protocol.ts), and the session sets it on every web response (the dev server). Both enforce
+ * the same directives; `'self'` is `app://pbft-lab` in the app.
  *
  * The dashboard talks to its replica only through the preload bridge, so it needs no network
  * beyond its own origin, no eval, no plugins and no inline script.

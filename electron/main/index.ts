@@ -1,16 +1,18 @@
 /**
  * The Electron main process: a thin host for one ReplicaHost. Decisions live in plain functions
- * (lab-host.ts, lab-events.ts, ipc.ts, window.ts, csp.ts) that are tested under Node; this file
- * only wires them to Electron.
+ * (lab-host.ts, lab-events.ts, ipc.ts, window.ts, app-protocol.ts, web-contents-guard.ts,
+ * session-policy.ts, csp.ts) that are tested under Node; this file only wires them to Electron.
  */
-import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import { ReplicaHost } from '../../core/host/replica-host.ts';
 import { labEventsChannel } from '../shared/ipc.ts';
-import { contentSecurityPolicy } from './csp.ts';
+import { APP_SCHEME, appScheme, createAppProtocolHandler } from './app-protocol.ts';
 import { labHandlersFor, registerLabEventControl, registerLabHandlers } from './ipc.ts';
 import { LabEventForwarder } from './lab-events.ts';
 import { createQuitGuard, startLabHost } from './lab-host.ts';
 import type { LabHost } from './lab-host.ts';
+import { applySessionPolicy } from './session-policy.ts';
+import { guardWebContents } from './web-contents-guard.ts';
 import { createMainWindowOptions, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
 import type { RendererEntry } from './window.ts';
 
@@ -39,13 +41,8 @@ function createMainWindow(host: LabHost): BrowserWindow {
     mainWindow = null;
   });
 
-  // The window shows the dashboard and nothing else: no navigation away, no new windows.
+  // No navigation away, no new windows, no webviews: guardWebContents, on 'web-contents-created'.
   const contents = window.webContents;
-  contents.on('will-navigate', (event, url) => {
-    if (!isAppUrl(url, rendererEntry)) event.preventDefault();
-  });
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-
   const contentsId = contents.id;
   const forwarder = new LabEventForwarder({
     subscribe: (listener) => host.subscribe(listener),
@@ -69,21 +66,17 @@ function createMainWindow(host: LabHost): BrowserWindow {
     forwarders.delete(contentsId);
   });
 
-  if (rendererEntry.kind === 'url') {
-    void window.loadURL(rendererEntry.url);
-  } else {
-    void window.loadFile(rendererEntry.path);
-  }
+  // The dev server's page, or the built one on app:// (never file://).
+  void window.loadURL(rendererEntry.url);
   return window;
 }
 
+/** After `ready`: the app:// files, the session's CSP header and permissions. */
 function hardenSession(): void {
-  const policy = contentSecurityPolicy(rendererEntry.kind === 'url' ? 'development' : 'production');
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } });
-  });
-  // The dashboard needs no camera, notifications, geolocation, …
-  session.defaultSession.setPermissionRequestHandler((_webContents, _permission, callback) => callback(false));
+  if (rendererEntry.kind === 'app') {
+    protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererEntry.rendererDir));
+  }
+  applySessionPolicy(session.defaultSession, rendererEntry.kind === 'url' ? 'development' : 'production');
 }
 
 function focusMainWindow(): void {
@@ -93,6 +86,10 @@ function focusMainWindow(): void {
 }
 
 async function start(): Promise<void> {
+  // Only possible before `ready`: app:// gets an origin of its own, like https.
+  protocol.registerSchemesAsPrivileged([appScheme]);
+  // Every web contents shows the dashboard and nothing else, whoever creates it.
+  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, isTrustedSender, log));
   // A second launch hands over to this instance and exits: one replica per app instance.
   app.on('second-instance', focusMainWindow);
 

@@ -52,33 +52,45 @@ describe('resolveRendererEntry', () => {
     });
   });
 
-  it('loads the built index.html when there is no dev server', () => {
+  it('loads the built renderer from app:// when there is no dev server', () => {
     expect(resolveRendererEntry({ isPackaged: false, devServerUrl: undefined, mainDir })).toEqual({
-      kind: 'file',
-      path: join('/opt', 'pbft-lab', 'out', 'renderer', 'index.html'),
+      kind: 'app',
+      url: 'app://pbft-lab/index.html',
+      rendererDir: join('/opt', 'pbft-lab', 'out', 'renderer'),
     });
   });
 
   it('ignores a dev server URL in a packaged app', () => {
-    expect(resolveRendererEntry({ isPackaged: true, devServerUrl: 'http://evil.example/', mainDir }).kind).toBe('file');
+    expect(resolveRendererEntry({ isPackaged: true, devServerUrl: 'http://evil.example/', mainDir }).kind).toBe('app');
   });
 });
 
 describe('isAppUrl', () => {
-  const fileEntry: RendererEntry = { kind: 'file', path: join(mainDir, '..', 'renderer', 'index.html') };
-  const pageUrl = pathToFileURL(fileEntry.path).href;
+  const appEntry = resolveRendererEntry({ isPackaged: true, devServerUrl: undefined, mainDir });
+  const pageUrl = 'app://pbft-lab/index.html';
   const devEntry: RendererEntry = { kind: 'url', url: 'http://localhost:5173/' };
 
-  it('accepts the built page, with a route in the hash', () => {
-    expect(isAppUrl(pageUrl, fileEntry)).toBe(true);
-    expect(isAppUrl(`${pageUrl}#/log`, fileEntry)).toBe(true);
+  it('accepts the built page on app://, with a route in the hash or a query', () => {
+    expect(isAppUrl(pageUrl, appEntry)).toBe(true);
+    expect(isAppUrl(`${pageUrl}#/log`, appEntry)).toBe(true);
+    expect(isAppUrl(`${pageUrl}?view=2`, appEntry)).toBe(true);
+    // Dot segments are resolved before the comparison.
+    expect(isAppUrl('app://pbft-lab/assets/../index.html', appEntry)).toBe(true);
   });
 
-  it('rejects other files, remote file hosts and web pages', () => {
-    expect(isAppUrl(pathToFileURL('/etc/passwd').href, fileEntry)).toBe(false);
-    expect(isAppUrl('file://evil.example/opt/pbft-lab/out/renderer/index.html', fileEntry)).toBe(false);
-    expect(isAppUrl('https://example.com/', fileEntry)).toBe(false);
-    expect(isAppUrl('not a url', fileEntry)).toBe(false);
+  it('rejects the same page on file://, other app:// hosts and paths, and credentials', () => {
+    expect(isAppUrl(pathToFileURL(join(mainDir, '..', 'renderer', 'index.html')).href, appEntry)).toBe(false);
+    expect(isAppUrl('app://evil.example/index.html', appEntry)).toBe(false);
+    expect(isAppUrl('app://pbft-lab:8080/index.html', appEntry)).toBe(false);
+    expect(isAppUrl('app://pbft-lab/assets/index.js', appEntry)).toBe(false);
+    expect(isAppUrl('app://user:secret@pbft-lab/index.html', appEntry)).toBe(false);
+  });
+
+  it('rejects files, web pages and non-URLs', () => {
+    expect(isAppUrl(pathToFileURL('/etc/passwd').href, appEntry)).toBe(false);
+    expect(isAppUrl('https://example.com/', appEntry)).toBe(false);
+    expect(isAppUrl('https://pbft-lab/index.html', appEntry)).toBe(false);
+    expect(isAppUrl('not a url', appEntry)).toBe(false);
   });
 
   it('accepts only the dev server origin during development', () => {

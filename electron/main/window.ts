@@ -2,12 +2,15 @@
  * Decisions about the main window, as plain functions of their inputs: no `electron` at runtime,
  * so they are tested under Node (window.test.ts). index.ts applies them.
  */
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { BrowserWindowConstructorOptions } from 'electron';
+import { APP_ENTRY_URL, APP_HOST, APP_SCHEME } from './app-protocol.ts';
 
-/** Where the renderer comes from: the dev server (electron-vite dev) or the built index.html. */
-export type RendererEntry = { kind: 'url'; url: string } | { kind: 'file'; path: string };
+/**
+ * Where the renderer comes from: the dev server (electron-vite dev), or the built renderer
+ * directory served on `app://` (app-protocol.ts), whose page is `url`.
+ */
+export type RendererEntry = { kind: 'url'; url: string } | { kind: 'app'; url: string; rendererDir: string };
 
 export function createMainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
   return {
@@ -53,7 +56,7 @@ export function resolveRendererEntry(options: {
   if (!options.isPackaged && options.devServerUrl) {
     return { kind: 'url', url: options.devServerUrl };
   }
-  return { kind: 'file', path: join(options.mainDir, '..', 'renderer', 'index.html') };
+  return { kind: 'app', url: APP_ENTRY_URL, rendererDir: join(options.mainDir, '..', 'renderer') };
 }
 
 /**
@@ -66,9 +69,16 @@ export function isAppUrl(url: string, entry: RendererEntry): boolean {
     if (entry.kind === 'url') {
       return parsed.origin === new URL(entry.url).origin;
     }
-    return parsed.protocol === 'file:' && resolve(fileURLToPath(parsed)) === resolve(entry.path);
+    // Compared by parts: Node's URL gives a scheme it does not know the origin 'null'.
+    return (
+      parsed.protocol === `${APP_SCHEME}:` &&
+      parsed.host === APP_HOST &&
+      parsed.username === '' &&
+      parsed.password === '' &&
+      parsed.pathname === new URL(entry.url).pathname
+    );
   } catch {
-    // Unparsable, or a file URL naming a remote host: not ours.
+    // Unparsable: not ours.
     return false;
   }
 }

@@ -2,13 +2,13 @@
  * A stand-in for the `electron` module, so the BUILT main process (out/main/index.js) can run under
  * plain Node: these machines cannot download the Electron binary. It implements just what
  * electron/main/index.ts touches, records what main does, and drives one scenario, chosen by
- * PBFT_LAB_STUB_SCENARIO, through main's real IPC handlers and quit path. At exit it prints one
+ * PBFT_LAB_STUB_SCENARIO, through main's real hardening (navigation, window, permission and
+ * app:// handlers), IPC handlers and quit path. At exit it prints one
  * line, `STUB-REPORT {json}`, for build-output.test.ts to read.
  *
  * Loaded in place of `electron` by register-electron-stub.ts (a module resolve hook).
  */
 import { EventEmitter } from 'node:events';
-import { pathToFileURL } from 'node:url';
 
 type Scenario = 'second-instance' | 'run' | 'start-failure';
 const scenario = (process.env['PBFT_LAB_STUB_SCENARIO'] ?? 'second-instance') as Scenario;
@@ -24,6 +24,12 @@ export interface StubReport {
   beforeQuitPrevented: boolean[];
   handlersAfterQuit: number;
   exitCode: number | null;
+  /** What main registered with `protocol.registerSchemesAsPrivileged`. */
+  privilegedSchemes: unknown;
+  /** The URL main loaded into the window. */
+  loadedUrl: string | null;
+  /** How main's hardening answered what the driver tried (see `probeHardening`). */
+  hardening: Record<string, unknown>;
 }
 
 const report: StubReport = {
@@ -37,6 +43,9 @@ const report: StubReport = {
   beforeQuitPrevented: [],
   handlersAfterQuit: -1,
   exitCode: null,
+  privilegedSchemes: null,
+  loadedUrl: null,
+  hardening: {},
 };
 
 let reported = false;
@@ -70,26 +79,32 @@ class StubIpcMain extends EventEmitter {
 }
 export const ipcMain = new StubIpcMain();
 
+type WindowOpenHandler = (details: { url: string }) => { action: string };
+
 class StubWebContents extends EventEmitter {
   readonly id = 1;
   sent: [string, unknown][] = [];
+  windowOpenHandler: WindowOpenHandler | null = null;
   isDestroyed(): boolean {
     return false;
   }
   send(channel: string, payload: unknown): void {
     this.sent.push([channel, payload]);
   }
-  setWindowOpenHandler(): void {}
+  setWindowOpenHandler(handler: WindowOpenHandler): void {
+    this.windowOpenHandler = handler;
+  }
 }
 
 export class BrowserWindow extends EventEmitter {
   readonly webContents = new StubWebContents();
-  loadedFile: string | null = null;
 
   constructor(options: unknown) {
     super();
     report.calls.push('new BrowserWindow');
     report.windowOptions = options;
+    // As Electron does, for the contents of every new window.
+    app.emit('web-contents-created', {}, this.webContents);
     setImmediate(() => {
       this.emit('ready-to-show');
       if (scenario === 'run') void drive(this);
@@ -111,10 +126,11 @@ export class BrowserWindow extends EventEmitter {
   restore(): void {}
   focus(): void {}
   async loadFile(path: string): Promise<void> {
-    this.loadedFile = path;
+    report.calls.push(`window.loadFile ${path}`);
   }
-  async loadURL(): Promise<void> {
-    throw new Error('the stub run has no dev server');
+  async loadURL(url: string): Promise<void> {
+    report.calls.push('window.loadURL');
+    report.loadedUrl = url;
   }
 }
 
@@ -163,19 +179,139 @@ export const dialog = {
   },
 };
 
+type PermissionRequestHandler = (
+  contents: unknown,
+  permission: string,
+  callback: (granted: boolean) => void,
+  details: unknown,
+) => void;
+type PermissionCheckHandler = (contents: unknown, permission: string, origin: string, details: unknown) => boolean;
+type DevicePermissionHandler = (details: unknown) => boolean;
+type ProtocolHandler = (request: Request) => Response | Promise<Response>;
+
+const sessionHandlers: {
+  request?: PermissionRequestHandler;
+  check?: PermissionCheckHandler;
+  device?: DevicePermissionHandler;
+} = {};
+
 export const session = {
   defaultSession: {
     webRequest: { onHeadersReceived: () => report.calls.push('session.onHeadersReceived') },
-    setPermissionRequestHandler: () => report.calls.push('session.setPermissionRequestHandler'),
+    setPermissionRequestHandler: (handler: PermissionRequestHandler) => {
+      report.calls.push('session.setPermissionRequestHandler');
+      sessionHandlers.request = handler;
+    },
+    setPermissionCheckHandler: (handler: PermissionCheckHandler) => {
+      report.calls.push('session.setPermissionCheckHandler');
+      sessionHandlers.check = handler;
+    },
+    setDevicePermissionHandler: (handler: DevicePermissionHandler) => {
+      report.calls.push('session.setDevicePermissionHandler');
+      sessionHandlers.device = handler;
+    },
   },
 };
+
+const protocolHandlers = new Map<string, ProtocolHandler>();
+
+export const protocol = {
+  registerSchemesAsPrivileged(schemes: unknown): void {
+    report.calls.push('protocol.registerSchemesAsPrivileged');
+    report.privilegedSchemes = schemes;
+  },
+  handle(scheme: string, handler: ProtocolHandler): void {
+    report.calls.push(`protocol.handle ${scheme}`);
+    protocolHandlers.set(scheme, handler);
+  },
+};
+
+/** Permissions a page could ask for; the dashboard needs none of them. */
+const PROBED_PERMISSIONS = [
+  'media',
+  'notifications',
+  'geolocation',
+  'clipboard-read',
+  'clipboard-sanitized-write',
+  'fullscreen',
+  'hid',
+  'openExternal',
+];
+
+/** Off-app URLs a page could try to reach, and the app's own page. */
+const PROBED_URLS = {
+  web: 'https://example.com/',
+  file: 'file:///etc/passwd',
+  otherAppHost: 'app://evil.example/index.html',
+};
+
+/**
+ * Tries what a compromised page (or a redirecting server) could, through the handlers main
+ * installed, and records the answers: navigation and redirects away, a new window, a webview,
+ * permissions, and files on app:// inside and outside the renderer directory.
+ */
+async function probeHardening(window: BrowserWindow, pageUrl: string): Promise<void> {
+  const hardening = report.hardening;
+  const contents = window.webContents;
+  const prevented = (event: string, details: Record<string, unknown>): boolean => {
+    let wasPrevented = false;
+    contents.emit(event, {
+      ...details,
+      preventDefault: () => {
+        wasPrevented = true;
+      },
+    });
+    return wasPrevented;
+  };
+  for (const event of ['will-navigate', 'will-redirect', 'will-frame-navigate'] as const) {
+    const isMainFrame = event !== 'will-frame-navigate';
+    const answers: Record<string, boolean> = {};
+    for (const [name, url] of Object.entries({ ...PROBED_URLS, app: `${pageUrl}#/log` })) {
+      answers[name] = prevented(event, { url, isMainFrame });
+    }
+    hardening[event] = answers;
+  }
+  hardening['windowOpen'] = contents.windowOpenHandler?.({ url: PROBED_URLS.web }) ?? 'no handler';
+  hardening['webviewPrevented'] = prevented('will-attach-webview', {});
+
+  const appOrigin = new URL(pageUrl).protocol + '//' + new URL(pageUrl).host;
+  const checks: Record<string, boolean | string> = {};
+  const requests: Record<string, boolean | string> = {};
+  for (const permission of PROBED_PERMISSIONS) {
+    checks[permission] = sessionHandlers.check?.(null, permission, appOrigin, {}) ?? 'no handler';
+    requests[permission] = await new Promise<boolean | string>((resolve) => {
+      if (!sessionHandlers.request) return resolve('no handler');
+      sessionHandlers.request(null, permission, resolve, { requestingUrl: pageUrl });
+    });
+  }
+  hardening['permissionCheck'] = checks;
+  hardening['permissionRequest'] = requests;
+  hardening['devicePermission'] = sessionHandlers.device?.({ deviceType: 'hid', origin: appOrigin }) ?? 'no handler';
+
+  const handler = protocolHandlers.get('app');
+  const fetchApp = async (url: string): Promise<Record<string, unknown>> => {
+    if (!handler) return { error: 'no app: handler' };
+    const response = await handler(new Request(url));
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      csp: response.headers.get('content-security-policy'),
+      body: response.status === 200 ? (await response.text()).slice(0, 200) : null,
+    };
+  };
+  hardening['appIndex'] = await fetchApp(pageUrl);
+  hardening['appScript'] = await fetchApp(new URL('assets/app.js', pageUrl).href);
+  hardening['appTraversal'] = await fetchApp(new URL('..%2F..%2Fpackage.json', pageUrl).href);
+  hardening['appMissing'] = await fetchApp(new URL('nothing-here.js', pageUrl).href);
+}
 
 /** Calls the app's IPC like its preload would, from the page main loaded, then quits. */
 async function drive(window: BrowserWindow): Promise<void> {
   try {
     await new Promise((resolve) => setImmediate(resolve));
-    if (window.loadedFile === null) throw new Error('main loaded no file into the window');
-    const pageUrl = pathToFileURL(window.loadedFile).href;
+    const pageUrl = report.loadedUrl;
+    if (pageUrl === null) throw new Error('main loaded no URL into the window');
+    await probeHardening(window, pageUrl);
     const invoke = async (channel: string, senderUrl: string, ...args: unknown[]): Promise<unknown> => {
       const handler = ipcMain.handlers.get(channel);
       if (!handler) return `no handler for ${channel}`;
