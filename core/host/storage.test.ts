@@ -194,10 +194,18 @@ describe('persist', () => {
       { seq: 5, digest: 'a'.repeat(64) },
       { seq: 6, digest: 'b'.repeat(64) },
     ];
-    await dd.persist({ type: 'view', view: 2, normal: true, newView: { minSeq: 4, order } });
+    const message = {
+      type: 'new-view' as const,
+      view: 2,
+      viewChanges: [],
+      order,
+      replica: 2,
+      sig: new Uint8Array(64).fill(7),
+    };
+    await dd.persist({ type: 'view', view: 2, normal: true, newView: { minSeq: 4, order, message } });
     await dd.close();
     const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
-    expect(again.persisted).toMatchObject({ view: 2, viewNormal: true, newView: { minSeq: 4, order } });
+    expect(again.persisted).toMatchObject({ view: 2, viewNormal: true, newView: { minSeq: 4, order, message } });
     await again.close();
     const file = path.join(dir, F.view);
     const json = JSON.parse(await readFile(file, 'utf8'));

@@ -33,6 +33,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
 import { describeRefusal, LOCK_FILE, lockDirectory, type DataDirLock } from './storage-lock.ts';
@@ -326,8 +327,14 @@ class OpenDataDir implements DataDir {
         // Every field of the record but its type, so fields the replica adds (the NEW-VIEW's min-s and
         // O) are on disk without a change here; readView says which ones a restart reads back.
         const { type: _, ...fields } = record;
+        // The signed NEW-VIEW goes in as its canonical encoding (base64): JSON has no bytes.
+        const newView = fields.newView?.message
+          ? { ...fields.newView, message: Buffer.from(encodeMessage(fields.newView.message)).toString('base64') }
+          : fields.newView;
         return this.enqueue('view', () =>
-          writeAtomic(this.dir, DATA_DIR_FILES.view, [jsonBytes({ version: DATA_DIR_VERSION, ...fields })]),
+          writeAtomic(this.dir, DATA_DIR_FILES.view, [
+            jsonBytes({ version: DATA_DIR_VERSION, ...fields, ...(newView ? { newView } : {}) }),
+          ]),
         );
       }
       case 'stable-checkpoint': {
@@ -543,7 +550,7 @@ function readNewViewBinding(file: string, value: unknown): NonNullable<Persisted
     throw new DataDirError(file, `holds no valid NEW-VIEW binding (${what})`);
   };
   if (typeof value !== 'object' || value === null) return bad('not an object');
-  const { minSeq, order } = value as Record<string, unknown>;
+  const { minSeq, order, message } = value as Record<string, unknown>;
   if (!Number.isSafeInteger(minSeq) || (minSeq as number) < 0) return bad(`min-s ${JSON.stringify(minSeq)}`);
   if (!Array.isArray(order) || order.length > ORDER_ENTRIES_MAX) return bad('O is not a list');
   const entries = order.map((o: unknown, i) => {
@@ -552,7 +559,11 @@ function readNewViewBinding(file: string, value: unknown): NonNullable<Persisted
     if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) return bad(`O[${i}].digest`);
     return { seq: seq as number, digest };
   });
-  return { minSeq: minSeq as number, order: entries };
+  if (message === undefined) return { minSeq: minSeq as number, order: entries };
+  if (typeof message !== 'string') return bad('the NEW-VIEW is not a string');
+  const decoded = decodeMessage(Buffer.from(message, 'base64'));
+  if (!decoded.ok || decoded.message.type !== 'new-view') return bad('the NEW-VIEW does not decode');
+  return { minSeq: minSeq as number, order: entries, message: decoded.message };
 }
 
 /** O never orders more than a log window; a generous cap for a file read from disk. */

@@ -7,6 +7,7 @@ import type {
   ClientId,
   Digest,
   Message,
+  NewView,
   NewViewOrder,
   Reply,
   ReplicaId,
@@ -32,7 +33,12 @@ export type PersistRecord =
       readonly type: 'view';
       readonly view: number;
       readonly normal: boolean;
-      readonly newView?: { readonly minSeq: number; readonly order: readonly NewViewOrder[] };
+      readonly newView?: {
+        readonly minSeq: number;
+        readonly order: readonly NewViewOrder[];
+        /** The NEW-VIEW itself (signed): a restarted replica relays it to peers still waiting for it. */
+        readonly message?: NewView;
+      };
     }
   | {
       readonly type: 'stable-checkpoint';

@@ -11,7 +11,7 @@
  *   because f+1 correct replicas say they prepared it, so a replica restarted with its disk must still
  *   say so. A replica restarted *without* its disk has forgotten, and counts as one of the f faulty.
  */
-import type { Checkpoint, Digest, LogClaim, NewViewOrder, PrePrepare, Request } from './messages.ts';
+import type { Checkpoint, Digest, LogClaim, NewView, NewViewOrder, PrePrepare, Request } from './messages.ts';
 import type { PersistRecord } from './outputs.ts';
 
 /** One pre-prepared batch of the log: its batch, or null while a NEW-VIEW-ordered batch is being fetched. */
@@ -34,7 +34,7 @@ export interface PersistedState {
   /** False when the replica had started changing to `view` and not yet installed it. @default true */
   readonly viewNormal?: boolean;
   /** What the NEW-VIEW that installed `view` bound (min-s and O); absent for view 0 and old data directories. */
-  readonly newView?: { readonly minSeq: number; readonly order: readonly NewViewOrder[] };
+  readonly newView?: { readonly minSeq: number; readonly order: readonly NewViewOrder[]; readonly message?: NewView };
   readonly stable: {
     readonly seq: number;
     readonly stateDigest: Digest;

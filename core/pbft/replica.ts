@@ -248,13 +248,21 @@ export class Replica {
     // A restarted replica resumes in its last view; if the others moved on, its first view change
     // brings it the NEW-VIEW they are in (onViewChange relays it).
     if (persisted) this.view = persisted.view;
-    if (persisted?.newView && persisted.viewNormal !== false && persisted.view > 0)
+    if (persisted?.newView && persisted.viewNormal !== false && persisted.view > 0) {
       this.bound = {
         view: persisted.view,
         minSeq: persisted.newView.minSeq,
         order: new Map(persisted.newView.order.map((o) => [o.seq, o.digest])),
         claimants: new Map(),
       };
+      // The NEW-VIEW itself comes back too: peers that missed it get it from us (seed 16486: restarted
+      // without it, the new primary could not relay its NEW-VIEW, and the others waited for ever).
+      const message = persisted.newView.message;
+      if (message?.view === persisted.view) {
+        this.currentNewView = message;
+        this.recentNewViews.set(message.view, message);
+      }
+    }
     if (persisted?.log) this.restoreLog(persisted.log);
     // O entries the log did not bring back (their batch was still being fetched) are bound all the same.
     this.installBound();
@@ -1446,7 +1454,12 @@ export class Replica {
       order: new Map(plan.order.map((o) => [o.seq, o.digest])),
       claimants,
     };
-    this.persist({ type: 'view', view: nv.view, normal: true, newView: { minSeq: plan.minSeq, order: plan.order } });
+    this.persist({
+      type: 'view',
+      view: nv.view,
+      normal: true,
+      newView: { minSeq: plan.minSeq, order: plan.order, message: nv },
+    });
     this.event({
       type: 'new-view',
       view: nv.view,

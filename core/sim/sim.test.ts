@@ -9,7 +9,7 @@ import { nodeSimEnvironment } from '../cli/sim-environment.ts';
 import { sha256Hasher } from '../crypto/node.ts';
 import { ALL_FAULTS, env, explain } from '../testing/sweep.ts';
 import { Checkers } from './checkers.ts';
-import { scenarioFromSeed } from './scenario.ts';
+import { scenarioFromSeed, type ScenarioOptions } from './scenario.ts';
 import { Simulation } from './simulation.ts';
 import { runSeed } from './sweep.ts';
 
@@ -41,6 +41,25 @@ describe('regression seeds the simulator found', () => {
   for (const [seed, why] of seeds) {
     it(`seed ${seed}: ${why}`, () => {
       const options = { faults: ALL_FAULTS };
+      const result = runSeed(seed, options, env);
+      expect(result.ok, explain(result, options)).toBe(true);
+    });
+  }
+});
+
+describe('regression seeds the adversaries and the weak disk found (issues 12, 18)', () => {
+  // Each failed before the fix beside it; the sweeps in sweep-faults.test.ts (n=4, seeds 1..320)
+  // also hold seeds 151, 163 and 296, found on the way with the weak disk.
+  const cases: [number, string, ScenarioOptions][] = [
+    [
+      16486,
+      'the new primary crashed after its NEW-VIEW was lost and restarted without it: the others waited for it for ever; the NEW-VIEW is now persisted with the view',
+      { replicas: 4, adversary: true, faults: ALL_FAULTS },
+    ],
+    [18980, 'same, with another schedule', { replicas: 4, adversary: true, faults: ALL_FAULTS }],
+  ];
+  for (const [seed, why, options] of cases) {
+    it(`seed ${seed}: ${why}`, () => {
       const result = runSeed(seed, options, env);
       expect(result.ok, explain(result, options)).toBe(true);
     });
