@@ -729,6 +729,9 @@ export class Replica {
     };
     entry.prePrepare = pp;
     entry.batchMissing = requests === undefined;
+    // Prepared referred to the pre-prepare this replaces (an older view's, in a view change); the P
+    // claim stays as it was (seed 890 of --replicas 7 --twins 2).
+    entry.prepared = false;
     entry.committed = true;
     entry.commitCertified = true;
     if (c.seq > this.preparedSeq) this.preparedSeq = c.seq;

@@ -57,6 +57,11 @@ describe('regression seeds the adversaries and the weak disk found (issues 12, 1
       { replicas: 4, adversary: true, faults: ALL_FAULTS },
     ],
     [18980, 'same, with another schedule', { replicas: 4, adversary: true, faults: ALL_FAULTS }],
+    [
+      890,
+      'Twins, n=7: a replica changing views executed a batch on an older view’s commit certificate over a pre-prepare it had prepared, and kept it marked prepared',
+      { replicas: 7, twins: 2, faults: ALL_FAULTS },
+    ],
   ];
   for (const [seed, why, options] of cases) {
     it(`seed ${seed}: ${why}`, () => {
