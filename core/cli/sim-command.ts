@@ -9,6 +9,7 @@ import { FAULT_KINDS, type FaultKind, type ScenarioOptions } from '../sim/scenar
 import { describeFault } from '../sim/simulation.ts';
 import { describeAdversary } from '../sim/network-adversary.ts';
 import { describeTwins } from '../sim/twins.ts';
+import { describeClientKeys } from '../sim/client-keys.ts';
 import { scenarioFromSeed } from '../sim/scenario.ts';
 import { addRun, emptySummary, reproduceCommand, runSeed } from '../sim/sweep.ts';
 import type { RunResult } from '../sim/simulation.ts';
@@ -22,6 +23,7 @@ export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--repli
                     [--faults none|crash,restart,partition,loss] [--crypto fast|ed25519] [--json] [--trace]
                     [--faulty K --behaviour ID|fuzz|random] [--twins K] [--adversary] [--expect-violation]
                     [--client-behaviour ID] [--write-ahead on|off] [--early-invariants on|off] [--work-bounds on|off]
+                    [--client-keys on|unfixed|off]
        pbft-lab sim --list-behaviours
 
   --faulty K --behaviour ID   K Byzantine replicas running a catalogue behaviour, "fuzz" (the generic
@@ -31,7 +33,10 @@ export const SIM_USAGE = `usage: pbft-lab sim (--seeds A..B | --seed N) [--repli
   --write-ahead off           model the host before issue 18: messages leave before their records are durable
   --early-invariants off      do not stop at the first broken protocol rule (NEW-VIEW binding, a view taken
                               back after a crash): let the run show the agreement violation it leads to
-  --work-bounds off           do not check the bounds on work and answers per received message`;
+  --work-bounds off           do not check the bounds on work and answers per received message
+  --client-keys on            clients' MAC keys travel as the host sends them (cut-off clients, forgotten keys);
+                              unfixed: as the host did before issue 13 (a restarted replica's new address is
+                              never learnt, nobody asks for a missing key)`;
 
 export function parseSeeds(text: string): { from: number; to: number } {
   const match = /^(\d+)(?:\.\.(\d+))?$/.exec(text.trim());
@@ -86,6 +91,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
       'write-ahead': { type: 'string', default: 'on' },
       'early-invariants': { type: 'string', default: 'on' },
       'work-bounds': { type: 'string', default: 'on' },
+      'client-keys': { type: 'string', default: 'off' },
       'list-behaviours': { type: 'boolean', default: false },
     },
     strict: true,
@@ -117,6 +123,9 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
   for (const flag of ['write-ahead', 'early-invariants', 'work-bounds'] as const)
     if (values[flag] !== 'on' && values[flag] !== 'off')
       throw new UsageError(`--${flag} must be on or off, got "${values[flag]}"`);
+  const clientKeys = values['client-keys'];
+  if (clientKeys !== 'on' && clientKeys !== 'off' && clientKeys !== 'unfixed')
+    throw new UsageError(`--client-keys must be on, unfixed or off, got "${clientKeys}"`);
   if (values.behaviour !== undefined && faulty === undefined) throw new UsageError('--behaviour needs --faulty K');
   const expectViolation = values['expect-violation'];
   const clientBehaviour = values['client-behaviour'];
@@ -140,6 +149,7 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
     writeAhead: values['write-ahead'] === 'on',
     earlyInvariants: values['early-invariants'] === 'on',
     workBounds: values['work-bounds'] === 'on',
+    clientKeys,
   };
   const env = nodeSimEnvironment(values.crypto);
   const range = parseSeeds(values.seeds ?? values.seed!);
@@ -180,6 +190,7 @@ function printFailure(
   if (scenario.byzantine)
     print(`  byzantine: replicas ${scenario.byzantine.replicas.join(', ')} run "${scenario.byzantine.behaviour}"`);
   if (scenario.twins) print(`  ${describeTwins(scenario.twins, scenario.n)}`);
+  if (scenario.clientKeys) print(`  ${describeClientKeys(scenario.clientKeys)}`);
   if (scenario.adversary)
     print(`  network adversary until ${scenario.healAt}ms: ${describeAdversary(scenario.adversary)}`);
   if (expectViolation) print('  expected a violation (--expect-violation), and the checkers found none');

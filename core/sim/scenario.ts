@@ -8,6 +8,7 @@ import type { PersistRecord } from '../pbft/outputs.ts';
 import { adversaryFromSeed, type AdversaryScenario } from './network-adversary.ts';
 import { Prng } from './prng.ts';
 import { twinsFromSeed, type TwinsScenario } from './twins.ts';
+import { clientKeysFromSeed, type ClientKeyModel } from './client-keys.ts';
 
 /** What `--behaviour random` draws from: the fixed catalogue (the generic fuzz replica is asked for by name). */
 const BEHAVIOUR_IDS = CATALOGUE.map((b) => b.id).filter((id) => id !== 'fuzz');
@@ -96,6 +97,8 @@ export interface Scenario {
   readonly earlyInvariants: boolean;
   /** Check the bounds on work per received message and on answers per peer (watch.ts, issue 18). */
   readonly workBounds: boolean;
+  /** Clients' MAC keys travel as the host sends them (client-keys.ts), or null: every replica knows every key. */
+  readonly clientKeys: ClientKeyModel | null;
 }
 
 export interface DiskModel {
@@ -131,6 +134,12 @@ export interface ScenarioOptions {
   readonly earlyInvariants?: boolean;
   /** Check the work and answer bounds per message (watch.ts). @default true */
   readonly workBounds?: boolean;
+  /**
+   * Model clients' MAC keys as the host distributes them (client-keys.ts): 'on' as the host does since
+   * issue 13, 'unfixed' as it did before (a restarted replica on a new address the clients never
+   * learn, no asking for a missing key), 'off' (every replica knows every key). @default 'off'
+   */
+  readonly clientKeys?: 'on' | 'unfixed' | 'off';
 }
 
 /** Behaviours that only do something at the primary: the primary of view 0 is then among the faulty. */
@@ -211,6 +220,10 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
     disk,
     earlyInvariants: options.earlyInvariants ?? true,
     workBounds: options.workBounds ?? true,
+    clientKeys:
+      (options.clientKeys ?? 'off') === 'off'
+        ? null
+        : clientKeysFromSeed(new Prng(seed ^ 0xc1e7), clients, n, faultPhaseMs, options.clientKeys === 'on'),
   };
 }
 

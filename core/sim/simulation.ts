@@ -32,6 +32,7 @@ import { identityOf, roundOf, twinsConnected } from './twins.ts';
 import { ProtocolWatch, watchBounds } from './watch.ts';
 import { hostDurability, WeakDisk } from './weak-disk.ts';
 import { Workload, type HistoryEntry } from './workload.ts';
+import { KeyRing } from './client-keys.ts';
 
 /** What the simulator needs from outside the sans-IO core: crypto and the application. */
 export interface SimEnvironment {
@@ -57,6 +58,8 @@ export interface AdversaryStats {
   persistCrashes: number;
   /** Messages the write-ahead rule held until a record was durable. */
   writeAheadHeld: number;
+  /** Requests a replica could not authenticate because it lacked the client's key (client-keys.ts). */
+  keyMissing: number;
   /** What the Byzantine behaviours counted (the fuzz replica's mutations, …), summed over replicas. */
   behaviour: Record<string, number>;
 }
@@ -105,7 +108,11 @@ type SimEvent =
       readonly epoch: number;
       readonly id: number;
     }
-  | { readonly at: number; readonly kind: 'persist-crash'; readonly fault: Fault & { kind: 'crash' } };
+  | { readonly at: number; readonly kind: 'persist-crash'; readonly fault: Fault & { kind: 'crash' } }
+  /** Client keys (client-keys.ts): a client (re)sends its keys; a key reaches an instance; an instance asks a client. */
+  | { readonly at: number; readonly kind: 'key-announce'; readonly client: number }
+  | { readonly at: number; readonly kind: 'key'; readonly client: number; readonly instance: number }
+  | { readonly at: number; readonly kind: 'key-ask'; readonly client: number; readonly identity: ReplicaId };
 
 /** A node of the simulated network: a replica instance (a twinned identity has two) or client j. */
 type Node = { readonly instance: number } | { readonly client: number };
@@ -119,9 +126,13 @@ interface Instance {
   gate: WriteAheadQueue | null;
   /** Bumped at each crash: durability events of a crashed process are void. */
   epoch: number;
+  /** The clients' MAC keys this process has (client-keys.ts; unused when every replica knows every key). */
+  keys: KeyRing;
 }
 
 const TRACE_LINES = 60;
+/** A replica asks a client for a missing key at most this often (client-keys.ts). */
+const KEY_ASK_EVERY_MS = 200;
 /** A crash point whose replica is back within this many ms is a process restart, not a fault (see write()). */
 const QUICK_RESTART_MS = 20;
 
@@ -162,6 +173,8 @@ export class Simulation {
   private stateTransfers = 0;
   private checkpointsStable = 0;
   private lastCompletionMs = 0;
+  /** Clients that lost a replica's address for good (client:replica; the host before issue 13). */
+  private readonly lostAddresses = new Set<string>();
   /** Record ids when no write-ahead queue numbers them (the host before issue 18). */
   private ungatedRecordId = 1;
   private readonly stats: AdversaryStats = {
@@ -173,6 +186,7 @@ export class Simulation {
     faultyLinkDecisions: 0,
     persistCrashes: 0,
     writeAheadHeld: 0,
+    keyMissing: 0,
     behaviour: {},
   };
 
@@ -205,6 +219,7 @@ export class Simulation {
         disk: new WeakDisk(),
         gate: null,
         epoch: 0,
+        keys: new KeyRing(),
       };
       this.start(instance, undefined);
       return instance;
@@ -242,7 +257,8 @@ export class Simulation {
 
   /** A fresh process for an instance: from its disk (a restart) or from nothing. */
   private start(instance: Instance, persisted: PersistedState | undefined): void {
-    const crypto = this.crypto.replica(instance.identity);
+    instance.keys = new KeyRing();
+    const crypto = this.withClientKeys(instance, this.crypto.replica(instance.identity));
     const replica = new Replica({
       id: instance.identity,
       config: this.scenario.protocol,
@@ -266,6 +282,8 @@ export class Simulation {
     this.queue.push({ at: TICK_MS, kind: 'tick' });
     for (let j = 0; j < s.clients; j++) this.queue.push({ at: this.rng.int(0, 20), kind: 'submit', client: j });
     for (const fault of s.faults) this.queue.push({ at: fault.at, kind: 'fault', fault, phase: 'start' });
+    if (s.clientKeys)
+      for (let j = 0; j < s.clients; j++) this.queue.push({ at: this.rng.int(0, 5), kind: 'key-announce', client: j });
     let livenessFailure: string | null = null;
     while (this.checkers.violations.length === 0) {
       const event = this.queue.pop();
@@ -364,14 +382,25 @@ export class Simulation {
         const step = inst.gate.durable(event.id);
         return this.apply(inst, step.write, step.release);
       }
+      case 'key-announce':
+        return this.announceKeys(event.client);
+      case 'key': {
+        const inst = this.instances[event.instance]!;
+        if (inst.replica) inst.keys.hear(event.client, this.now, true);
+        return;
+      }
+      case 'key-ask':
+        return this.sendKey(event.client, event.identity);
       case 'persist-crash':
         return this.crash(event.fault.replica, event.fault.onPersist!.downMs, false);
     }
   }
 
   private onTick(): void {
+    const keys = this.scenario.clientKeys;
     for (const inst of this.instances) {
       if (!inst.replica) continue;
+      if (keys) inst.keys.forgetIdle(this.now, keys.idleForgetMs);
       inst.replica.tick();
       this.drainReplica(inst, null);
     }
@@ -551,23 +580,34 @@ export class Simulation {
         }
         holdMs = d.holdMs;
       }
-      this.schedule(from, { instance: target }, fromIdentity, to, bytes, holdMs);
+      const client = 'client' in from ? from.client : null;
+      if (client !== null && !this.reachable(client, to)) {
+        this.dropped++;
+        continue;
+      }
+      if (client !== null) this.instances[target]!.keys.hear(client, this.now, false);
+      this.schedule(fromIdentity, to, holdMs, (at) => ({ at, kind: 'deliver', from, to: { instance: target }, bytes }));
     }
   }
 
   private transmitReply(inst: Instance, client: number, reply: Reply): void {
-    if (!inst.replica) return;
-    this.schedule({ instance: inst.index }, { client }, inst.identity, null, encodeMessage(reply), 0);
+    if (!inst.replica || !this.reachable(client, inst.identity)) return;
+    const bytes = encodeMessage(reply);
+    this.schedule(inst.identity, null, 0, (at) => ({
+      at,
+      kind: 'deliver',
+      from: { instance: inst.index },
+      to: { client },
+      bytes,
+    }));
   }
 
   /** Loss, duplication, partitions and delay of the network itself (faults and background). */
   private schedule(
-    from: Node,
-    to: Node,
     fromIdentity: ReplicaId | null,
     toIdentity: ReplicaId | null,
-    bytes: Uint8Array,
     holdMs: number,
+    event: (at: number) => SimEvent,
   ): void {
     const net = this.scenario.network;
     let loss = net.lossProbability;
@@ -591,7 +631,7 @@ export class Simulation {
       }
       const delay =
         net.delayMsBase + this.netRng.int(0, net.delayMsJitter) + (extraDelay ? this.netRng.int(0, extraDelay) : 0);
-      this.queue.push({ at: this.now + Math.max(1, delay) + holdMs, kind: 'deliver', from, to, bytes });
+      this.queue.push(event(this.now + Math.max(1, delay) + holdMs));
     }
   }
 
@@ -658,6 +698,9 @@ export class Simulation {
       this.watch.forget(identity);
     }
     this.checkers.forgetReplica(identity);
+    // A replica that comes back on a new address (the host before issue 13): clients never learn it.
+    if (this.scenario.clientKeys && !this.scenario.clientKeys.keepAddress)
+      for (let j = 0; j < this.scenario.clients; j++) this.lostAddresses.add(`${j}:${identity}`);
     this.start(inst, inst.disk.state());
     const broken = this.watch.onRestart(identity, inst.replica!.replica.view);
     if (broken && this.scenario.earlyInvariants) this.checkers.violation('invariant', broken);
@@ -685,6 +728,54 @@ export class Simulation {
     }
     down.delete(replica);
     return down.size + 1 <= this.scenario.f;
+  }
+
+  /**
+   * A replica's crypto with the client keys it really has (client-keys.ts): a request of a client whose
+   * key it lacks is not authentic, and the host since issue 13 asks that client for its key.
+   */
+  private withClientKeys(instance: Instance, crypto: ReplicaCrypto): ReplicaCrypto {
+    const model = this.scenario.clientKeys;
+    if (!model) return crypto;
+    return {
+      ...crypto,
+      verifyRequestMac: (client, data, mac) => {
+        const j = this.clientIds.indexOf(client);
+        if (j < 0 || instance.keys.has(j)) return crypto.verifyRequestMac(client, data, mac);
+        this.stats.keyMissing++;
+        if (model.askForKeys && instance.keys.shouldAsk(j, this.now, KEY_ASK_EVERY_MS))
+          this.schedule(instance.identity, null, 0, (at) => ({
+            at,
+            kind: 'key-ask',
+            client: j,
+            identity: instance.identity,
+          }));
+        return false;
+      },
+    };
+  }
+
+  /** A client (re)sends its key to every replica, and again a period later. */
+  private announceKeys(client: number): void {
+    const model = this.scenario.clientKeys!;
+    for (let r = 0; r < this.scenario.n; r++) this.sendKey(client, r);
+    this.queue.push({ at: this.now + model.resendMs, kind: 'key-announce', client });
+  }
+
+  private sendKey(client: number, identity: ReplicaId): void {
+    if (!this.reachable(client, identity)) return;
+    for (const target of this.byIdentity[identity]!)
+      this.schedule(null, identity, 0, (at) => ({ at, kind: 'key', client, instance: target }));
+  }
+
+  /** Whether client j and replica r can reach each other now (client-keys.ts: cuts, lost addresses). */
+  private reachable(client: number, identity: ReplicaId): boolean {
+    const model = this.scenario.clientKeys;
+    if (!model) return true;
+    if (this.lostAddresses.has(`${client}:${identity}`)) return false;
+    for (const c of model.cuts)
+      if (c.client === client && c.replica === identity && this.now >= c.from && this.now < c.until) return false;
+    return true;
   }
 
   /** The oracle of the state-aware network adversary. */

@@ -85,6 +85,7 @@ export function reproduceCommand(seed: number, options: ScenarioOptions): string
   if (options.writeAhead === false) parts.push('--write-ahead off');
   if (options.earlyInvariants === false) parts.push('--early-invariants off');
   if (options.workBounds === false) parts.push('--work-bounds off');
+  if (options.clientKeys && options.clientKeys !== 'off') parts.push(`--client-keys ${options.clientKeys}`);
   parts.push(`--faults ${options.faults && options.faults.length > 0 ? options.faults.join(',') : 'none'}`);
   return parts.join(' ') + ' --trace';
 }
