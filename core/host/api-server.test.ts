@@ -493,6 +493,19 @@ describe('startApiServer: WebSocket through connectLabApi', () => {
     expect(fake.calls.map((call) => call.call)).toEqual(['snapshot', 'submit', 'fault', 'revokeClient']);
   });
 
+  it('passes a read-only read, stat or list (§5.1) through, and refuses a readOnly that is not a boolean', async () => {
+    const client = await connect();
+    await client.submit({ kind: 'list', dir: '/', readOnly: true });
+    await client.submit({ kind: 'stat', path: '/a', readOnly: false });
+    expect(fake.calls.map((call) => call.args[0])).toEqual([
+      { kind: 'list', dir: '/', readOnly: true },
+      { kind: 'stat', path: '/a' },
+    ]);
+    await expect(client.submit({ kind: 'read', path: '/a', readOnly: 'yes' } as unknown as LabOp)).rejects.toThrow(
+      /op.readOnly: expected true or false/,
+    );
+  });
+
   it('runs concurrent calls and matches replies by id', async () => {
     const client = await connect();
     const outcomes = await Promise.all(['/1', '/2', '/3'].map((path) => client.submit({ kind: 'read', path })));
