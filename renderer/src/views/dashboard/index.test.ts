@@ -181,4 +181,15 @@ describe('dashboard', () => {
       [{ kind: 'list', dir: '/', readOnly: true }],
     ]);
   });
+
+  it('the Metrics charts fold away and say so (issue 15, point 10)', async () => {
+    const w = await mountDashboard();
+    const hidden = () => (testid(w, 'metrics-charts').attributes('style') ?? '').includes('display: none');
+    expect(hidden()).toBe(false);
+    await testid(w, 'metrics-toggle').trigger('click');
+    expect(hidden()).toBe(true);
+    expect(testid(w, 'metrics-toggle').text()).toBe('show charts');
+    await testid(w, 'metrics-toggle').trigger('click');
+    expect(hidden()).toBe(false);
+  });
 });
