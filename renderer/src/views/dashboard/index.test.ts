@@ -192,4 +192,13 @@ describe('dashboard', () => {
     await testid(w, 'metrics-toggle').trigger('click');
     expect(hidden()).toBe(false);
   });
+
+  it('after a stable checkpoint the Log keeps the executed rows, greyed, below the checkpoint line (issue 15, point 11)', async () => {
+    const w = await mountDashboard();
+    api.snapshotValue = fakeSnapshot({ selfId: 2, view: 0, stableSeq: 4, lastExecuted: 4, log: [] });
+    await useReplicaStore().refresh();
+    await flushPromises();
+    expect(w.find('[data-testid=log-checkpoint-line]').text()).toContain('stable checkpoint n=4');
+    expect(w.findAll('[data-testid=log-row-collected]').map((r) => r.attributes('data-seq'))).toEqual(['3']);
+  });
 });
