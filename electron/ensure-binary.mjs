@@ -13,7 +13,18 @@ if (!existsSync(join(electronDir, 'path.txt'))) {
   const result = spawnSync(process.execPath, [join(electronDir, 'install.js')], { stdio: 'inherit' });
   if (result.status !== 0) {
     console.error(
-      'Could not download Electron. The headless replica and the simulator need no Electron: see README.md.',
+      [
+        '',
+        'Could not download Electron, so the desktop app cannot start. Everything else works without it:',
+        '',
+        '  npx pbft-lab demo        four replicas on this machine, each with its dashboard in the browser',
+        '',
+        'To download Electron from a mirror, set ELECTRON_MIRROR and start again, e.g.',
+        '',
+        '  ELECTRON_MIRROR=https://mirror.example/electron/ npm start   (the mirror your site uses)',
+        '',
+        'See README.md ("The two commands").',
+      ].join('\n'),
     );
     process.exit(result.status ?? 1);
   }

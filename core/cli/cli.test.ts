@@ -90,6 +90,36 @@ describe('the pbft-lab binary', () => {
   });
 });
 
+describe('pbft-lab help (issue 15, point 4)', () => {
+  it.each(['replica', 'demo', 'client', 'sim', 'bench'])(
+    '%s: "VERB --help", "VERB -h" and "help VERB" print that verb\'s usage, exit 0',
+    (verb) => {
+      for (const out of [run(verb, '--help'), run('help', verb), run(verb, '-h')]) {
+        expect(out.status).toBe(0);
+        expect(out.stdout).toMatch(new RegExp(`^usage: pbft-lab ${verb} `));
+        expect(out.stdout).not.toMatch(/^verbs:/m);
+        expect(out.stderr).not.toContain('usage');
+      }
+    },
+  );
+
+  it('a usage error prints the usage of its verb only', () => {
+    const out = run('client', '--frobnicate');
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain("Unknown option '--frobnicate'");
+    expect(out.stderr).toContain('usage: pbft-lab client');
+    expect(out.stderr).not.toContain('usage: pbft-lab sim');
+    expect(out.stderr).not.toContain('verbs:');
+  });
+
+  it('"help" alone lists the verbs and says how to get one verb\'s options', () => {
+    const out = run('help');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/^verbs:/m);
+    expect(out.stdout).toContain('pbft-lab help VERB');
+  });
+});
+
 describe('pbft-lab client arguments', () => {
   it('--read-only is for operations that do not write', async () => {
     await expect(clientCommand(['--read-only', 'write', '/a', 'b'], () => {})).rejects.toThrow(

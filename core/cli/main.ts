@@ -1,45 +1,82 @@
 /**
  * The `pbft-lab` command. Verbs: replica, demo, client, sim, bench.
+ *
+ * `pbft-lab VERB --help` and `pbft-lab help VERB` print that verb's usage; a wrong command line
+ * prints the usage of the verb it was for, and only the list of verbs when the verb itself is wrong.
  */
 import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
-import { runCli } from './run-cli.ts';
+import { runCli, runVerb } from './run-cli.ts';
 import { UsageError } from './usage-error.ts';
+
+type Print = (line: string) => void;
+
+interface Verb {
+  readonly summary: string;
+  readonly usage: string;
+  readonly run: (argv: string[], print: Print) => number | Promise<number>;
+}
+
+const VERBS: Record<string, Verb> = {
+  replica: {
+    summary: 'one headless replica (LAN discovery by mDNS, or --join); --api-port serves the dashboard API',
+    usage: REPLICA_USAGE,
+    run: replicaCommand,
+  },
+  demo: {
+    summary: 'the one-machine lab: N replicas as separate processes on loopback',
+    usage: DEMO_USAGE,
+    run: demoCommand,
+  },
+  client: {
+    summary: 'file-store operations agreed by the replicas: one per call, or a shell without one',
+    usage: CLIENT_USAGE,
+    run: clientCommand,
+  },
+  sim: {
+    summary: 'seeded simulation of a PBFT cluster with fault injection and checkers',
+    usage: SIM_USAGE,
+    run: simCommand,
+  },
+  bench: {
+    summary: 'closed-loop throughput and latency (in-memory transport, or libp2p on loopback)',
+    usage: BENCH_USAGE,
+    run: benchCommand,
+  },
+};
 
 const USAGE = `usage: pbft-lab <verb> [options]
 
 verbs:
-  replica one headless replica (LAN discovery by mDNS, or --join); --api-port serves the dashboard API
-          ${REPLICA_USAGE.replace(/\n/g, '\n          ')}
-  demo    the one-machine lab: N replicas as separate processes on loopback
-          ${DEMO_USAGE}
-  client  submit one file-store operation and print the result agreed by f+1 replicas
-          ${CLIENT_USAGE.replace(/\n/g, '\n          ')}
-  sim     seeded simulation of a PBFT cluster with fault injection and checkers
-          ${SIM_USAGE.replace(/\n/g, '\n          ')}
-  bench   closed-loop throughput and latency (in-memory transport, or libp2p on loopback)
-          ${BENCH_USAGE.replace(/\n/g, '\n          ')}`;
+${Object.entries(VERBS)
+  .map(([name, verb]) => `  ${name.padEnd(8)}${verb.summary}`)
+  .join('\n')}
+
+pbft-lab help VERB (or pbft-lab VERB --help) prints the options of one verb.`;
+
+/** The usage of one verb, or of all. */
+export function usageOf(verb: string | undefined): string {
+  return verb !== undefined && Object.hasOwn(VERBS, verb) ? VERBS[verb]!.usage : USAGE;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  const print = (line: string): void => void process.stdout.write(line + '\n');
-  return runCli(USAGE, async () => {
+  const print: Print = (line) => void process.stdout.write(line + '\n');
+  if (verb !== undefined && Object.hasOwn(VERBS, verb)) {
+    const { usage, run } = VERBS[verb]!;
+    return runVerb(usage, rest, () => run(rest, print));
+  }
+  return runCli(USAGE, () => {
     switch (verb) {
-      case 'sim':
-        return simCommand(rest, print);
-      case 'replica':
-        return await replicaCommand(rest, print);
-      case 'demo':
-        return await demoCommand(rest, print);
-      case 'client':
-        return await clientCommand(rest, print);
-      case 'bench':
-        return await benchCommand(rest, print);
-      case undefined:
       case 'help':
+        if (rest.length > 1) throw new UsageError('help takes at most one verb');
+        if (rest[0] !== undefined && !Object.hasOwn(VERBS, rest[0])) throw new UsageError(`unknown verb "${rest[0]}"`);
+        print(usageOf(rest[0]));
+        return 0;
+      case undefined:
       case '--help':
       case '-h':
         print(USAGE);

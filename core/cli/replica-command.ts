@@ -122,6 +122,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
           log: print,
         });
   if (api) print(`dashboard and API: ${api.url}`);
+  for (const url of api?.lanUrls ?? []) print(`from other machines: ${url}`);
   for (const address of host.listenAddresses)
     print(`join with: --join ${address.includes('/p2p/') ? address : `${address}/p2p/${host.peerId}`}`);
   print(`${await stopSignal}: stopping`);

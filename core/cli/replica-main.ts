@@ -5,11 +5,11 @@
  * (docs/performance.md, Memory).
  */
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
-import { runCli } from './run-cli.ts';
+import { runVerb } from './run-cli.ts';
 
 export async function replicaMain(argv: string[]): Promise<number> {
   const print = (line: string): void => void process.stdout.write(line + '\n');
-  return runCli(REPLICA_USAGE, () => replicaCommand(argv, print));
+  return runVerb(REPLICA_USAGE, argv, () => replicaCommand(argv, print));
 }
 
 if (import.meta.main) process.exitCode = await replicaMain(process.argv.slice(2));

@@ -4,6 +4,28 @@
  */
 import { UsageError } from './usage-error.ts';
 
+/** `--help` or `-h` anywhere among a verb's options (not after `--`, where it would be data). */
+export function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
+
+/**
+ * One verb: its usage on `--help` (stdout, exit 0), or `run` with errors turned into exit codes.
+ * `usage` is that verb's usage only, so a mistake is answered with the lines that are about it.
+ */
+export async function runVerb(
+  usage: string,
+  argv: readonly string[],
+  run: () => number | Promise<number>,
+): Promise<number> {
+  if (asksForHelp(argv)) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  return runCli(usage, run);
+}
+
 export async function runCli(usage: string, run: () => number | Promise<number>): Promise<number> {
   try {
     return await run();

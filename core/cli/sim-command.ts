@@ -14,6 +14,7 @@ import { scenarioFromSeed } from '../sim/scenario.ts';
 import { addRun, emptySummary, reproduceCommand, runSeed } from '../sim/sweep.ts';
 import type { RunResult } from '../sim/simulation.ts';
 import { nodeSimEnvironment } from './sim-environment.ts';
+import { SimProgress } from './sim-progress.ts';
 import { UsageError } from './usage-error.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { EQUIVOCATION_COALITION } from '../byzantine/coalition.ts';
@@ -69,7 +70,20 @@ export function parseFaults(text: string | undefined): FaultKind[] {
   return kinds as FaultKind[];
 }
 
-export function simCommand(argv: string[], print: (line: string) => void): number {
+/** Progress lines go to stderr, over each other, when it is a terminal; nowhere otherwise. */
+function terminalProgress(): ((line: string | null) => void) | null {
+  if (!process.stderr.isTTY) return null;
+  return (line) => void process.stderr.write(line === null ? '\r\x1b[K' : `\r\x1b[K${line}`);
+}
+
+/**
+ * @param progress where a sweep's progress goes (a line, or null to clear it). @default stderr if a terminal
+ */
+export function simCommand(
+  argv: string[],
+  print: (line: string) => void,
+  progress: ((line: string | null) => void) | null = terminalProgress(),
+): number {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -156,15 +170,24 @@ export function simCommand(argv: string[], print: (line: string) => void): numbe
   const single = values.seed !== undefined;
   const summary = emptySummary();
   const started = performance.now();
+  const meter = single || !progress ? null : new SimProgress(range.to - range.from + 1, started);
+  // A line printed while the progress line is shown replaces it; the next update brings it back.
+  const printAbove = (line: string): void => {
+    progress?.(null);
+    print(line);
+  };
   for (let seed = range.from; seed <= range.to; seed++) {
     const result = runSeed(seed, options, env);
     addRun(summary, result, expectViolation);
+    const shown = meter?.update(summary, performance.now());
+    if (shown) progress!(shown);
     const failed = expectViolation ? result.violations.length === 0 : !result.ok;
-    if (failed) printFailure(result, options, print, expectViolation);
+    if (failed) printFailure(result, options, printAbove, expectViolation);
     else if (expectViolation && !values.json)
-      for (const v of result.violations) print(`seed ${seed}: ${v.property} violated, as expected: ${v.detail}`);
-    else if (single && values.trace) for (const line of result.trace) print(line);
+      for (const v of result.violations) printAbove(`seed ${seed}: ${v.property} violated, as expected: ${v.detail}`);
+    else if (single && values.trace) for (const line of result.trace) printAbove(line);
   }
+  if (meter) progress!(null);
   const wallMs = Math.round(performance.now() - started);
   const opsPerSec = Math.round(summary.committedOps / Math.max(wallMs / 1000, 0.001));
   if (values.json) {

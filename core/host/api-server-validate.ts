@@ -33,15 +33,23 @@ export function parseLabOp(value: unknown): LabOp {
         ...(base64 !== undefined ? { base64 } : {}),
       };
     }
-    case 'read':
     case 'delete':
-    case 'stat':
       return { kind: op.kind, path: expectString(op, 'path', 'op') };
+    case 'read':
+    case 'stat':
+      return { kind: op.kind, path: expectString(op, 'path', 'op'), ...readOnlyOf(op) };
     case 'list':
-      return { kind: 'list', dir: expectString(op, 'dir', 'op') };
+      return { kind: 'list', dir: expectString(op, 'dir', 'op'), ...readOnlyOf(op) };
     default:
       throw new BadRequestError(`op.kind: expected write, append, read, delete, stat or list`);
   }
+}
+
+/** `readOnly: true` kept, `false` or absent dropped; anything else refused. */
+function readOnlyOf(op: Record<string, unknown>): { readOnly?: true } {
+  if (op.readOnly === undefined || op.readOnly === false) return {};
+  if (op.readOnly === true) return { readOnly: true };
+  throw new BadRequestError('op.readOnly: expected true or false');
 }
 
 export function parseFaultCommand(value: unknown): FaultCommand {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
+import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -9,7 +9,7 @@ import { LabApiConnectionError, connectLabApi } from './api-client.ts';
 import type { LabApiConnection } from './api-client.ts';
 import { tokenCookieName } from './api-server-auth.ts';
 import { EVENT_BACKLOG_LIMIT_BYTES } from './api-server-ws.ts';
-import { MAX_REQUEST_BYTES, startApiServer } from './api-server.ts';
+import { MAX_REQUEST_BYTES, lanHosts, startApiServer } from './api-server.ts';
 import type { ApiServer, ApiServerOptions } from './api-server.ts';
 import type { FaultCommand, LabApi, LabEvent, LabFaults, LabOp, LabSnapshot, SubmitOutcome } from './lab-api.ts';
 
@@ -493,6 +493,19 @@ describe('startApiServer: WebSocket through connectLabApi', () => {
     expect(fake.calls.map((call) => call.call)).toEqual(['snapshot', 'submit', 'fault', 'revokeClient']);
   });
 
+  it('passes a read-only read, stat or list (§5.1) through, and refuses a readOnly that is not a boolean', async () => {
+    const client = await connect();
+    await client.submit({ kind: 'list', dir: '/', readOnly: true });
+    await client.submit({ kind: 'stat', path: '/a', readOnly: false });
+    expect(fake.calls.map((call) => call.args[0])).toEqual([
+      { kind: 'list', dir: '/', readOnly: true },
+      { kind: 'stat', path: '/a' },
+    ]);
+    await expect(client.submit({ kind: 'read', path: '/a', readOnly: 'yes' } as unknown as LabOp)).rejects.toThrow(
+      /op.readOnly: expected true or false/,
+    );
+  });
+
   it('runs concurrent calls and matches replies by id', async () => {
     const client = await connect();
     const outcomes = await Promise.all(['/1', '/2', '/3'].map((path) => client.submit({ kind: 'read', path })));
@@ -683,5 +696,32 @@ describe('the Byzantine switch over both transports', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('the addresses printed for other machines (issue 15, point 9)', () => {
+  const interfaces = {
+    lo: [
+      { address: '127.0.0.1', family: 'IPv4', internal: true },
+      { address: '::1', family: 'IPv6', internal: true },
+    ],
+    eth0: [
+      { address: '10.0.0.5', family: 'IPv4', internal: false },
+      { address: 'fe80::1', family: 'IPv6', internal: false },
+      { address: '2001:db8::5', family: 'IPv6', internal: false },
+    ],
+  } as unknown as NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+  it('bound to every interface: each network address, never loopback or link-local', () => {
+    expect(lanHosts('0.0.0.0', interfaces)).toEqual(['10.0.0.5']);
+    expect(lanHosts('::', interfaces)).toEqual(['10.0.0.5', '[2001:db8::5]']);
+  });
+
+  it('bound to one address: that address is the URL already', async () => {
+    expect(lanHosts('127.0.0.1', interfaces)).toEqual([]);
+    expect(lanHosts('10.0.0.5', interfaces)).toEqual([]);
+    const s = await start({ host: '0.0.0.0' });
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+    expect(s.lanUrls).toEqual(lanHosts('0.0.0.0').map((host) => s.url.replace('127.0.0.1', host)));
   });
 });

@@ -9,6 +9,7 @@
 import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
@@ -57,6 +58,11 @@ export interface ApiServerOptions {
 export interface ApiServer {
   /** `http://HOST:PORT/?token=…`: open it in a browser, or give it to connectLabApi. */
   readonly url: string;
+  /**
+   * When bound to every interface (`0.0.0.0`, `::`): the same URL at each of this machine's network
+   * addresses, for a browser on another machine (`url` is the loopback one). Empty otherwise.
+   */
+  readonly lanUrls: readonly string[];
   readonly token: string;
   readonly port: number;
   /** Close every WebSocket (code 1001) and every HTTP connection, then stop listening. */
@@ -249,7 +255,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return closing;
   };
 
-  return { url: `http://${urlHost(bindHost)}:${port}/?token=${encodeURIComponent(token)}`, token, port, close };
+  const urlAt = (host: string): string => `http://${host}:${port}/?token=${encodeURIComponent(token)}`;
+  return { url: urlAt(urlHost(bindHost)), lanUrls: lanHosts(bindHost).map(urlAt), token, port, close };
 }
 
 class ForbiddenOriginError extends Error {
@@ -290,6 +297,25 @@ function splitRequestTarget(url: string | undefined): { pathname: string; query:
   return question < 0
     ? { pathname: url, query: new URLSearchParams() }
     : { pathname: url.slice(0, question), query: new URLSearchParams(url.slice(question + 1)) };
+}
+
+/**
+ * The addresses other machines can reach a server on, when it listens on every interface: each
+ * interface's address that is not internal (loopback) nor link-local (fe80::, which needs a zone).
+ */
+export function lanHosts(
+  bindHost: string,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): string[] {
+  if (bindHost !== '0.0.0.0' && bindHost !== '::') return [];
+  const hosts: string[] = [];
+  for (const addresses of Object.values(interfaces)) {
+    for (const a of addresses ?? []) {
+      if (a.internal || (a.family === 'IPv6' && (bindHost === '0.0.0.0' || /^fe80:/i.test(a.address)))) continue;
+      hosts.push(a.family === 'IPv6' ? `[${a.address}]` : a.address);
+    }
+  }
+  return hosts;
 }
 
 function urlHost(bindHost: string): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Prepare, Status } from '../pbft/messages.ts';
-import { EVENT_HISTORY, HostEvents, short } from './host-events.ts';
+import { EVENT_HISTORY, HostEvents, REPEAT_WINDOW_MS, short } from './host-events.ts';
 import type { LabEvent } from './lab-api.ts';
 import { ReplicaActivity } from './replica-activity.ts';
 
@@ -81,5 +81,30 @@ describe('ReplicaActivity', () => {
       stateTransfers: 1,
       ignoredMessages: 1,
     });
+  });
+});
+
+describe('HostEvents log noise (issue 15, point 8)', () => {
+  it('shows a repeated "… ignored: …" line once per window, then with the count held back', () => {
+    const printed: string[] = [];
+    let clock = 0;
+    const events = new HostEvents(
+      (line) => printed.push(line),
+      () => clock,
+    );
+    const ignored = 'HELLO from …abcd1234 ignored: cluster "other" of 4, not "lab" of 4';
+    for (let s = 0; s < 25; s++) {
+      events.note(ignored);
+      events.note('HELLO from …ffff0000 ignored: cluster "other" of 4, not "lab" of 4');
+      clock += 1_000;
+    }
+    expect(printed).toHaveLength(2);
+    clock = REPEAT_WINDOW_MS + 1;
+    events.note(ignored);
+    expect(printed.at(-1)).toBe(`${ignored} (and 24 more like it since it was last shown)`);
+    // Lines that are not about something ignored are never held back.
+    events.note('fault: pause');
+    events.note('fault: pause');
+    expect(printed.slice(-2)).toEqual(['fault: pause', 'fault: pause']);
   });
 });

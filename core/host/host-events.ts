@@ -10,12 +10,24 @@ import type { LabEvent } from './lab-api.ts';
 /** Recent events kept for a dashboard that connects late. */
 export const EVENT_HISTORY = 500;
 
+/**
+ * "… ignored: reason" lines repeat as fast as their cause does (a machine of another cluster says
+ * HELLO every second, to every replica): each distinct one is shown once per this long, then with
+ * a count of the copies held back.
+ */
+export const REPEAT_WINDOW_MS = 30_000;
+const REPEATABLE = / ignored: /;
+/** Distinct repeatable lines remembered at once (a flood of different ones stays bounded). */
+const REPEATS_TRACKED_MAX = 1_024;
+
 export class HostEvents {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly listeners = new Set<(e: LabEvent) => void>();
   private readonly history: LabEvent[] = [];
+  /** Repeatable lines shown within the window: when, and how many copies were held back since. */
+  private readonly repeats = new Map<string, { shownAtMs: number; heldBack: number }>();
 
   /**
    * @param log one line per notable event (info level only)
@@ -29,8 +41,27 @@ export class HostEvents {
 
   /** A line for the dashboard's log; also for the terminal unless it is debug detail. */
   note(line: string, level: 'info' | 'debug' = 'info'): void {
-    this.emit({ kind: 'log', atMs: this.elapsedMs(), line });
-    if (level === 'info') this.log(line);
+    const shown = REPEATABLE.test(line) ? this.limitRepeats(line) : line;
+    if (shown === null) return;
+    this.emit({ kind: 'log', atMs: this.elapsedMs(), line: shown });
+    if (level === 'info') this.log(shown);
+  }
+
+  /** The line to show (with the count held back since it was last shown), or null to hold it back. */
+  private limitRepeats(line: string): string | null {
+    const now = this.now();
+    const seen = this.repeats.get(line);
+    if (seen && now - seen.shownAtMs < REPEAT_WINDOW_MS) {
+      seen.heldBack++;
+      return null;
+    }
+    if (!seen && this.repeats.size >= REPEATS_TRACKED_MAX) {
+      for (const [key, entry] of this.repeats) if (now - entry.shownAtMs >= REPEAT_WINDOW_MS) this.repeats.delete(key);
+      if (this.repeats.size >= REPEATS_TRACKED_MAX) this.repeats.clear();
+    }
+    const heldBack = seen?.heldBack ?? 0;
+    this.repeats.set(line, { shownAtMs: now, heldBack: 0 });
+    return heldBack > 0 ? `${line} (and ${heldBack} more like it since it was last shown)` : line;
   }
 
   emitReplica(type: string, text: string): void {

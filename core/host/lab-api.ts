@@ -5,10 +5,16 @@
  */
 
 /** File-store operations as JSON (file contents as UTF-8 text or base64). */
+/**
+ * `readOnly` (read, stat, list): a §5.1 read-only request, sent to every replica and answered from
+ * its current state without ordering (no sequence number, no log row), accepted on 2f+1 matching
+ * replies; retried as an ordered request if they do not match in time.
+ */
 export type LabOp =
   | { readonly kind: 'write' | 'append'; readonly path: string; readonly text?: string; readonly base64?: string }
-  | { readonly kind: 'read' | 'delete' | 'stat'; readonly path: string }
-  | { readonly kind: 'list'; readonly dir: string };
+  | { readonly kind: 'delete'; readonly path: string }
+  | { readonly kind: 'read' | 'stat'; readonly path: string; readonly readOnly?: boolean }
+  | { readonly kind: 'list'; readonly dir: string; readonly readOnly?: boolean };
 
 export interface LabFileStat {
   readonly path: string;
@@ -32,6 +38,8 @@ export interface SubmitOutcome {
   readonly matching: number;
   /** Accepted on f+1 committed replies; false: on 2f+1 tentative ones (§5.1 tentative execution). Absent: committed. */
   readonly committed?: boolean;
+  /** Accepted as a §5.1 read-only request (2f+1 matching, not ordered). Absent: ordered. */
+  readonly readOnly?: boolean;
   readonly latencyMs: number;
 }
 

@@ -17,6 +17,7 @@ function setup(adopted: readonly string[] | null = null) {
   const links = new Set<string>();
   const sent: { peer: string; frame: WireFrame }[] = [];
   const notes: string[] = [];
+  const debugNotes: string[] = [];
   const adoptions: (readonly string[])[] = [];
   const forgotten: string[] = [];
   const membership = new Membership({
@@ -32,13 +33,13 @@ function setup(adopted: readonly string[] | null = null) {
     },
     listenAddresses: () => ['/ip4/10.0.0.1/tcp/4001'],
     sendFrame: (peer, frame) => sent.push({ peer, frame }),
-    note: (line) => notes.push(line),
+    note: (line, level) => void (level === 'debug' ? debugNotes : notes).push(line),
     onRosterAdopted: (roster) => adoptions.push(roster),
     onForget: (peer) => forgotten.push(peer),
     now: () => clock,
   });
   const advance = (ms: number) => (clock += ms);
-  return { membership, links, sent, notes, adoptions, forgotten, advance };
+  return { membership, links, sent, notes, debugNotes, adoptions, forgotten, advance };
 }
 
 const hello = (fields: Partial<Hello> = {}): string =>
@@ -102,5 +103,31 @@ describe('Membership', () => {
     for (let i = 0; i < MAX_TRACKED_PEERS + 3; i++) membership.meet(`peer-${String(i).padStart(4, '0')}`, []);
     expect(membership.knownPeers()).toHaveLength(MAX_TRACKED_PEERS);
     expect(notes.filter((line) => line.includes('already tracking'))).toHaveLength(3);
+  });
+
+  it('a client that left is no longer listed after a few seconds; one that stays is (issue 15, point 8)', () => {
+    const { membership, advance } = setup(ROSTER);
+    membership.rememberClient('one-shot');
+    membership.rememberClient('shell');
+    membership.heard('one-shot');
+    membership.heard('shell');
+    for (let s = 0; s < 6; s++) {
+      advance(1_000);
+      membership.heard('shell'); // its keys, every second
+    }
+    const listed = membership.knownPeers().map((p) => p.peerId);
+    expect(listed).toContain('shell');
+    expect(listed).not.toContain('one-shot');
+    expect(listed).toEqual(expect.arrayContaining(OTHERS));
+  });
+
+  it('peers discovered after the roster formed (clients, strangers) are debug detail, not terminal lines', () => {
+    const forming = setup();
+    forming.membership.meet('peer-b', []);
+    expect(forming.notes.some((l) => l.startsWith('discovered'))).toBe(true);
+    const formed = setup(ROSTER);
+    formed.membership.meet('a-client', []);
+    expect(formed.notes.some((l) => l.startsWith('discovered'))).toBe(false);
+    expect(formed.debugNotes.some((l) => l.startsWith('discovered'))).toBe(true);
   });
 });

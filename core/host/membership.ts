@@ -17,6 +17,12 @@ import type { WireFrame } from './wire.ts';
 export const PEER_IDLE_MS = 30_000;
 /** Most peers (members, observers, clients, strangers) tracked at once. */
 export const MAX_TRACKED_PEERS = 256;
+/**
+ * A client not heard from this long has left (a one-shot `pbft-lab client` exits at once): it is no
+ * longer listed as a peer, though its state is kept until PEER_IDLE_MS. A client that stays (the
+ * shell, a dashboard's) sends its keys every second.
+ */
+export const CLIENT_LISTED_MS = 5_000;
 /** How long a `--join` address that could not be dialled waits before the next try. */
 const JOIN_RETRY_MS = 2_000;
 
@@ -37,7 +43,8 @@ export interface MembershipOptions {
   /** Where this machine listens (for the HELLOs that tell clients where the members are). */
   readonly listenAddresses: () => string[];
   readonly sendFrame: (peer: string, frame: WireFrame) => void;
-  readonly note: (line: string) => void;
+  /** A line for the log; 'debug' ones (a client coming and going) stay off the terminal. */
+  readonly note: (line: string, level?: 'info' | 'debug') => void;
   /** The roster was agreed (called once). */
   readonly onRosterAdopted: (roster: readonly string[]) => void;
   /** A peer was forgotten: drop what is kept for it. */
@@ -107,11 +114,14 @@ export class Membership {
     return this.addresses.get(peer);
   }
 
-  /** Members and every other peer we track, but not ourselves. */
+  /** Members and every other peer we track, but not ourselves nor clients that have left. */
   knownPeers(): KnownPeer[] {
     const roster = this.roster.adopted ?? [];
+    const now = this.now();
+    const left = (peer: string): boolean =>
+      this.clients.has(peer) && now - (this.lastHeard.get(peer) ?? this.lastAccepted.get(peer) ?? 0) > CLIENT_LISTED_MS;
     return [...new Set([...roster, ...this.addresses.keys()])]
-      .filter((p) => p !== this.options.self)
+      .filter((p) => p !== this.options.self && !left(p))
       .map((peerId) => ({
         peerId,
         replicaId: roster.includes(peerId) ? roster.indexOf(peerId) : null,
@@ -134,7 +144,9 @@ export class Membership {
     if (peer === this.options.self || !this.admits(peer)) return;
     // A discovered peer gets peerIdleMs to answer with a HELLO of our cluster before it is forgotten.
     if (!this.lastAccepted.has(peer)) this.lastAccepted.set(peer, this.now());
-    if (!this.addresses.has(peer)) this.options.note(`discovered ${short(peer)} at ${addrs.map(String).join(' ')}`);
+    // Once the roster is agreed, whoever else turns up is a client or a stranger: debug detail.
+    if (!this.addresses.has(peer))
+      this.options.note(`discovered ${short(peer)} at ${addrs.map(String).join(' ')}`, this.adopted ? 'debug' : 'info');
     this.addresses.set(peer, [...addrs]);
     this.options.transport.addPeer(peer, addrs);
     this.sendHello(peer);

@@ -57,6 +57,21 @@ export class NetworkClientError extends Error {
   override readonly name = 'NetworkClientError';
 }
 
+/** A cluster other than ours whose members greeted us: what to suggest when the name is wrong. */
+export interface SeenCluster {
+  readonly cluster: string;
+  readonly size: number;
+  /** Members that said hello. */
+  readonly members: number;
+  /** True once one of them has adopted a roster. */
+  readonly formed: boolean;
+}
+
+/** E.g. `"demo-3fa2c1" of 4 (4 replicas, formed)`. */
+export function describeSeenCluster(seen: SeenCluster): string {
+  return `"${seen.cluster}" of ${seen.size} (${seen.members} replica${seen.members === 1 ? '' : 's'}, ${seen.formed ? 'formed' : 'forming'})`;
+}
+
 export class NetworkClient {
   private readonly options: NetworkClientOptions;
   private readonly clientCount: number;
@@ -68,6 +83,11 @@ export class NetworkClient {
   private readonly vouches = new Map<string, Set<string>>();
   private readonly memberAddrs = new Map<string, string[]>();
   private roster: readonly string[] | null = null;
+  /** Members of other clusters (or sizes) that greeted us, by `${cluster}\0${size}` → peers. */
+  private readonly otherClusters = new Map<
+    string,
+    { cluster: string; size: number; members: Set<string>; formed: boolean }
+  >();
   /** Replica id by member peer id, once the roster is known. */
   private readonly replicaOf = new Map<string, ReplicaId>();
   /** keys[i]: the MAC key all our logical clients share with replica i. */
@@ -78,7 +98,8 @@ export class NetworkClient {
   /** Requests to send at the end of this turn of the event loop, by replica peer id (sendRequest). */
   private readonly pendingRequests = new Map<string, Request[]>();
   private flushScheduled = false;
-  private rosterWaiters: (() => void)[] = [];
+  /** Called with no argument once the roster is known, or with the error that ends the wait. */
+  private rosterWaiters: ((error?: Error) => void)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: NetworkClientOptions) {
@@ -128,6 +149,7 @@ export class NetworkClient {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    for (const waiter of this.rosterWaiters.splice(0)) waiter(new NetworkClientError('client stopped'));
     for (const session of this.sessions) session.close('client stopped');
     this.discovery?.stop();
     await this.transport?.stop();
@@ -152,22 +174,54 @@ export class NetworkClient {
     );
   }
 
+  /** Resolves once f+1 members vouched for a roster; rejects with NetworkClientError after `timeoutMs`. */
+  ready(timeoutMs: number = DEFAULT_TIMEOUT_MS): Promise<void> {
+    return this.rosterKnown(timeoutMs);
+  }
+
+  /** The agreed roster, once known. */
+  get members(): readonly string[] | null {
+    return this.roster;
+  }
+
+  /** Where the roster's members listen, as full multiaddrs (`…/p2p/PEER`), for the next call. */
+  memberAddresses(): string[] {
+    return (this.roster ?? []).flatMap((member) =>
+      this.addrsOf(member).map((a) => (peerIdOfMultiaddr(a) ? a.toString() : `${a.toString()}/p2p/${member}`)),
+    );
+  }
+
+  /** Clusters other than ours (another name, or another size) whose members greeted us. */
+  seenClusters(): SeenCluster[] {
+    return [...this.otherClusters.values()].map(({ cluster, size, members, formed }) => ({
+      cluster,
+      size,
+      members: members.size,
+      formed,
+    }));
+  }
+
+  /** Why there is no roster yet, in one line. */
+  whyNoRoster(): string {
+    const { cluster, size } = this.options;
+    const seen = this.seenClusters();
+    const others = seen.length > 0 ? `; seen on this network: ${seen.map(describeSeenCluster).join(', ')}` : '';
+    if (this.vouches.size > 0 || (this.peers.size > 0 && seen.length === 0))
+      return `no roster from f+1 replicas of cluster "${cluster}" of ${size} (is the cluster formed?)${others}`;
+    return `no replica of cluster "${cluster}" of ${size} found${others || ' (no PBFT Lab replica answered: mDNS blocked? try --join MULTIADDR)'}`;
+  }
+
   private rosterKnown(timeoutMs: number): Promise<void> {
     if (this.roster) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.rosterWaiters = this.rosterWaiters.filter((w) => w !== waiter);
-        reject(
-          new NetworkClientError(
-            this.peers.size === 0
-              ? `no replica of cluster "${this.options.cluster}" found (mDNS blocked? try --join MULTIADDR)`
-              : `no roster from f+1 replicas of cluster "${this.options.cluster}" (is the cluster formed?)`,
-          ),
-        );
+        reject(new NetworkClientError(this.whyNoRoster()));
       }, timeoutMs);
-      const waiter = (): void => {
+      const waiter = (error?: Error): void => {
         clearTimeout(timer);
-        resolve();
+        if (error) reject(error);
+        else resolve();
       };
       this.rosterWaiters.push(waiter);
     });
@@ -251,6 +305,12 @@ export class NetworkClient {
   private onHello(from: string, json: string): void {
     const hello = parseHello(json);
     if (
+      hello &&
+      hello.role === 'member' &&
+      (hello.cluster !== this.options.cluster || hello.size !== this.options.size)
+    )
+      this.noteOtherCluster(from, hello.cluster, hello.size, hello.adopted !== null);
+    if (
       !hello ||
       hello.cluster !== this.options.cluster ||
       hello.size !== this.options.size ||
@@ -279,6 +339,18 @@ export class NetworkClient {
     this.vouches.set(key, vouching);
     const f = (this.options.size - 1) / 3;
     if (vouching.size >= f + 1) this.useRoster(hello.adopted);
+  }
+
+  private noteOtherCluster(from: string, cluster: string, size: number, formed: boolean): void {
+    const key = `${cluster}\0${size}`;
+    let entry = this.otherClusters.get(key);
+    if (!entry) {
+      // Bounded: a crowded network (or a liar) cannot make a client keep more than a screenful.
+      if (this.otherClusters.size >= 16) return;
+      this.otherClusters.set(key, (entry = { cluster, size, members: new Set(), formed: false }));
+    }
+    if (entry.members.size < 256) entry.members.add(from);
+    entry.formed ||= formed;
   }
 
   private addrsOf(member: string): Multiaddr[] {

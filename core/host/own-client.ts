@@ -52,7 +52,8 @@ export class OwnClient {
   }
 
   async submit(op: LabOp): Promise<SubmitOutcome> {
-    const outcome = await this.session.submit(fileOpFromLab(op));
+    const readOnly = 'readOnly' in op && op.readOnly === true;
+    const outcome = await this.session.submit(fileOpFromLab(op), { readOnly });
     const decoded = decodeResult(outcome.result);
     if (!decoded.ok) throw new Error(`replicas agreed on a result that does not decode: ${decoded.reason}`);
     return {
@@ -60,6 +61,7 @@ export class OwnClient {
       result: labResultFromFile(decoded.result),
       matching: outcome.matching,
       committed: outcome.committed,
+      ...(outcome.readOnly ? { readOnly: true } : {}),
       latencyMs: outcome.latencyMs,
     };
   }

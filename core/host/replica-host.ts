@@ -146,10 +146,13 @@ export class ReplicaHost implements LabApi {
     this.transport = createFrameTransport(this.node, {
       allowLoopback: this.options.allowLoopback,
       log: (entry) => {
-        if (entry.level !== 'debug')
-          this.note(
-            `net ${entry.event}${entry.peer ? ` ${short(entry.peer)}` : ''}${entry.detail ? `: ${entry.detail}` : ''}`,
-          );
+        if (entry.level === 'debug') return;
+        // A client's links come and go with every call: on the terminal, only the members' links.
+        const client = entry.peer !== undefined && this.membership?.adopted && !this.membership.isMember(entry.peer);
+        this.note(
+          `net ${entry.event}${entry.peer ? ` ${short(entry.peer)}` : ''}${entry.detail ? `: ${entry.detail}` : ''}`,
+          client && entry.level === 'info' ? 'debug' : 'info',
+        );
       },
     });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
@@ -165,7 +168,7 @@ export class ReplicaHost implements LabApi {
       node: this.node,
       listenAddresses: () => this.listenAddresses,
       sendFrame: (peer, frame) => this.sendFrame(peer, frame),
-      note: (line) => this.note(line),
+      note: (line, level) => this.note(line, level),
       onRosterAdopted: (roster) => void this.onRosterAdopted(roster),
       onForget: (peer) => this.gate.forget(peer),
     });

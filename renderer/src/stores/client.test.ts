@@ -55,4 +55,20 @@ describe('client store', () => {
     expect(client.history).toHaveLength(6);
     expect(client.history[0]!.op).toEqual({ kind: 'stat', path: '/f9' });
   });
+
+  it('browses with a read-only list / (§5.1), so opening a dashboard orders nothing (issue 15, point 5)', async () => {
+    const client = useClientStore();
+    await client.refreshFiles();
+    expect(api.callsOf('submit').map(([op]) => op)).toEqual([{ kind: 'list', dir: '/', readOnly: true }]);
+  });
+
+  it('a refresh asked for while one runs follows it, once', async () => {
+    const client = useClientStore();
+    const first = client.refreshFiles();
+    void client.refreshFiles();
+    void client.refreshFiles();
+    await first;
+    await flushPromises();
+    expect(api.callsOf('submit')).toHaveLength(2);
+  });
 });

@@ -54,11 +54,21 @@ export const useClientStore = defineStore('client', () => {
     return record;
   }
 
-  /** `list /` through the replicated service, like any other client operation. */
+  /**
+   * `list /` as a §5.1 read-only request: every replica answers from its state, 2f+1 matching
+   * answers are accepted, and nothing is ordered, so browsing adds no row to any replica's log (an
+   * ordered `list /` on every dashboard that opened did). Called when the cluster forms and when
+   * this replica executes something; a refresh asked for while one runs follows it.
+   */
+  let refreshAgain = false;
   async function refreshFiles(): Promise<void> {
+    if (filesLoading.value) {
+      refreshAgain = true;
+      return;
+    }
     filesLoading.value = true;
     try {
-      const record = await run({ kind: 'list', dir: '/' });
+      const record = await run({ kind: 'list', dir: '/', readOnly: true });
       const result = record.outcome?.result;
       if (result?.kind === 'listing') {
         files.value = [...result.entries];
@@ -68,6 +78,10 @@ export const useClientStore = defineStore('client', () => {
       }
     } finally {
       filesLoading.value = false;
+    }
+    if (refreshAgain) {
+      refreshAgain = false;
+      await refreshFiles();
     }
   }
 

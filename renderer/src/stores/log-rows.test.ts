@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogRowInfo } from '../../../core/host/lab-api.ts';
-import { logRowView, logRowViews, phaseCounts, quorumCount } from './log-rows.ts';
+import { collectRows, logRowView, logRowViews, phaseCounts, quorumCount } from './log-rows.ts';
 
 const row = (overrides: Partial<LogRowInfo>): LogRowInfo => ({
   seq: 1,
@@ -55,5 +55,30 @@ describe('log rows against the quorums (§4.2)', () => {
 
   it('quorumCount labels any formula', () => {
     expect(quorumCount(2, 2, 'f+1').label).toBe('2/f+1=2');
+  });
+});
+
+describe('rows kept after garbage collection (issue 15, point 11)', () => {
+  const executedRow = (seq: number, phase: LogRowInfo['phase'] = 'executed'): LogRowInfo => ({
+    seq,
+    view: 0,
+    digest: 'ab'.repeat(32),
+    batchSize: 1,
+    prepares: 2,
+    commits: 3,
+    phase,
+  });
+
+  it('keeps the executed rows a stable checkpoint collected, newest first, bounded', () => {
+    const before = [executedRow(1), executedRow(2), executedRow(3), executedRow(4), executedRow(5, 'prepared')];
+    const after = [executedRow(5, 'committed')];
+    expect(collectRows([], before, after, 4).map((r) => r.seq)).toEqual([4, 3, 2, 1]);
+    const kept = collectRows([executedRow(0)], before, after, 4, 3);
+    expect(kept.map((r) => r.seq)).toEqual([4, 3, 2]);
+  });
+
+  it('keeps nothing while no checkpoint collected anything', () => {
+    expect(collectRows([], [executedRow(1)], [executedRow(1), executedRow(2)], 0)).toEqual([]);
+    expect(collectRows([], [executedRow(1)], [], null)).toEqual([]);
   });
 });

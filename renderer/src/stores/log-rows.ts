@@ -59,3 +59,26 @@ export function phaseCounts(rows: readonly LogRowView[]): Record<LogPhase, numbe
   for (const row of rows) counts[row.phase]++;
   return counts;
 }
+
+/** Executed rows kept after garbage collection, for looking back (issue 15: the log emptied at each checkpoint). */
+export const COLLECTED_ROWS_KEPT = 300;
+
+/**
+ * The rows the last stable checkpoint garbage-collected (§4.3), kept for looking back: rows of the
+ * previous snapshot that were executed, are at or below the new stable checkpoint and are gone from
+ * the log now, added to those kept before. Newest first, at most `kept` of them.
+ */
+export function collectRows(
+  kept: readonly LogRowInfo[],
+  previousLog: readonly LogRowInfo[],
+  currentLog: readonly LogRowInfo[],
+  stableSeq: number | null,
+  max: number = COLLECTED_ROWS_KEPT,
+): LogRowInfo[] {
+  if (stableSeq === null) return [...kept];
+  const live = new Set(currentLog.map((row) => row.seq));
+  const bySeq = new Map(kept.map((row) => [row.seq, row]));
+  for (const row of previousLog)
+    if (row.phase === 'executed' && row.seq <= stableSeq && !live.has(row.seq)) bySeq.set(row.seq, row);
+  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, max);
+}

@@ -19,6 +19,7 @@ describe('metrics store', () => {
 
   it('keeps a bounded latency history of this dashboard’s submits', () => {
     const metrics = useMetricsStore();
+    metrics.recordSnapshot(fakeSnapshot({ uptimeMs: 0 }), 0);
     for (let i = 0; i < LATENCY_POINTS + 5; i++) {
       metrics.recordSubmit(
         { timestamp: i, result: { kind: 'deleted', path: '/x' }, matching: 3, latencyMs: i },
@@ -34,5 +35,15 @@ describe('metrics store', () => {
     expect(percentile([5, 1, 3], 0.5)).toBe(3);
     expect(percentile([1, 2, 3, 4], 0.5)).toBe(2);
     expect(percentile([1, 2, 3, 4], 1)).toBe(4);
+  });
+
+  it('places a submit on the host uptime clock, the one throughput uses: one time axis (issue 15, point 10)', () => {
+    const metrics = useMetricsStore();
+    // The page opened 2 s after a host that has been up for 60 s.
+    metrics.recordSnapshot(fakeSnapshot({ uptimeMs: 60_000, executedRequests: 0 }), 2_000);
+    metrics.recordSnapshot(fakeSnapshot({ uptimeMs: 60_500, executedRequests: 5 }), 2_500);
+    metrics.recordSubmit({ timestamp: 1, result: { kind: 'deleted', path: '/x' }, matching: 3, latencyMs: 7 }, 3_000);
+    expect(metrics.throughput.at(-1)?.atMs).toBe(60_500);
+    expect(metrics.latency).toEqual([{ atS: 61, latencyMs: 7 }]);
   });
 });

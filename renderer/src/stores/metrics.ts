@@ -13,7 +13,10 @@ export const THROUGHPUT_POINTS = 240;
 export const LATENCY_POINTS = 120;
 
 export interface LatencyPoint {
-  /** Seconds since this dashboard opened. */
+  /**
+   * Seconds of host uptime when the result came: the throughput chart's clock too, so both charts
+   * share one time axis.
+   */
   readonly atS: number;
   readonly latencyMs: number;
 }
@@ -23,11 +26,13 @@ export const useMetricsStore = defineStore('metrics', () => {
   const throughputRing = new Ring<RatePoint>(THROUGHPUT_POINTS);
   const latencyRing = new Ring<LatencyPoint>(LATENCY_POINTS);
   const revision = ref(0);
-  const openedAt = performance.now();
   let previous: MetricsSample | null = null;
+  /** The last snapshot's host uptime and when (page clock) it came: page time → host uptime. */
+  let anchor: { uptimeMs: number; atMs: number } | null = null;
 
-  function recordSnapshot(snapshot: LabSnapshot): void {
+  function recordSnapshot(snapshot: LabSnapshot, atMs: number = performance.now()): void {
     const sample = { uptimeMs: snapshot.metrics.uptimeMs, executedRequests: snapshot.metrics.executedRequests };
+    anchor = { uptimeMs: sample.uptimeMs, atMs };
     if (previous !== null && hostRestarted(previous, sample)) throughputRing.clear();
     const point = previous === null ? null : throughputBetween(previous, sample);
     previous = sample;
@@ -38,7 +43,9 @@ export const useMetricsStore = defineStore('metrics', () => {
   }
 
   function recordSubmit(outcome: SubmitOutcome, atMs: number = performance.now()): void {
-    latencyRing.push({ atS: (atMs - openedAt) / 1000, latencyMs: outcome.latencyMs });
+    // Before the first snapshot (the dashboard polls at once) there is no host clock yet: at 0.
+    const uptimeMs = anchor === null ? 0 : anchor.uptimeMs + (atMs - anchor.atMs);
+    latencyRing.push({ atS: uptimeMs / 1000, latencyMs: outcome.latencyMs });
     revision.value++;
   }
 

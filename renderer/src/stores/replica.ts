@@ -7,7 +7,8 @@ import { computed, ref, shallowRef } from 'vue';
 import type { LabSnapshot } from '../../../core/host/lab-api.ts';
 import { joinAddresses, otherPeerRows, rosterRows } from './cluster-rows.ts';
 import { errorText, useConnectionStore } from './connection.ts';
-import { logRowViews, phaseCounts } from './log-rows.ts';
+import { collectRows, logRowViews, phaseCounts } from './log-rows.ts';
+import type { LogRowInfo } from '../../../core/host/lab-api.ts';
 import { useMetricsStore } from './metrics.ts';
 
 export const useReplicaStore = defineStore('replica', () => {
@@ -17,6 +18,8 @@ export const useReplicaStore = defineStore('replica', () => {
   const error = ref<string | null>(null);
   /** performance.now() when the snapshot arrived: with its uptime, an estimate of the host's clock. */
   const receivedAt = ref(0);
+  /** Executed rows the stable checkpoints have garbage-collected, newest first (log-rows.ts). */
+  const collected = shallowRef<LogRowInfo[]>([]);
   let inFlight: Promise<void> | null = null;
 
   /** Fetch a snapshot; a call while one is on its way joins it instead of piling up. */
@@ -24,6 +27,11 @@ export const useReplicaStore = defineStore('replica', () => {
     inFlight ??= (async () => {
       try {
         const next = await connection.requireApi().snapshot();
+        const before = snapshot.value;
+        // Another replica (the page reconnected elsewhere) or a restarted one: its own history only.
+        if (before !== null && before.self.peerId !== next.self.peerId) collected.value = [];
+        else if (before !== null)
+          collected.value = collectRows(collected.value, before.log, next.log, next.checkpoints?.stableSeq ?? null);
         snapshot.value = next;
         receivedAt.value = performance.now();
         error.value = null;
@@ -53,6 +61,7 @@ export const useReplicaStore = defineStore('replica', () => {
   const otherPeers = computed(() => (snapshot.value ? otherPeerRows(snapshot.value) : []));
   const addresses = computed(() => (snapshot.value ? joinAddresses(snapshot.value) : []));
   const logRows = computed(() => logRowViews(snapshot.value?.log ?? [], f.value));
+  const collectedRows = computed(() => logRowViews(collected.value, f.value));
   const logPhases = computed(() => phaseCounts(logRows.value));
   const isPrimary = computed(() => {
     const s = snapshot.value;
@@ -74,6 +83,7 @@ export const useReplicaStore = defineStore('replica', () => {
     otherPeers,
     addresses,
     logRows,
+    collectedRows,
     logPhases,
     isPrimary,
   };

@@ -4,6 +4,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useConnectionStore } from '../../stores/connection.ts';
 import { useMessagesStore } from '../../stores/messages.ts';
+import { useReplicaStore } from '../../stores/replica.ts';
 import { FakeLabApi, PEER_IDS, fakeSnapshot, messageEvent } from '../../test-support/fake-lab-api.ts';
 import DashboardView from './index.vue';
 
@@ -73,9 +74,9 @@ describe('dashboard', () => {
     await flushPromises();
     // The file browser listed / when the dashboard opened; then the write, then / again.
     expect(api.callsOf('submit')).toEqual([
-      [{ kind: 'list', dir: '/' }],
+      [{ kind: 'list', dir: '/', readOnly: true }],
       [{ kind: 'write', path: '/notes.txt', text: 'hello' }],
-      [{ kind: 'list', dir: '/' }],
+      [{ kind: 'list', dir: '/', readOnly: true }],
     ]);
     expect(testid(w, 'client-result').text()).toContain('written: /notes.txt');
     expect(testid(w, 'client-matching').text()).toBe('3 replicas matched (f+1 = 2 needed)');
@@ -166,5 +167,38 @@ describe('dashboard', () => {
     const calls = api.callsOf('snapshot').length;
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(api.callsOf('snapshot').length).toBe(calls);
+  });
+
+  it('the file browser lists again when this replica executes something (issue 15, point 5)', async () => {
+    const w = await mountDashboard();
+    expect(api.callsOf('submit')).toHaveLength(1);
+    expect(testid(w, 'file-browser-source').text()).toContain('read-only');
+    api.snapshotValue = fakeSnapshot({ selfId: 2, view: 0, lastExecuted: 4 });
+    await useReplicaStore().refresh();
+    await flushPromises();
+    expect(api.callsOf('submit')).toEqual([
+      [{ kind: 'list', dir: '/', readOnly: true }],
+      [{ kind: 'list', dir: '/', readOnly: true }],
+    ]);
+  });
+
+  it('the Metrics charts fold away and say so (issue 15, point 10)', async () => {
+    const w = await mountDashboard();
+    const hidden = () => (testid(w, 'metrics-charts').attributes('style') ?? '').includes('display: none');
+    expect(hidden()).toBe(false);
+    await testid(w, 'metrics-toggle').trigger('click');
+    expect(hidden()).toBe(true);
+    expect(testid(w, 'metrics-toggle').text()).toBe('show charts');
+    await testid(w, 'metrics-toggle').trigger('click');
+    expect(hidden()).toBe(false);
+  });
+
+  it('after a stable checkpoint the Log keeps the executed rows, greyed, below the checkpoint line (issue 15, point 11)', async () => {
+    const w = await mountDashboard();
+    api.snapshotValue = fakeSnapshot({ selfId: 2, view: 0, stableSeq: 4, lastExecuted: 4, log: [] });
+    await useReplicaStore().refresh();
+    await flushPromises();
+    expect(w.find('[data-testid=log-checkpoint-line]').text()).toContain('stable checkpoint n=4');
+    expect(w.findAll('[data-testid=log-row-collected]').map((r) => r.attributes('data-seq'))).toEqual(['3']);
   });
 });

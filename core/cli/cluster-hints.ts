@@ -1,0 +1,87 @@
+/**
+ * Where a cluster's members were last seen, so `pbft-lab client` dials them at once instead of
+ * waiting for mDNS on every call. The demo writes its cluster's file when the replicas listen (and
+ * removes it when they stop); a client that learnt the roster writes the members it reached.
+ *
+ * A hint is only an address to try: the client still accepts a roster only when f+1 members vouch
+ * for it (network-client.ts), and still listens to mDNS, so a stale or planted file costs a dial,
+ * never trust. Files live in `$PBFT_LAB_CACHE_DIR`, else `$XDG_CACHE_HOME/pbft-lab`, else
+ * `~/.cache/pbft-lab`, one per cluster name and size: `clusters/NAME-of-N.json`.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface ClusterHints {
+  readonly cluster: string;
+  readonly size: number;
+  /** Full multiaddrs, each ending in `/p2p/PEER`. */
+  readonly addresses: readonly string[];
+  /** ISO 8601. */
+  readonly savedAt: string;
+}
+
+/** At most this many addresses are kept or read (a file is small, whoever wrote it). */
+const ADDRESSES_MAX = 64;
+/** A file older than this is not used: a demo of yesterday is gone. */
+export const HINTS_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+export function hintsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PBFT_LAB_CACHE_DIR) return env.PBFT_LAB_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pbft-lab');
+}
+
+export function hintsFile(cluster: string, size: number, dir = hintsDir()): string {
+  // Cluster names are 1–64 of [\w.-] (replica-command.ts); anything else is not looked up.
+  if (!/^[\w.-]{1,64}$/.test(cluster)) throw new RangeError(`not a cluster name: "${cluster}"`);
+  return join(dir, 'clusters', `${cluster}-of-${size}.json`);
+}
+
+/** The addresses last seen for the cluster; none if there is no usable file. */
+export async function readClusterHints(cluster: string, size: number, dir = hintsDir()): Promise<string[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(hintsFile(cluster, size, dir), 'utf8'));
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  const hints = parsed as Partial<ClusterHints>;
+  if (hints.cluster !== cluster || hints.size !== size || !Array.isArray(hints.addresses)) return [];
+  const savedAt = Date.parse(String(hints.savedAt));
+  if (!(Date.now() - savedAt < HINTS_MAX_AGE_MS)) return [];
+  return hints.addresses
+    .filter((a): a is string => typeof a === 'string' && a.includes('/p2p/') && a.length < 512)
+    .slice(0, ADDRESSES_MAX);
+}
+
+/** Best effort: a cache that cannot be written only makes the next call slower. */
+export async function writeClusterHints(
+  cluster: string,
+  size: number,
+  addresses: readonly string[],
+  dir = hintsDir(),
+): Promise<boolean> {
+  const file = hintsFile(cluster, size, dir);
+  const hints: ClusterHints = {
+    cluster,
+    size,
+    addresses: [...new Set(addresses)].slice(0, ADDRESSES_MAX),
+    savedAt: new Date().toISOString(),
+  };
+  const temp = `${file}.tmp-${randomBytes(8).toString('hex')}`;
+  try {
+    await mkdir(join(dir, 'clusters'), { recursive: true, mode: 0o700 });
+    await writeFile(temp, JSON.stringify(hints, null, 2) + '\n', { mode: 0o600 });
+    await rename(temp, file);
+    return true;
+  } catch {
+    await rm(temp, { force: true }).catch(() => {});
+    return false;
+  }
+}
+
+export async function removeClusterHints(cluster: string, size: number, dir = hintsDir()): Promise<void> {
+  await rm(hintsFile(cluster, size, dir), { force: true }).catch(() => {});
+}
