@@ -13,7 +13,7 @@
  */
 import { preSharedKey } from '@libp2p/pnet';
 import type { ClusterKey } from './cluster-key.ts';
-import type { AbortOptions, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface';
+import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
 import type { Uint8ArrayList } from 'uint8arraylist';
 
 /** What every libp2p connection starts with, in each direction (multistream-select 1.0.0). */
@@ -54,7 +54,7 @@ export function clusterProtector(
   return () => {
     const inner = pnet();
     return {
-      async protect(connection: MultiaddrConnection, options?: AbortOptions): Promise<MultiaddrConnection> {
+      async protect(connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
         const boxed = await inner.protect(connection, options);
         checkFirstBytes(boxed, connection, onRefused);
         return boxed;
@@ -65,8 +65,8 @@ export function clusterProtector(
 
 /** Passes decrypted bytes on only while they match the header; the first mismatch aborts. */
 function checkFirstBytes(
-  boxed: MultiaddrConnection,
-  connection: MultiaddrConnection,
+  boxed: MessageStream,
+  connection: MessageStream,
   onRefused: (refused: RefusedConnection) => void,
 ): void {
   const stream = boxed as unknown as BoxedStream;
@@ -84,7 +84,8 @@ function checkFirstBytes(
   };
   const refuse = (): void => {
     stream.onData = () => {};
-    const remoteAddr = connection.remoteAddr.toString();
+    // The upgrader protects the transport's MultiaddrConnection, which knows where the remote is.
+    const remoteAddr = (connection as Partial<MultiaddrConnection>).remoteAddr?.toString() ?? 'an unknown address';
     onRefused({ remoteAddr, direction: connection.direction });
     boxed.abort(new NotClusterMemberError(remoteAddr));
   };
