@@ -8,6 +8,9 @@
  *   pbft-lab.json    the marker (JSON): format "pbft-lab-data-dir", version, cluster, size, peerId,
  *                    createdAt. Its presence makes a directory ours; cluster and size tie it to one cluster.
  *   identity.key     the Ed25519 private key, libp2p protobuf encoding (privateKeyToProtobuf)
+ *   cluster.key      the cluster secret, in libp2p's swarm key format (core/net/cluster-key.ts)
+ *   listen.json      {version, tcpPort}: the TCP port the node listened on, reused at a restart so
+ *                    clients and peers find it where it was
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
  *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
@@ -33,6 +36,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ClusterKey, ClusterKeyError } from '../net/cluster-key.ts';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
 import { describeRefusal, LOCK_FILE, lockDirectory, type DataDirLock } from './storage-lock.ts';
@@ -54,6 +58,8 @@ import type { PersistedState } from '../pbft/persistence.ts';
 export const DATA_DIR_FILES = {
   marker: 'pbft-lab.json',
   identityKey: 'identity.key',
+  clusterKey: 'cluster.key',
+  listen: 'listen.json',
   roster: 'roster.json',
   view: 'view.json',
   checkpoint: 'checkpoint.bin',
@@ -64,7 +70,8 @@ export const DATA_DIR_VERSION = 1;
 const MARKER_FORMAT = 'pbft-lab-data-dir';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const TEMP_FILE = /^\.(pbft-lab\.json|identity\.key|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
+const TEMP_FILE =
+  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
 /** Unix modes say nothing about Windows ACLs, and directories cannot be fsynced there. */
 const POSIX = process.platform !== 'win32';
 
@@ -113,6 +120,14 @@ export interface DataDir {
   readonly createdAt: string;
   /** The agreed roster (peer ids by replica id): as loaded at open, then as last saved. */
   readonly roster: readonly string[] | null;
+  /** The cluster secret: as loaded at open, then as last saved. */
+  readonly clusterKey: ClusterKey | null;
+  /** The TCP port the node last listened on: as loaded at open, then as last saved. */
+  readonly listenPort: number | null;
+  /** Resolves once the key is on disk (mode 0600, like every file here). */
+  saveClusterKey(key: ClusterKey): Promise<void>;
+  /** Resolves once the port is on disk. */
+  saveListenPort(port: number): Promise<void>;
   /** The view and stable checkpoint as found at open, for `new Replica({ persisted })`. */
   readonly persisted: PersistedState;
   /** Resolves once the roster is on disk. */
@@ -214,7 +229,10 @@ async function initialise(
   };
   await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, null, null, {
+    view: 0,
+    stable: null,
+  });
 }
 
 async function openExisting(
@@ -240,6 +258,8 @@ async function openExisting(
     );
   }
   const roster = await readRoster(dir, size);
+  const clusterKey = await readClusterKey(dir);
+  const listenPort = await readListenPort(dir);
   const viewState = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
@@ -248,7 +268,7 @@ async function openExisting(
   await removeTempFiles(dir, entries);
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, {
+  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, clusterKey, listenPort, {
     ...viewState,
     stable,
     log: logAbove(stable?.seq ?? 0, log.records),
@@ -258,7 +278,7 @@ async function openExisting(
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint';
+type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen';
 
 interface PendingWrite {
   readonly kind: WriteKind;
@@ -278,6 +298,8 @@ class OpenDataDir implements DataDir {
   private readonly size: number;
   private readonly lock: DataDirLock;
   private savedRoster: readonly string[] | null;
+  private savedClusterKey: ClusterKey | null;
+  private savedListenPort: number | null;
   private readonly queue: PendingWrite[] = [];
   /** Open log segments (file descriptors), by segment number (appendLog). */
   private readonly segments = new Map<number, number>();
@@ -292,8 +314,12 @@ class OpenDataDir implements DataDir {
     peerId: string,
     createdAt: string,
     roster: readonly string[] | null,
+    clusterKey: ClusterKey | null,
+    listenPort: number | null,
     persisted: PersistedState,
   ) {
+    this.savedClusterKey = clusterKey;
+    this.savedListenPort = listenPort;
     this.dir = dir;
     this.size = size;
     this.lock = lock;
@@ -306,6 +332,29 @@ class OpenDataDir implements DataDir {
 
   get roster(): readonly string[] | null {
     return this.savedRoster;
+  }
+
+  get clusterKey(): ClusterKey | null {
+    return this.savedClusterKey;
+  }
+
+  get listenPort(): number | null {
+    return this.savedListenPort;
+  }
+
+  saveClusterKey(key: ClusterKey): Promise<void> {
+    return this.enqueue('cluster-key', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.clusterKey, [key.pskFile]);
+      this.savedClusterKey = key;
+    });
+  }
+
+  saveListenPort(port: number): Promise<void> {
+    if (!isPort(port)) return Promise.reject(new RangeError(`cannot save listen port ${port}`));
+    return this.enqueue('listen', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.listen, [jsonBytes({ version: DATA_DIR_VERSION, tcpPort: port })]);
+      this.savedListenPort = port;
+    });
   }
 
   saveRoster(roster: readonly string[]): Promise<void> {
@@ -502,6 +551,33 @@ async function readIdentityKey(dir: string): Promise<Ed25519PrivateKey> {
   }
   if (key.type !== 'Ed25519') throw new DataDirError(file, `holds a ${key.type} key, not an Ed25519 key`);
   return key;
+}
+
+async function readClusterKey(dir: string): Promise<ClusterKey | null> {
+  const file = path.join(dir, DATA_DIR_FILES.clusterKey);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  try {
+    return ClusterKey.fromPskFile(bytes);
+  } catch (error) {
+    if (error instanceof ClusterKeyError) throw new DataDirError(file, `holds no valid cluster key: ${error.message}`);
+    throw error;
+  }
+}
+
+async function readListenPort(dir: string): Promise<number | null> {
+  const file = path.join(dir, DATA_DIR_FILES.listen);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  if (!isPort(value.tcpPort))
+    throw new DataDirError(file, `holds no valid TCP port (${JSON.stringify(value.tcpPort)})`);
+  return value.tcpPort;
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= 65535;
 }
 
 async function readRoster(dir: string, size: number): Promise<readonly string[] | null> {
