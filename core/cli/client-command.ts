@@ -7,10 +7,11 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { describeResult, decodeResult, type FileOp } from '../app/file-ops.ts';
 import { labResultFromFile } from '../host/lab-ops.ts';
 import { NetworkClient } from '../host/network-client.ts';
-import { DEFAULT_CLUSTER } from './replica-command.ts';
+import { DEFAULT_CLUSTER, parseJoinCode } from './replica-command.ts';
 import { UsageError } from './usage-error.ts';
 
-export const CLIENT_USAGE = `usage: pbft-lab client [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S] [--read-only] <op> [args]
+export const CLIENT_USAGE = `usage: pbft-lab client --cluster-key CODE [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S]
+                       [--read-only] <op> [args]
   ops: write PATH TEXT | append PATH TEXT | read PATH | delete PATH | list [DIR] | stat PATH
   --read-only (read, list, stat): ask every replica, accept 2f+1 matching replies without ordering (§5.1)`;
 
@@ -53,6 +54,8 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
       timeout: { type: 'string', default: '20' },
       'no-mdns': { type: 'boolean', default: false },
       'read-only': { type: 'boolean', default: false },
+      'cluster-key': { type: 'string' },
+      'open-cluster': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: true,
@@ -72,7 +75,17 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
   } catch (error) {
     throw new UsageError(`--join: ${(error as Error).message}`);
   }
-  const client = new NetworkClient({ cluster: values.cluster, size, join, mdns: !values['no-mdns'] });
+  if ((values['cluster-key'] === undefined) === !values['open-cluster'])
+    throw new UsageError("--cluster-key CODE is required: the join code the cluster's first replica printed");
+  const clusterKey = values['open-cluster'] ? null : parseJoinCode(values['cluster-key']!);
+  const client = new NetworkClient({
+    cluster: values.cluster,
+    clusterKey,
+    size,
+    join,
+    mdns: !values['no-mdns'],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   try {
     await client.start();
     const outcome = await client.submit(op, { readOnly, timeoutMs: timeoutS * 1000 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { forEachLine } from '../process/lines.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -38,10 +39,13 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
   const portBase = Number(values['api-port-base']);
   if (!Number.isInteger(portBase) || portBase < 1024 || portBase + n > 65535)
     throw new UsageError(`--api-port-base must be a port from 1024, got "${values['api-port-base']}"`);
-  // A fresh cluster name per demo, so two demos (or a classroom of them) on one LAN never merge.
+  // A fresh cluster name per demo, so two demos (or a classroom of them) on one LAN never merge; and a
+  // secret of its own, so nothing else on the LAN can connect to its replicas.
   const cluster = values.cluster ?? `demo-${randomBytes(3).toString('hex')}`;
+  const key = ClusterKey.generate();
   const base = values['data-dir'] ?? (await mkdtemp(join(tmpdir(), 'pbft-lab-demo-')));
   print(`PBFT Lab demo: ${n} replicas (f = ${(n - 1) / 3}) on this machine, cluster "${cluster}", data in ${base}`);
+  print(`join code: ${key.joinCode}`);
 
   const children: ChildProcess[] = [];
   for (let i = 0; i < n; i++) {
@@ -56,6 +60,8 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       cluster,
       '--size',
       String(n),
+      '--cluster-key',
+      key.joinCode,
       '--listen',
       '/ip4/127.0.0.1/tcp/0',
       '--allow-loopback',
@@ -71,7 +77,9 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     for (const stream of [child.stdout!, child.stderr!]) forEachLine(stream, (line) => print(prefix + line));
     child.on('exit', (code, signal) => print(`${prefix}exited (${signal ?? code})`));
   }
-  print(`submit operations with: npx pbft-lab client --cluster ${cluster} --size ${n} write /hello world`);
+  print(
+    `submit operations with: npx pbft-lab client --cluster-key ${key.joinCode} --cluster ${cluster} --size ${n} write /hello world`,
+  );
   print('stop all replicas with Ctrl-C');
 
   await new Promise<void>((resolve) => {

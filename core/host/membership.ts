@@ -6,6 +6,7 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { dialableRemoteAddrs, peerIdOfMultiaddr } from '../net/addresses.ts';
+import { describeDialError } from '../net/cluster-protector.ts';
 import { parseHello, RosterFormation, type Hello } from '../net/roster.ts';
 import type { ReplicaId } from '../pbft/messages.ts';
 import type { FrameTransport } from '../net/frame-transport.ts';
@@ -30,6 +31,8 @@ export interface MembershipOptions {
   readonly allowLoopback?: boolean;
   /** @default PEER_IDLE_MS */
   readonly peerIdleMs?: number;
+  /** Whether this machine runs with a cluster key (so a failed handshake likely means another key). @default true */
+  readonly keyed?: boolean;
   /** Links to peers. */
   readonly transport: Pick<FrameTransport, 'addPeer' | 'removePeer'>;
   /** Dials `--join` addresses that name no peer; its peer store knows where joined members listen. */
@@ -65,6 +68,8 @@ export class Membership {
   /** When a peer outside the roster last said something acceptable (a HELLO of our cluster, a client frame). */
   private readonly lastAccepted = new Map<string, number>();
   private readonly addresses = new Map<string, Multiaddr[]>();
+  /** The candidate last logged, so each change of the proposed roster is logged once. */
+  private notedCandidate = '';
   private stopped = false;
 
   constructor(options: MembershipOptions) {
@@ -86,6 +91,14 @@ export class Membership {
   /** This machine's replica id, or null (forming, or an observer). */
   get replicaId(): ReplicaId | null {
     return this.roster.replicaId;
+  }
+
+  /**
+   * What this machine would adopt now, while forming: the n smallest peer ids of the key holders it
+   * has heard from (itself included), or null while it knows fewer. Shown before it is adopted.
+   */
+  get proposedRoster(): readonly string[] | null {
+    return this.roster.adopted ? null : this.roster.candidate();
   }
 
   /** The replica id of `peer`, or -1 if it is not in the roster. */
@@ -154,7 +167,7 @@ export class Membership {
       const connection = await this.options.node.dial(ma);
       this.meet(connection.remotePeer.toString(), [ma]);
     } catch (error) {
-      this.options.note(`--join ${address}: ${(error as Error).message}; retrying in 2 s`);
+      this.options.note(`--join ${address}: ${describeDialError(error, this.options.keyed ?? true)}; retrying in 2 s`);
       if (!this.stopped) setTimeout(() => void this.joinAddress(address), JOIN_RETRY_MS).unref();
     }
   }
@@ -192,6 +205,7 @@ export class Membership {
       this.options.transport.addPeer(from);
       this.sendHello(from);
     }
+    this.noteProposedRoster();
     const adopted = this.roster.tryAdopt();
     if (adopted) {
       note(
@@ -199,6 +213,17 @@ export class Membership {
       );
       this.options.onRosterAdopted(adopted);
     }
+  }
+
+  /** Each new proposal is logged before it can be adopted: who would be replica 0, 1, … */
+  private noteProposedRoster(): void {
+    const candidate = this.proposedRoster;
+    const key = candidate?.join(',') ?? '';
+    if (!candidate || key === this.notedCandidate) return;
+    this.notedCandidate = key;
+    this.options.note(
+      `proposed roster: ${candidate.map((p, i) => `${i}=${short(p)}${p === this.options.self ? ' (this machine)' : ''}`).join(' ')}; adopted once each of them announces it`,
+    );
   }
 
   /** A client frame from `peer`: keep a link to it for replies (if there is room). */

@@ -12,6 +12,8 @@ import { peerIdOfMultiaddr } from '../net/addresses.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
+import { describeDialError, NOT_A_MEMBER } from '../net/cluster-protector.ts';
+import type { ClusterKey } from '../net/cluster-key.ts';
 import { parseHello } from '../net/roster.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { logicalClientId } from './client-id.ts';
@@ -31,6 +33,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface NetworkClientOptions {
   readonly cluster: string;
+  /** The cluster secret (null: a cluster started with --open-cluster, for measurements only). */
+  readonly clusterKey: ClusterKey | null;
   readonly size: number;
   readonly join?: readonly Multiaddr[];
   /** @default true */
@@ -103,6 +107,11 @@ export class NetworkClient {
     const allowLoopback = this.options.allowLoopback ?? true;
     this.node = await createLabNode({
       listen: ['/ip4/0.0.0.0/tcp/0'],
+      clusterKey: this.options.clusterKey ?? undefined,
+      onNotClusterMember: ({ remoteAddr, direction }) =>
+        this.options.log?.(
+          `${direction === 'inbound' ? 'connection from' : 'connection to'} ${remoteAddr}: ${NOT_A_MEMBER}`,
+        ),
       mdns: this.options.mdns === false ? false : { intervalMs: 1_000 },
       allowLoopback,
     });
@@ -180,7 +189,7 @@ export class NetworkClient {
       const connection = await this.node.dial(address);
       this.meet(connection.remotePeer.toString(), [address]);
     } catch (error) {
-      this.options.log?.(`--join ${address.toString()}: ${(error as Error).message}`);
+      this.options.log?.(`--join ${address.toString()}: ${describeDialError(error, this.options.clusterKey !== null)}`);
     }
   }
 

@@ -22,11 +22,14 @@ import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
+import { NOT_A_MEMBER } from '../net/cluster-protector.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { Replica } from '../pbft/replica.ts';
 import { ClientGate } from './client-gate.ts';
+import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
+import type { ClusterKey } from '../net/cluster-key.ts';
 import { HostEvents, short } from './host-events.ts';
 import { HostFaults } from './host-faults.ts';
 import type {
@@ -54,9 +57,19 @@ const HELLO_INTERVAL_MS = 1_000;
 
 export interface ReplicaHostOptions {
   readonly dataDir: string;
+  /** A label for the cluster inside its key: machines of one key with other names do not form together. */
   readonly cluster: string;
   readonly size: number;
-  /** Listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/0'] */
+  /**
+   * The cluster secret (cluster-secret.ts): only machines holding it connect at all.
+   * @default 'stored-or-new': the data directory's key, or a new cluster's if it holds none
+   */
+  readonly clusterKey?: ClusterKeyChoice;
+  /**
+   * Listen multiaddrs. A TCP port 0 means the port this data directory listened on last time (so a
+   * restarted machine is found where it was), or any free port the first time or if that one is taken.
+   * @default ['/ip4/0.0.0.0/tcp/0']
+   */
   readonly listen?: string[];
   /** Peers to dial directly (networks that block multicast). */
   readonly join?: string[];
@@ -90,6 +103,7 @@ export class ReplicaHost implements LabApi {
   private ownClient: OwnClient | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
+  private clusterKey: ClusterKey | null = null;
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -116,6 +130,11 @@ export class ReplicaHost implements LabApi {
     return this.membership?.replicaId ?? null;
   }
 
+  /** The join code of this machine's cluster (null: running without a cluster key). */
+  get joinCode(): string | null {
+    return this.clusterKey?.joinCode ?? null;
+  }
+
   /** Multiaddrs another machine can `--join`. */
   get listenAddresses(): string[] {
     return this.node.getMultiaddrs().map(String);
@@ -136,13 +155,11 @@ export class ReplicaHost implements LabApi {
 
   private async startOn(data: DataDir): Promise<void> {
     const { cluster, size } = this.options;
-    this.node = await createLabNode({
-      privateKey: data.privateKey,
-      listen: this.options.listen,
-      mdns: this.options.mdns === false ? false : { intervalMs: this.options.mdnsIntervalMs ?? 2_000 },
-      allowLoopback: this.options.allowLoopback,
-      inboundConnectionsPerHostPerSecond: this.options.allowLoopback ? 100 : undefined,
-    });
+    const settled = await settleClusterKey(data, this.options.clusterKey ?? 'stored-or-new');
+    this.clusterKey = settled.key;
+    this.noteClusterKey(settled.origin);
+    this.node = await this.startNode(data);
+    await this.rememberListenPort(data);
     this.transport = createFrameTransport(this.node, {
       allowLoopback: this.options.allowLoopback,
       log: (entry) => {
@@ -161,6 +178,7 @@ export class ReplicaHost implements LabApi {
       adopted: data.roster,
       allowLoopback: this.options.allowLoopback,
       peerIdleMs: this.options.peerIdleMs,
+      keyed: this.clusterKey !== null,
       transport: this.transport,
       node: this.node,
       listenAddresses: () => this.listenAddresses,
@@ -181,6 +199,57 @@ export class ReplicaHost implements LabApi {
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.announce(), HELLO_INTERVAL_MS));
     this.announce();
+  }
+
+  private noteClusterKey(origin: 'new' | 'given' | 'stored' | 'replaced' | 'none'): void {
+    const key = this.clusterKey;
+    if (!key) return this.note('NO CLUSTER KEY: any libp2p node on the network may connect (measurement only)');
+    const from = {
+      none: '',
+      new: 'a new cluster',
+      given: 'joined with the code given',
+      stored: 'from the data directory',
+      replaced: 'the code given replaces the key this directory held (it had formed no roster with it)',
+    }[origin];
+    this.note(`cluster key ${key.fingerprint} (${from}); join code for the other machines: ${key.joinCode}`);
+  }
+
+  /** The libp2p node, on the TCP port this data directory used last time if it is free. */
+  private async startNode(data: DataDir): Promise<LabNode> {
+    const refusals = new RefusalNotes((line) => this.note(line));
+    const wanted = this.options.listen ?? ['/ip4/0.0.0.0/tcp/0'];
+    const create = (listen: string[]): Promise<LabNode> =>
+      createLabNode({
+        privateKey: data.privateKey,
+        listen,
+        clusterKey: this.clusterKey ?? undefined,
+        onNotClusterMember: ({ remoteAddr, direction }) => refusals.refused(remoteAddr, direction, NOT_A_MEMBER),
+        mdns: this.options.mdns === false ? false : { intervalMs: this.options.mdnsIntervalMs ?? 2_000 },
+        allowLoopback: this.options.allowLoopback,
+        inboundConnectionsPerHostPerSecond: this.options.allowLoopback ? 100 : undefined,
+      });
+    const port = data.listenPort;
+    const reused = port === null ? wanted : wanted.map((a) => a.replace(/\/tcp\/0(?=\/|$)/, `/tcp/${port}`));
+    let node: LabNode;
+    try {
+      node = await create(reused);
+    } catch (error) {
+      if (reused.every((a, i) => a === wanted[i])) throw error;
+      this.note(
+        `TCP port ${port} (this machine's port before the restart) is not free (${(error as Error).message}); listening on a new port: peers find it by mDNS or HELLO, clients given the old address need the new one`,
+      );
+      node = await create(wanted);
+    }
+    return node;
+  }
+
+  /** Saved for the next start (once the node is ours to stop if the write fails). */
+  private async rememberListenPort(data: DataDir): Promise<void> {
+    const tcpPort = this.node
+      .getMultiaddrs()
+      .map((a) => a.getComponents().find((c) => c.name === 'tcp')?.value)
+      .find((v) => v !== undefined);
+    if (tcpPort !== undefined && Number(tcpPort) !== data.listenPort) await data.saveListenPort(Number(tcpPort));
   }
 
   async stop(): Promise<void> {
@@ -355,6 +424,8 @@ export class ReplicaHost implements LabApi {
       size: this.options.size,
       listenAddresses: this.listenAddresses,
       roster,
+      proposedRoster: this.membership.proposedRoster,
+      clusterKey: this.clusterKey && { fingerprint: this.clusterKey.fingerprint, joinCode: this.clusterKey.joinCode },
       replicaId: roster ? this.replicaId : null,
       replica: this.driver?.replica ?? null,
       behaviour: this.driver?.behaviourId ?? null,

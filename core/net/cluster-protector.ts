@@ -97,3 +97,17 @@ function checkFirstBytes(
     deliver(data);
   };
 }
+
+/**
+ * A dial's error as a person should read it. When the remote does not hold our key, it usually
+ * notices first (it reads our noise) and resets the connection, so the dialler sees only a reset or
+ * a failed encryption handshake; with a cluster key, that is the likely reason and is said so.
+ */
+export function describeDialError(error: unknown, keyed: boolean): string {
+  const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (error instanceof NotClusterMemberError) return error.message;
+  const duringHandshake =
+    error instanceof Error &&
+    (error.name === 'EncryptionFailedError' || /ECONNRESET|EOF|reset|closed while reading/i.test(error.message));
+  return keyed && duringHandshake ? `${NOT_A_MEMBER}? the handshake failed (${raw})` : raw;
+}
