@@ -409,7 +409,8 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
     cut.send(new Uint8Array(10));
     await within(cut.close(), 10_000, 'closing the truncated stream');
     await expectLogged(victim, mark, [
-      `net inbound-stream-reset ${short(stranger)}: frame length prefix announces 100000000 bytes, limit is`,
+      // Refused before the prefix is read to its end, once it passes a non-member's 128 KiB.
+      `net inbound-stream-reset ${short(stranger)}: frame length prefix announces 1433856 bytes, limit is 131072`,
       `net inbound-stream-reset ${short(stranger)}: frame length prefix is longer than 5 bytes`,
       `net inbound-truncated ${short(stranger)}: stream ended inside a frame (10 bytes of it held)`,
     ]);

@@ -131,6 +131,8 @@ export interface LabMetrics {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly framesDropped: number;
+  /** Bytes of inbound frames begun but not complete, held for roster members and for everyone else (bounded). */
+  readonly partialFrameBytes?: { readonly members: number; readonly nonMembers: number };
 }
 
 export interface LabFaults {

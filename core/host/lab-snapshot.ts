@@ -53,6 +53,7 @@ export function labSnapshot(parts: SnapshotParts): LabSnapshot {
     bytesIn: stats.bytesIn,
     bytesOut: stats.bytesOut,
     framesDropped: Object.values(stats.dropped).reduce((a, b) => a + b, 0),
+    partialFrameBytes: stats.partialFrameBytes,
   };
   const stable = replica?.stableCheckpoint;
   return {

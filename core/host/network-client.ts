@@ -115,7 +115,7 @@ export class NetworkClient {
       mdns: this.options.mdns === false ? false : { intervalMs: 1_000 },
       allowLoopback,
     });
-    this.transport = createFrameTransport(this.node, { allowLoopback });
+    this.transport = createFrameTransport(this.node, { allowLoopback, isMember: (peer) => this.replicaOf.has(peer) });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     await this.transport.start();
     if (this.options.mdns !== false) {

@@ -162,6 +162,8 @@ export class ReplicaHost implements LabApi {
     await this.rememberListenPort(data);
     this.transport = createFrameTransport(this.node, {
       allowLoopback: this.options.allowLoopback,
+      // Members may send 4 MiB frames (state transfer); clients and strangers only a client's largest.
+      isMember: (peer) => this.membership?.isMember(peer) ?? false,
       log: (entry) => {
         if (entry.level !== 'debug')
           this.note(
