@@ -373,6 +373,8 @@ class Libp2pFrameTransport implements FrameTransport {
       onGone: () => this.#inbound.delete(handle),
     });
     this.#inbound.add(handle);
+    // The peer is up and reaches us: if our link to it is backing off, dial it now.
+    this.#links.get(from)?.retryNow();
   }
 
   /** The roster code's bug must not take the stream down: a predicate that throws says "not a member". */

@@ -135,6 +135,9 @@ export async function createLabNode(options: LabNodeOptions = {}): Promise<LabNo
     services: { identify: identify() },
     connectionManager: {
       inboundConnectionThreshold: options.inboundConnectionsPerHostPerSecond ?? (allowLoopback ? 50 : 5),
+      // One address of a peer that does not answer (an old port, now someone else's) must not hold a
+      // dial for libp2p's 6 s before the next address is tried: on a LAN a handshake takes milliseconds.
+      addressDialTimeout: 2_000,
     },
     connectionGater: allowLoopback
       ? {}
