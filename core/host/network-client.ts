@@ -28,6 +28,14 @@ import { CLIENT_KEY_BYTES, encodeFrame, encodeGroupedFrames, parseFrame, type Wi
 const TICK_MS = 50;
 const RETRANSMIT_TICKS = 500 / TICK_MS;
 const HELLO_EVERY_TICKS = 500 / TICK_MS;
+/** Once the roster is known, HELLOs still go to the members now and then: their answers say where each member listens now. */
+const MEMBER_HELLO_EVERY_TICKS = 2_000 / TICK_MS;
+/**
+ * A client redials a replica it lost at least this often: a restarted replica needs our MAC key
+ * before it can accept a pre-prepare carrying our requests, and with another replica down the
+ * cluster needs it to order anything (issue 13, finding 6).
+ */
+const MEMBER_REDIAL_MAX_MS = 1_000;
 const KEYS_EVERY_TICKS = 1_000 / TICK_MS;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -115,7 +123,11 @@ export class NetworkClient {
       mdns: this.options.mdns === false ? false : { intervalMs: 1_000 },
       allowLoopback,
     });
-    this.transport = createFrameTransport(this.node, { allowLoopback, isMember: (peer) => this.replicaOf.has(peer) });
+    this.transport = createFrameTransport(this.node, {
+      allowLoopback,
+      isMember: (peer) => this.replicaOf.has(peer),
+      backoff: { maxMs: MEMBER_REDIAL_MAX_MS },
+    });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     await this.transport.start();
     if (this.options.mdns !== false) {
@@ -130,6 +142,7 @@ export class NetworkClient {
       ticks++;
       // Ask for the roster again every half second until f+1 members have vouched for one.
       if (!this.roster && ticks % HELLO_EVERY_TICKS === 0) for (const peer of this.peers) this.hello(peer);
+      if (this.roster && ticks % MEMBER_HELLO_EVERY_TICKS === 0) for (const member of this.roster) this.hello(member);
       // Keys again every second: a replica that restarted has forgotten them.
       if (this.roster && ticks % KEYS_EVERY_TICKS === 0) this.sendKeys();
     }, TICK_MS);
@@ -259,23 +272,18 @@ export class NetworkClient {
 
   private onHello(from: string, json: string): void {
     const hello = parseHello(json);
-    if (
-      !hello ||
-      hello.cluster !== this.options.cluster ||
-      hello.size !== this.options.size ||
-      !hello.adopted ||
-      this.roster
-    )
-      return;
+    if (!hello || hello.cluster !== this.options.cluster || hello.size !== this.options.size || !hello.adopted) return;
     if (!hello.adopted.includes(from)) return;
-    const addrs = (JSON.parse(json) as { addrs?: Record<string, unknown> }).addrs ?? {};
-    for (const [member, list] of Object.entries(addrs)) {
-      if (Array.isArray(list))
-        this.memberAddrs.set(
-          member,
-          list.filter((a): a is string => typeof a === 'string'),
-        );
+    if (this.roster) {
+      // Where the members listen now (one may have restarted elsewhere): only from a member of our roster.
+      const replica = this.replicaOf.get(from);
+      if (replica === undefined || !sameRoster(hello.adopted, this.roster)) return;
+      this.learnAddresses(json, true);
+      // A member's HELLO may be its question for our key (it restarted and has none): the answer is cheap.
+      this.send(from, { kind: 'client-key', key: this.keys[replica]! });
+      return;
     }
+    this.learnAddresses(json, false);
     // Ask the other members too (we may know only the one we joined): f+1 of them must vouch.
     for (const member of hello.adopted) {
       if (this.peers.has(member)) continue;
@@ -288,6 +296,26 @@ export class NetworkClient {
     this.vouches.set(key, vouching);
     const f = (this.options.size - 1) / 3;
     if (vouching.size >= f + 1) this.useRoster(hello.adopted);
+  }
+
+  /**
+   * The member addresses a HELLO lists. Once the roster is known, a member whose addresses changed is
+   * redialled at the new ones (a replica that restarted on another port).
+   */
+  private learnAddresses(json: string, redial: boolean): void {
+    const addrs = (JSON.parse(json) as { addrs?: Record<string, unknown> }).addrs ?? {};
+    for (const [member, list] of Object.entries(addrs)) {
+      if (!Array.isArray(list) || (this.roster && !this.replicaOf.has(member))) continue;
+      const strings = list.filter((a): a is string => typeof a === 'string').slice(0, 16);
+      if (strings.length === 0) continue;
+      const known = this.memberAddrs.get(member) ?? [];
+      const changed = strings.length !== known.length || strings.some((a) => !known.includes(a));
+      this.memberAddrs.set(member, strings);
+      if (redial && changed) {
+        this.options.log?.(`replica ${this.replicaOf.get(member)} listens at ${strings.join(' ')}`);
+        this.transport.addPeer(member, this.addrsOf(member));
+      }
+    }
   }
 
   private addrsOf(member: string): Multiaddr[] {
@@ -324,4 +352,8 @@ export class NetworkClient {
     this.sendKeys();
     for (const resolve of this.rosterWaiters.splice(0)) resolve();
   }
+}
+
+function sameRoster(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

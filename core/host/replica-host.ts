@@ -118,6 +118,7 @@ export class ReplicaHost implements LabApi {
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
+      askForKey: (peer) => this.askForKey(peer),
       note: (line) => this.note(line),
     });
   }
@@ -178,6 +179,7 @@ export class ReplicaHost implements LabApi {
       cluster,
       size,
       adopted: data.roster,
+      memberAddresses: data.peerAddresses,
       allowLoopback: this.options.allowLoopback,
       peerIdleMs: this.options.peerIdleMs,
       keyed: this.clusterKey !== null,
@@ -188,6 +190,7 @@ export class ReplicaHost implements LabApi {
       note: (line) => this.note(line),
       onRosterAdopted: (roster) => void this.onRosterAdopted(roster),
       onForget: (peer) => this.gate.forget(peer),
+      onMemberAddresses: () => this.rememberMemberAddresses(),
     });
     this.note(`peer ${this.peerId} listening on ${this.listenAddresses.join(' ')}; cluster "${cluster}" of ${size}`);
     if (data.roster) this.note(`roster from the data directory: ${data.roster.map(short).join(', ')}`);
@@ -237,8 +240,11 @@ export class ReplicaHost implements LabApi {
       node = await create(reused);
     } catch (error) {
       if (reused.every((a, i) => a === wanted[i])) throw error;
+      const why = /EADDRINUSE/.test(String((error as Error).message))
+        ? 'in use'
+        : (error as Error).message.split('\n')[0];
       this.note(
-        `TCP port ${port} (this machine's port before the restart) is not free (${(error as Error).message}); listening on a new port: peers find it by mDNS or HELLO, clients given the old address need the new one`,
+        `TCP port ${port} (this machine's port before the restart) is not free (${why}); listening on a new port: members and clients learn it when this machine reaches them`,
       );
       node = await create(wanted);
     }
@@ -355,6 +361,16 @@ export class ReplicaHost implements LabApi {
     this.membership.announce();
   }
 
+  /** Where the other members listen, saved when it changes: a restart then finds them without mDNS or --join. */
+  private rememberMemberAddresses(): void {
+    const addresses = this.membership.memberAddresses();
+    const json = JSON.stringify(addresses);
+    if (this.stopped || Object.keys(addresses).length === 0 || json === JSON.stringify(this.data.peerAddresses)) return;
+    this.data.savePeerAddresses(addresses).catch((error: unknown) => {
+      if (!this.stopped) this.note(`could not save where the members listen: ${(error as Error).message}`);
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Frames in and out
 
@@ -377,6 +393,8 @@ export class ReplicaHost implements LabApi {
         if (replicaId < 0)
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.events.emitMessage('in', replicaId, frame.message);
+        if (frame.message.type === 'pre-prepare')
+          for (const request of frame.message.requests) this.gate.wantKey(request.client);
         this.driver?.input(replicaId, frame.message);
         return this.driver?.drain();
       }
@@ -404,6 +422,18 @@ export class ReplicaHost implements LabApi {
         this.note(`replica ${short(from)} refuses our requests: ${frame.reason}`);
         return this.ownClient?.refused(frame.reason);
     }
+  }
+
+  /**
+   * A client whose key we lack (we restarted, or it could not reach us): a HELLO asks it for the key
+   * (a client answers a member's HELLO with its CLIENT-KEY). Reaching it is up to libp2p: it dialled
+   * us, or another member's connection taught its address to identify.
+   */
+  private askForKey(peer: string): void {
+    if (peer === this.peerId) return;
+    this.note(`no MAC key of client ${short(peer)}: asking it for one`, 'debug');
+    this.membership.rememberClient(peer);
+    this.membership.sendHelloTo(peer);
   }
 
   private sendFrame(peer: string, frame: WireFrame): void {

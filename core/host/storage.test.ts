@@ -175,7 +175,7 @@ describe('reopening', () => {
     expect(stable.proof.map(encodeMessage)).toEqual(checkpoint.proof.map(encodeMessage));
   });
 
-  it('gives back the cluster key and the listen port, kept private (0600)', async () => {
+  it('gives back the cluster key, the listen port and where the members listen, kept private (0600)', async () => {
     const dir = path.join(root, 'keyed');
     const first = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
     expect(first.clusterKey).toBeNull();
@@ -183,6 +183,10 @@ describe('reopening', () => {
     const key = ClusterKey.generate();
     await first.saveClusterKey(key);
     await first.saveListenPort(41234);
+    await first.savePeerAddresses({ 'peer-b': ['/ip4/10.0.0.2/tcp/4001'] });
+    await expect(first.savePeerAddresses({ 'peer-c': new Array(17).fill('/ip4/10.0.0.3/tcp/1') })).rejects.toThrow(
+      /at most 16/,
+    );
     await expect(first.saveListenPort(0)).rejects.toThrow(RangeError);
     await first.close();
     expect((await stat(path.join(dir, F.clusterKey))).mode & 0o777).toBe(0o600);
@@ -191,6 +195,7 @@ describe('reopening', () => {
     await again.close();
     expect(again.clusterKey!.equals(key)).toBe(true);
     expect(again.listenPort).toBe(41234);
+    expect(again.peerAddresses).toEqual({ 'peer-b': ['/ip4/10.0.0.2/tcp/4001'] });
   });
 
   it('round-trips a 24 MB snapshot', async () => {

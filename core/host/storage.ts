@@ -11,6 +11,8 @@
  *   cluster.key      the cluster secret, in libp2p's swarm key format (core/net/cluster-key.ts)
  *   listen.json      {version, tcpPort}: the TCP port the node listened on, reused at a restart so
  *                    clients and peers find it where it was
+ *   peers.json       {version, addresses: {peerId: [multiaddr]}}: where the other members last
+ *                    listened, so a restarted machine finds them without mDNS or --join
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
  *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
@@ -60,6 +62,7 @@ export const DATA_DIR_FILES = {
   identityKey: 'identity.key',
   clusterKey: 'cluster.key',
   listen: 'listen.json',
+  peers: 'peers.json',
   roster: 'roster.json',
   view: 'view.json',
   checkpoint: 'checkpoint.bin',
@@ -71,7 +74,7 @@ const MARKER_FORMAT = 'pbft-lab-data-dir';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const TEMP_FILE =
-  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
+  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|peers\.json|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
 /** Unix modes say nothing about Windows ACLs, and directories cannot be fsynced there. */
 const POSIX = process.platform !== 'win32';
 
@@ -124,6 +127,10 @@ export interface DataDir {
   readonly clusterKey: ClusterKey | null;
   /** The TCP port the node last listened on: as loaded at open, then as last saved. */
   readonly listenPort: number | null;
+  /** Where the other members last listened (multiaddr strings by peer id): as loaded at open, then as last saved. */
+  readonly peerAddresses: Readonly<Record<string, readonly string[]>>;
+  /** Resolves once the addresses are on disk. */
+  savePeerAddresses(addresses: Readonly<Record<string, readonly string[]>>): Promise<void>;
   /** Resolves once the key is on disk (mode 0600, like every file here). */
   saveClusterKey(key: ClusterKey): Promise<void>;
   /** Resolves once the port is on disk. */
@@ -229,10 +236,22 @@ async function initialise(
   };
   await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, null, null, {
-    view: 0,
-    stable: null,
-  });
+  return new OpenDataDir(
+    dir,
+    size,
+    lock,
+    privateKey,
+    peerId,
+    marker.createdAt,
+    null,
+    null,
+    null,
+    {},
+    {
+      view: 0,
+      stable: null,
+    },
+  );
 }
 
 async function openExisting(
@@ -260,6 +279,7 @@ async function openExisting(
   const roster = await readRoster(dir, size);
   const clusterKey = await readClusterKey(dir);
   const listenPort = await readListenPort(dir);
+  const peerAddresses = await readPeerAddresses(dir);
   const viewState = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
@@ -268,17 +288,29 @@ async function openExisting(
   await removeTempFiles(dir, entries);
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, clusterKey, listenPort, {
-    ...viewState,
-    stable,
-    log: logAbove(stable?.seq ?? 0, log.records),
-  });
+  return new OpenDataDir(
+    dir,
+    size,
+    lock,
+    privateKey,
+    peerId,
+    marker.createdAt,
+    roster,
+    clusterKey,
+    listenPort,
+    peerAddresses,
+    {
+      ...viewState,
+      stable,
+      log: logAbove(stable?.seq ?? 0, log.records),
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen';
+type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen' | 'peers';
 
 interface PendingWrite {
   readonly kind: WriteKind;
@@ -300,6 +332,7 @@ class OpenDataDir implements DataDir {
   private savedRoster: readonly string[] | null;
   private savedClusterKey: ClusterKey | null;
   private savedListenPort: number | null;
+  private savedPeerAddresses: Readonly<Record<string, readonly string[]>>;
   private readonly queue: PendingWrite[] = [];
   /** Open log segments (file descriptors), by segment number (appendLog). */
   private readonly segments = new Map<number, number>();
@@ -316,8 +349,10 @@ class OpenDataDir implements DataDir {
     roster: readonly string[] | null,
     clusterKey: ClusterKey | null,
     listenPort: number | null,
+    peerAddresses: Readonly<Record<string, readonly string[]>>,
     persisted: PersistedState,
   ) {
+    this.savedPeerAddresses = peerAddresses;
     this.savedClusterKey = clusterKey;
     this.savedListenPort = listenPort;
     this.dir = dir;
@@ -340,6 +375,20 @@ class OpenDataDir implements DataDir {
 
   get listenPort(): number | null {
     return this.savedListenPort;
+  }
+
+  get peerAddresses(): Readonly<Record<string, readonly string[]>> {
+    return this.savedPeerAddresses;
+  }
+
+  savePeerAddresses(addresses: Readonly<Record<string, readonly string[]>>): Promise<void> {
+    const problem = peerAddressesProblem(addresses);
+    if (problem !== null) return Promise.reject(new RangeError(`cannot save peer addresses: ${problem}`));
+    const copy = Object.fromEntries(Object.entries(addresses).map(([peer, list]) => [peer, [...list]]));
+    return this.enqueue('peers', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.peers, [jsonBytes({ version: DATA_DIR_VERSION, addresses: copy })]);
+      this.savedPeerAddresses = copy;
+    });
   }
 
   saveClusterKey(key: ClusterKey): Promise<void> {
@@ -574,6 +623,30 @@ async function readListenPort(dir: string): Promise<number | null> {
   if (!isPort(value.tcpPort))
     throw new DataDirError(file, `holds no valid TCP port (${JSON.stringify(value.tcpPort)})`);
   return value.tcpPort;
+}
+
+async function readPeerAddresses(dir: string): Promise<Record<string, readonly string[]>> {
+  const file = path.join(dir, DATA_DIR_FILES.peers);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return {};
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  const problem = peerAddressesProblem(value.addresses);
+  if (problem !== null) throw new DataDirError(file, `holds no valid peer addresses: ${problem}`);
+  return value.addresses as Record<string, readonly string[]>;
+}
+
+/** At most 256 peers of at most 16 addresses of at most 256 characters each. */
+function peerAddressesProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
+  const entries = Object.entries(value);
+  if (entries.length > 256) return 'more than 256 peers';
+  for (const [peer, list] of entries) {
+    if (peer.length === 0 || peer.length > 128) return `peer id ${JSON.stringify(peer.slice(0, 20))} of bad length`;
+    if (!Array.isArray(list) || list.length > 16 || !list.every((a) => typeof a === 'string' && a.length <= 256))
+      return `addresses of ${peer} are not a list of at most 16 strings`;
+  }
+  return null;
 }
 
 function isPort(value: unknown): value is number {
