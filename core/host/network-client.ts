@@ -306,10 +306,15 @@ export class NetworkClient {
     const addrs = (JSON.parse(json) as { addrs?: Record<string, unknown> }).addrs ?? {};
     for (const [member, list] of Object.entries(addrs)) {
       if (!Array.isArray(list) || (this.roster && !this.replicaOf.has(member))) continue;
-      const strings = list.filter((a): a is string => typeof a === 'string').slice(0, 16);
+      // A member lists its own addresses with its peer id, the others without (identify): compare them bare.
+      const strings = [
+        ...new Set(list.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/\/p2p\/[^/]+$/, ''))),
+      ]
+        .sort()
+        .slice(0, 16);
       if (strings.length === 0) continue;
       const known = this.memberAddrs.get(member) ?? [];
-      const changed = strings.length !== known.length || strings.some((a) => !known.includes(a));
+      const changed = strings.length !== known.length || strings.some((a, i) => a !== known[i]);
       this.memberAddrs.set(member, strings);
       if (redial && changed) {
         this.options.log?.(`replica ${this.replicaOf.get(member)} listens at ${strings.join(' ')}`);

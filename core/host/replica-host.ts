@@ -15,6 +15,7 @@
  * (core/net/roster.ts) and save it → start the replica with its id in the roster. Machines beyond n
  * observe.
  */
+import { peerIdFromString } from '@libp2p/peer-id';
 import { FileStore } from '../app/file-store.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { FaultyReplica } from '../byzantine/faulty-replica.ts';
@@ -426,11 +427,18 @@ export class ReplicaHost implements LabApi {
 
   /**
    * A client whose key we lack (we restarted, or it could not reach us): a HELLO asks it for the key
-   * (a client answers a member's HELLO with its CLIENT-KEY). Reaching it is up to libp2p: it dialled
-   * us, or another member's connection taught its address to identify.
+   * (a client answers a member's HELLO with its CLIENT-KEY). It arrives if the client is connected to
+   * us, or libp2p's peer store knows where it listens; otherwise the client's own redialling brings it.
+   * The client id comes from a request not yet authenticated (a PRE-PREPARE's): only a well-formed peer
+   * id is asked, and Membership bounds and forgets the peers it tracks.
    */
   private askForKey(peer: string): void {
     if (peer === this.peerId) return;
+    try {
+      peerIdFromString(peer);
+    } catch {
+      return;
+    }
     this.note(`no MAC key of client ${short(peer)}: asking it for one`, 'debug');
     this.membership.rememberClient(peer);
     this.membership.sendHelloTo(peer);
