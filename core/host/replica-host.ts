@@ -160,8 +160,9 @@ export class ReplicaHost implements LabApi {
     const settled = await settleClusterKey(data, this.options.clusterKey ?? 'stored-or-new');
     this.clusterKey = settled.key;
     this.noteClusterKey(settled.origin);
+    // Nothing awaits between the node's start and the discovery listener below but the transport's
+    // start: mDNS answers arrive within milliseconds, and libp2p does not report a peer it already knows again.
     this.node = await this.startNode(data);
-    await this.rememberListenPort(data);
     this.transport = createFrameTransport(this.node, {
       allowLoopback: this.options.allowLoopback,
       // Members may send 4 MiB frames (state transfer); clients and strangers only a client's largest.
@@ -200,6 +201,7 @@ export class ReplicaHost implements LabApi {
       this.options.mdns === false ? null : watchPeerDiscovery(this.node, { allowLoopback: this.options.allowLoopback });
     this.discovery?.onPeerDiscovered((peer, addrs) => this.membership.meet(peer, addrs));
     for (const address of this.options.join ?? []) void this.membership.joinAddress(address);
+    await this.rememberListenPort(data);
 
     if (data.roster) this.startReplica();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
