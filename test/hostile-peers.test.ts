@@ -56,7 +56,10 @@ let cluster: TestCluster;
 let hosts: ReplicaHost[];
 let logs: LogTap[];
 let roster: readonly string[];
-/** A libp2p peer that is not in the roster, with a frame transport it sends and receives through. */
+/**
+ * A libp2p peer that is not in the roster, with a frame transport it sends and receives through. It holds
+ * the cluster key (a student of the class): without it, it could not connect at all (stranger-without-key tests).
+ */
 let attacker: LabNode;
 let attackerTransport: FrameTransport;
 const attackerInbox: { from: string; frame: WireFrame }[] = [];
@@ -69,7 +72,12 @@ beforeAll(async () => {
   logs = cluster.logs;
   roster = (await waitForRoster(hosts, 40_000))[0]!.roster;
 
-  attacker = await createLabNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowLoopback: true });
+  attacker = await createLabNode({
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    allowLoopback: true,
+    clusterKey: cluster.key,
+  });
   attackerTransport = createFrameTransport(attacker, { allowLoopback: true });
   attackerTransport.onFrame((from, bytes) => {
     const parsed = parseFrame(bytes);
@@ -401,7 +409,8 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
     cut.send(new Uint8Array(10));
     await within(cut.close(), 10_000, 'closing the truncated stream');
     await expectLogged(victim, mark, [
-      `net inbound-stream-reset ${short(stranger)}: frame length prefix announces 100000000 bytes, limit is`,
+      // Refused before the prefix is read to its end, once it passes a non-member's 128 KiB.
+      `net inbound-stream-reset ${short(stranger)}: frame length prefix announces 1433856 bytes, limit is 131072`,
       `net inbound-stream-reset ${short(stranger)}: frame length prefix is longer than 5 bytes`,
       `net inbound-truncated ${short(stranger)}: stream ended inside a frame (10 bytes of it held)`,
     ]);
@@ -497,7 +506,12 @@ describe('hostile peers against a four-replica cluster on loopback', () => {
     const big = 'x'.repeat(60_000);
     expect((await submit(hosts[0]!, { kind: 'write', path: '/big', text: big })).kind).toBe('written');
 
-    const stuck = await createLabNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowLoopback: true });
+    const stuck = await createLabNode({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      allowLoopback: true,
+      clusterKey: cluster.key,
+    });
     extraNodes.push(stuck);
     const heldStreams: Stream[] = [];
     // Accept the victim's stream and never read it: pausing stops yamux window updates, so the victim's

@@ -18,7 +18,13 @@ beforeAll(async () => {
   cluster = await startCluster(4, undefined);
   await waitForRoster(cluster.hosts, 30_000);
   const one = (await cluster.hosts[2]!.snapshot()).self.addresses[0]!;
-  client = new NetworkClient({ cluster: cluster.name, size: 4, join: [multiaddr(one)], mdns: false });
+  client = new NetworkClient({
+    cluster: cluster.name,
+    clusterKey: cluster.key,
+    size: 4,
+    join: [multiaddr(one)],
+    mdns: false,
+  });
   await client.start();
 }, 60_000);
 

@@ -41,13 +41,19 @@ beforeAll(async () => {
   roster = (await waitForRoster(cluster.hosts, 40_000))[0]!.roster;
   pool = new NetworkClient({
     cluster: cluster.name,
+    clusterKey: cluster.key,
     size: N,
     join: await addressesOf(cluster.hosts[1]!),
     mdns: false,
     clients: 3,
   });
   await pool.start();
-  node = await createLabNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, allowLoopback: true });
+  node = await createLabNode({
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    allowLoopback: true,
+    clusterKey: cluster.key,
+  });
   transport = createFrameTransport(node, { allowLoopback: true });
   transport.onFrame((from, bytes) => {
     const parsed = parseFrame(bytes);

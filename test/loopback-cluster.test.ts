@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterKey } from '../core/net/cluster-key.ts';
 import { canUseNetns, LoopbackNamespace } from './helpers/netns.ts';
 import { eventually, fetchSnapshot, ReplicaProcess, submitVia } from './helpers/replica-process.ts';
 
@@ -21,6 +22,7 @@ describe.skipIf(!usable.ok)(
   () => {
     const space = new LoopbackNamespace();
     const cluster = `test-${randomBytes(4).toString('hex')}`;
+    const clusterKey = ClusterKey.generate();
     const replicas: ReplicaProcess[] = [];
     let base = '';
     const live = () => replicas.filter((r) => r.running);
@@ -43,6 +45,7 @@ describe.skipIf(!usable.ok)(
         const r = new ReplicaProcess({
           dataDir: join(base, `r${i}`),
           cluster,
+          clusterKey,
           size: N,
           extraArgs: ['--allow-loopback', '--api-host', space.nsIp],
           wrapper: space.wrapper,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterKey } from '../core/net/cluster-key.ts';
 import type { LabSnapshot } from '../core/host/lab-api.ts';
 import { canUseNetns, NetnsLan } from './helpers/netns.ts';
 import { eventually, fetchSnapshot, ReplicaProcess, submitVia } from './helpers/replica-process.ts';
@@ -22,6 +23,7 @@ describe.skipIf(!usable.ok)(
     const lan = new NetnsLan(N);
     const replicas: ReplicaProcess[] = [];
     const cluster = `lan-${randomBytes(3).toString('hex')}`;
+    const clusterKey = ClusterKey.generate();
     let base = '';
 
     beforeAll(async () => {
@@ -41,6 +43,7 @@ describe.skipIf(!usable.ok)(
         const r = new ReplicaProcess({
           dataDir: join(base, `r${i}`),
           cluster,
+          clusterKey,
           size: N,
           listen: `/ip4/${host.ip}/tcp/0`,
           extraArgs: ['--api-host', host.ip],

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { BenchError, BenchProcess } from './bench-process.ts';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
 import { processCosts, runMeasuredWindow } from './measured-window.ts';
@@ -38,6 +39,8 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
   if (clientProcesses > options.clients)
     throw new BenchError(`${clientProcesses} client processes for ${options.clients} clients: at least one each`);
   const cluster = `bench-${randomBytes(3).toString('hex')}`;
+  // A secret of its own, as every cluster has; --cluster-key off measures what it costs.
+  const key = options.clusterKey === false ? null : ClusterKey.generate();
   const base = await mkdtemp(join(tmpdir(), 'pbft-lab-bench-'));
   const replicas: BenchProcess[] = [];
   const clients: BenchProcess[] = [];
@@ -55,6 +58,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     '/ip4/127.0.0.1/tcp/0',
     '--allow-loopback',
     '--no-mdns',
+    ...(key ? ['--cluster-key', key.joinCode] : ['--open-cluster']),
     ...joinAddresses.flatMap((a) => ['--join', a]),
   ];
   // Ctrl-C on the benchmark stops its children too (the default SIGINT would orphan them).
@@ -77,6 +81,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     const ready = spreadClients(options.clients, clientProcesses).map((count, k) => {
       const clientsOptions: ClientsOptions = {
         cluster,
+        joinCode: key?.joinCode ?? null,
         size: n,
         join: joinable[0]!,
         clients: count,
@@ -111,6 +116,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     const wallS = window.wallS;
     return {
       transport: 'libp2p',
+      clusterKey: key !== null,
       replicas: n,
       clients: options.clients,
       clientProcesses,

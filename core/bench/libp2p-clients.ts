@@ -7,11 +7,14 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import type { FileOp } from '../app/file-ops.ts';
 import { NetworkClient } from '../host/network-client.ts';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { LatencyHistogram, type HistogramJson } from './latency-histogram.ts';
 import { announceReady, serveParent } from './worker-protocol.ts';
 
 export interface ClientsOptions {
   readonly cluster: string;
+  /** The cluster's join code, or null for a cluster without a key. */
+  readonly joinCode: string | null;
   readonly size: number;
   readonly join: string;
   /** Logical clients in this process. */
@@ -38,6 +41,7 @@ const OP_TIMEOUT_MS = 10_000;
 async function run(options: ClientsOptions): Promise<void> {
   const node = new NetworkClient({
     cluster: options.cluster,
+    clusterKey: options.joinCode === null ? null : ClusterKey.fromJoinCode(options.joinCode),
     size: options.size,
     join: [multiaddr(options.join)],
     mdns: false,

@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly clientProcesses?: number;
   /** Close the measured window after this many operations (or `durationS`, whichever comes first). */
   readonly ops?: number;
+  /** libp2p: run the cluster with a cluster secret (pnet connection protection), as users do. @default true */
+  readonly clusterKey?: boolean;
 }
 
 export interface ProcessCost {
@@ -43,6 +45,8 @@ export interface ReplicaRssSample {
 
 export interface BenchReport {
   readonly transport: Transport;
+  /** libp2p: whether the cluster ran with a cluster secret. */
+  readonly clusterKey?: boolean;
   readonly replicas: number;
   readonly clients: number;
   readonly durationS: number;
@@ -111,7 +115,8 @@ export function formatReport(r: BenchReport): string[] {
     r.transport === 'echo'
       ? `2 processes, ${r.clients} frames in flight`
       : `${r.replicas} replicas, ${r.clients} closed-loop clients` +
-        (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`);
+        (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`) +
+        (r.clusterKey === undefined ? '' : r.clusterKey ? ', cluster key on' : ', cluster key OFF');
   const lines = [
     `transport ${r.transport}, ${who}, ${r.durationS} s after ${r.warmupS} s warm-up`,
     `operation: ${r.operation}`,

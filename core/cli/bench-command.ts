@@ -12,8 +12,10 @@ import { MAX_OP_BYTES } from '../pbft/codec.ts';
 import { UsageError } from './usage-error.ts';
 
 export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--ops N] [--warmup S] [--payload BYTES]
-                      [--read-ratio R] [--transport memory|libp2p|echo] [--client-processes P] [--json] [--cpu-prof DIR]
-  libp2p: C logical clients over P client processes (one libp2p node each; default 1)
+                      [--read-ratio R] [--transport memory|libp2p|echo] [--client-processes P] [--cluster-key on|off]
+                      [--json] [--cpu-prof DIR]
+  libp2p: C logical clients over P client processes (one libp2p node each; default 1); --cluster-key off runs
+          the cluster without its secret (pnet), to measure what the secret costs
   --ops N: close the measured window after N operations (and after --duration S if also given)
   echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
 
@@ -37,6 +39,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
       'client-processes': { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'cluster-key': { type: 'string', default: 'on' },
     },
     strict: true,
     allowPositionals: false,
@@ -84,6 +87,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   if (ops !== undefined && transport === 'memory') throw new UsageError('--ops is for --transport libp2p or echo');
   if (transport === 'echo' && (payload > 0 ? payload : 100) < 4)
     throw new UsageError('--payload for echo must be at least 4 bytes');
+  const clusterKeyFlag = values['cluster-key'];
+  if (clusterKeyFlag !== 'on' && clusterKeyFlag !== 'off')
+    throw new UsageError(`--cluster-key must be on or off, got "${clusterKeyFlag}"`);
+  if (clusterKeyFlag === 'off' && transport !== 'libp2p')
+    throw new UsageError('--cluster-key off is for --transport libp2p');
   const cpuProfDir = values['cpu-prof'];
   if (cpuProfDir !== undefined && cpuProfDir.length === 0) throw new UsageError('--cpu-prof needs a directory');
   return {
@@ -96,6 +104,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     readRatio,
     transport,
     clientProcesses,
+    clusterKey: clusterKeyFlag === 'on',
     json: values.json,
     cpuProfDir,
   };

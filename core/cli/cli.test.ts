@@ -2,7 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { clientCommand } from './client-command.ts';
+import { parseReplicaArgs } from './replica-command.ts';
 import { parseFaults, parseSeeds, simCommand } from './sim-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -117,6 +119,24 @@ describe('pbft-lab help (issue 15, point 4)', () => {
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/^verbs:/m);
     expect(out.stdout).toContain('pbft-lab help VERB');
+  });
+});
+
+describe('pbft-lab replica and client: the cluster key', () => {
+  it('a replica needs --new-cluster or --cluster-key CODE on first start, and a code that checks out', () => {
+    expect(() => parseReplicaArgs(['--data-dir', 'd', '--new-cluster', '--cluster-key', 'X'])).toThrow(/at most one/);
+    expect(() => parseReplicaArgs(['--data-dir', 'd', '--cluster-key', 'ABCD-EFGH'])).toThrow(
+      /--cluster-key: a join code has 56 letters and digits/,
+    );
+    const key = ClusterKey.generate();
+    const parsed = parseReplicaArgs(['--data-dir', 'd', '--cluster-key', key.joinCode.toLowerCase()]);
+    expect(parsed.clusterKey instanceof ClusterKey && parsed.clusterKey.equals(key)).toBe(true);
+    expect(parseReplicaArgs(['--data-dir', 'd', '--new-cluster']).clusterKey).toBe('new');
+    expect(parseReplicaArgs(['--data-dir', 'd']).clusterKey).toBe('stored');
+  });
+
+  it('a client needs the join code', async () => {
+    await expect(clientCommand(['--no-cache', 'list'], () => {})).rejects.toThrow(/--cluster-key CODE is required/);
   });
 });
 

@@ -14,14 +14,15 @@ import { describeSeenCluster, NetworkClient } from '../host/network-client.ts';
 import { checkClientOp, parseClientOp } from './client-op.ts';
 import { formatAgreement, formatJson, formatResult } from './client-output.ts';
 import { runClientShell } from './client-shell.ts';
-import { readClusterHints, writeClusterHints } from './cluster-hints.ts';
-import { DEFAULT_CLUSTER } from './replica-command.ts';
+import { readClusterHints, readHintedJoinCode, writeClusterHints } from './cluster-hints.ts';
+import { DEFAULT_CLUSTER, parseJoinCode } from './replica-command.ts';
 import { UsageError } from './usage-error.ts';
 
 export { checkClientOp, parseClientOp } from './client-op.ts';
 
-export const CLIENT_USAGE = `usage: pbft-lab client [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S] [--read-only] <op> [args]
-       pbft-lab client [--cluster NAME] [--size N] [--join MULTIADDR]...      (no op: an interactive shell)
+export const CLIENT_USAGE = `usage: pbft-lab client [--cluster-key CODE] [--cluster NAME] [--size N] [--join MULTIADDR]... [--json] [--timeout S] [--read-only] <op> [args]
+       pbft-lab client [--cluster-key CODE] [--cluster NAME] [--size N] [--join MULTIADDR]...      (no op: an interactive shell)
+  --cluster-key CODE: the join code the cluster's first replica printed (the demo's is found on its machine)
   ops: write PATH TEXT | append PATH TEXT | read PATH | delete PATH | list [DIR] | stat PATH
   PATH starts with / (e.g. /hello); an operation is at most 64 KiB (65536 bytes) encoded
   --read-only (read, list, stat): ask every replica, accept 2f+1 matching replies without ordering (§5.1)
@@ -43,6 +44,8 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
       'no-mdns': { type: 'boolean', default: false },
       'read-only': { type: 'boolean', default: false },
       'no-cache': { type: 'boolean', default: false },
+      'cluster-key': { type: 'string' },
+      'open-cluster': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: true,
@@ -73,8 +76,22 @@ export async function clientCommand(argv: string[], print: (line: string) => voi
       // a damaged hint is no address
     }
   }
-  const client = new NetworkClient({ cluster: values.cluster, size, join, mdns: !values['no-mdns'] });
+  // The cluster's secret: given, or the one the demo on this machine left with its addresses.
+  const code = values['cluster-key'] ?? (useCache ? await readHintedJoinCode(values.cluster, size) : null);
+  if (values['cluster-key'] !== undefined && values['open-cluster'])
+    throw new UsageError('give --cluster-key CODE or --open-cluster, not both');
+  if (code === null && !values['open-cluster'])
+    throw new UsageError("--cluster-key CODE is required: the join code the cluster's first replica printed");
+  const clusterKey = values['open-cluster'] ? null : parseJoinCode(code!);
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  const client = new NetworkClient({
+    cluster: values.cluster,
+    clusterKey,
+    size,
+    join,
+    mdns: !values['no-mdns'],
+    log: say,
+  });
   try {
     await client.start();
     const found = announceSearch(client, values.cluster, size, hinted.length, say);

@@ -20,6 +20,12 @@ export interface ClusterHints {
   readonly addresses: readonly string[];
   /** ISO 8601. */
   readonly savedAt: string;
+  /**
+   * The cluster's join code, when the demo wrote the file: the demo's own secret, on this machine, in
+   * a file only its user can read (mode 0600) — so `pbft-lab client --cluster NAME` reaches the demo
+   * without typing it. A client never writes a join code here.
+   */
+  readonly joinCode?: string;
 }
 
 /** At most this many addresses are kept or read (a file is small, whoever wrote it). */
@@ -38,21 +44,34 @@ export function hintsFile(cluster: string, size: number, dir = hintsDir()): stri
   return join(dir, 'clusters', `${cluster}-of-${size}.json`);
 }
 
-/** The addresses last seen for the cluster; none if there is no usable file. */
-export async function readClusterHints(cluster: string, size: number, dir = hintsDir()): Promise<string[]> {
+/** The cluster's file if it is usable (ours, fresh, well formed), else null. */
+async function readHintsFile(cluster: string, size: number, dir: string): Promise<Partial<ClusterHints> | null> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(hintsFile(cluster, size, dir), 'utf8'));
   } catch {
-    return [];
+    return null;
   }
-  if (typeof parsed !== 'object' || parsed === null) return [];
+  if (typeof parsed !== 'object' || parsed === null) return null;
   const hints = parsed as Partial<ClusterHints>;
-  if (hints.cluster !== cluster || hints.size !== size || !Array.isArray(hints.addresses)) return [];
+  if (hints.cluster !== cluster || hints.size !== size || !Array.isArray(hints.addresses)) return null;
   const savedAt = Date.parse(String(hints.savedAt));
-  if (!(Date.now() - savedAt < HINTS_MAX_AGE_MS)) return [];
-  return hints.addresses
-    .filter((a): a is string => typeof a === 'string' && a.includes('/p2p/') && a.length < 512)
+  if (!(Date.now() - savedAt < HINTS_MAX_AGE_MS)) return null;
+  return hints;
+}
+
+/** The join code the demo left for its cluster, if any. */
+export async function readHintedJoinCode(cluster: string, size: number, dir = hintsDir()): Promise<string | null> {
+  const hints = await readHintsFile(cluster, size, dir);
+  return typeof hints?.joinCode === 'string' && hints.joinCode.length < 256 ? hints.joinCode : null;
+}
+
+/** The addresses last seen for the cluster; none if there is no usable file. */
+export async function readClusterHints(cluster: string, size: number, dir = hintsDir()): Promise<string[]> {
+  const hints = await readHintsFile(cluster, size, dir);
+  if (!hints) return [];
+  return hints
+    .addresses!.filter((a): a is string => typeof a === 'string' && a.includes('/p2p/') && a.length < 512)
     .slice(0, ADDRESSES_MAX);
 }
 
@@ -62,13 +81,17 @@ export async function writeClusterHints(
   size: number,
   addresses: readonly string[],
   dir = hintsDir(),
+  joinCode?: string,
 ): Promise<boolean> {
   const file = hintsFile(cluster, size, dir);
+  // A client rewriting the file keeps the demo's join code.
+  const kept = joinCode ?? (await readHintedJoinCode(cluster, size, dir)) ?? undefined;
   const hints: ClusterHints = {
     cluster,
     size,
     addresses: [...new Set(addresses)].slice(0, ADDRESSES_MAX),
     savedAt: new Date().toISOString(),
+    ...(kept ? { joinCode: kept } : {}),
   };
   const temp = `${file}.tmp-${randomBytes(8).toString('hex')}`;
   try {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { forEachLine } from '../process/lines.ts';
 import { removeClusterHints, writeClusterHints } from './cluster-hints.ts';
 import { prepareDemoMembers } from './demo-identities.ts';
@@ -50,13 +51,16 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
   const portBase = Number(values['api-port-base']);
   if (!Number.isInteger(portBase) || portBase < 1024 || portBase + n > 65535)
     throw new UsageError(`--api-port-base must be a port from 1024, got "${values['api-port-base']}"`);
-  // A fresh cluster name per demo, so two demos (or a classroom of them) on one LAN never merge.
+  // A fresh cluster name per demo, so two demos (or a classroom of them) on one LAN never merge; and a
+  // secret of its own, so nothing else on the LAN can connect to its replicas.
   const cluster = values.cluster ?? `demo-${randomBytes(3).toString('hex')}`;
   if (!/^[\w.-]{1,64}$/.test(cluster))
     throw new UsageError(`--cluster must be 1–64 letters, digits, '.', '_' or '-', got "${cluster}"`);
   const madeTemp = values['data-dir'] === undefined;
   const base = values['data-dir'] ?? (await mkdtemp(join(tmpdir(), 'pbft-lab-demo-')));
+  const key = ClusterKey.generate();
   print(`PBFT Lab demo: ${n} replicas (f = ${(n - 1) / 3}) on this machine, cluster "${cluster}", data in ${base}`);
+  print(`join code: ${key.joinCode}  (its secret: a client on this machine finds it with the cluster's addresses)`);
   const members = await prepareDemoMembers(base, cluster, n);
 
   const watch = new DemoWatch(n, performance.now());
@@ -71,7 +75,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     const joins = watch.joinAddresses();
     if (joins && !hintsWritten) {
       hintsWritten = true;
-      void writeClusterHints(cluster, n, joins);
+      void writeClusterHints(cluster, n, joins, undefined, key.joinCode);
     }
     if (!formedNow) return;
     if (progress) clearInterval(progress);
@@ -94,6 +98,8 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
       cluster,
       '--size',
       String(n),
+      '--cluster-key',
+      key.joinCode,
       '--listen',
       '/ip4/127.0.0.1/tcp/0',
       '--allow-loopback',

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, parseAst } from 'vite';
@@ -70,15 +70,16 @@ describe('the prebuilt replica', () => {
     expect(staleBundleReason(manifestPath, projectDir)).toBeNull();
   });
 
-  it('runs a replica: it listens, prints its join address and stops on SIGTERM', async () => {
+  it('runs a replica: a new cluster prints its join code, listens, prints its join address, stops on SIGTERM; a restart needs no code', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pbft-lab-bundle-replica-'));
-    try {
+    const runOnce = async (keyArgs: string[]): Promise<string[]> => {
       const child = spawn(
         process.execPath,
         [
           join(outDir, 'main.mjs'),
           '--data-dir',
           dataDir,
+          ...keyArgs,
           '--cluster',
           'bundle-test',
           '--listen',
@@ -107,8 +108,23 @@ describe('the prebuilt replica', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(lines).toContain('stopped');
+      return lines;
+    };
+    const joinCode = (lines: string[]): string | undefined =>
+      lines.map((l) => /^join code: (\S+)/.exec(l)?.[1]).find((c) => c !== undefined);
+    const port = (lines: string[]): string | undefined =>
+      lines.map((l) => /^join with: --join \/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(l)?.[1]).find((p) => p);
+    try {
+      const first = await runOnce(['--new-cluster']);
+      const code = joinCode(first);
+      expect(code).toMatch(/^([0-9A-Z]{4}-){13}[0-9A-Z]{4}$/);
+      expect((await stat(join(dataDir, 'cluster.key'))).mode & 0o777).toBe(0o600);
+      // The key and the port are in the data directory: the same code, the same address, no flag.
+      const second = await runOnce([]);
+      expect(joinCode(second)).toBe(code);
+      expect(port(second)).toBe(port(first));
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 90_000);
 });

@@ -6,11 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startApiServer } from '../host/api-server.ts';
 import { ReplicaHost } from '../host/replica-host.ts';
+import { ClusterKey, ClusterKeyError } from '../net/cluster-key.ts';
+import type { ClusterKeyChoice } from '../host/cluster-secret.ts';
 import { UsageError } from './usage-error.ts';
 
-export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--cluster NAME] [--size N] [--listen MULTIADDR]
-                        [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns] [--allow-loopback]
-                        [--checkpoint-interval K]`;
+export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--new-cluster | --cluster-key CODE] [--cluster NAME] [--size N]
+                        [--listen MULTIADDR] [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns]
+                        [--allow-loopback] [--checkpoint-interval K]
+  --new-cluster: the first machine creates the cluster secret and prints its join code
+  --cluster-key CODE: the other machines join with that code (saved in DIR: a restart needs neither)
+  --open-cluster: no secret at all, any libp2p node may connect (only to measure what the secret costs)`;
 
 export const DEFAULT_CLUSTER = 'pbft-lab';
 
@@ -29,6 +34,17 @@ export interface ReplicaArgs {
   allowLoopback: boolean;
   /** K (default 32): a small K shows checkpoints and garbage collection in class. */
   checkpointInterval: number | null;
+  clusterKey: ClusterKeyChoice;
+}
+
+/** `--cluster-key CODE` read, or a UsageError that says what is wrong with the code. */
+export function parseJoinCode(code: string): ClusterKey {
+  try {
+    return ClusterKey.fromJoinCode(code);
+  } catch (error) {
+    if (error instanceof ClusterKeyError) throw new UsageError(`--cluster-key: ${error.message}`);
+    throw error;
+  }
 }
 
 export function parseReplicaArgs(argv: string[]): ReplicaArgs {
@@ -45,6 +61,9 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
       'no-mdns': { type: 'boolean', default: false },
       'allow-loopback': { type: 'boolean', default: false },
       'checkpoint-interval': { type: 'string' },
+      'new-cluster': { type: 'boolean', default: false },
+      'cluster-key': { type: 'string' },
+      'open-cluster': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -72,7 +91,18 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
       );
     }
   }
+  const keyFlags = [values['new-cluster'], values['cluster-key'] !== undefined, values['open-cluster']];
+  if (keyFlags.filter(Boolean).length > 1)
+    throw new UsageError('give at most one of --new-cluster, --cluster-key CODE and --open-cluster');
+  const clusterKey: ClusterKeyChoice = values['new-cluster']
+    ? 'new'
+    : values['open-cluster']
+      ? 'none'
+      : values['cluster-key'] !== undefined
+        ? parseJoinCode(values['cluster-key'])
+        : 'stored';
   return {
+    clusterKey,
     checkpointInterval,
     dataDir,
     cluster: values.cluster,
@@ -100,6 +130,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
     dataDir: args.dataDir,
     cluster: args.cluster,
     size: args.size,
+    clusterKey: args.clusterKey,
     listen: args.listen,
     join: args.join,
     mdns: args.mdns,
@@ -123,6 +154,11 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
         });
   if (api) print(`dashboard and API: ${api.url}`);
   for (const url of api?.lanUrls ?? []) print(`from other machines: ${url}`);
+  const code = host.joinCode;
+  if (code)
+    print(
+      `join code: ${code}  (the other machines: pbft-lab replica --cluster-key ${code}${args.cluster === DEFAULT_CLUSTER ? '' : ` --cluster ${args.cluster}`})`,
+    );
   for (const address of host.listenAddresses)
     print(`join with: --join ${address.includes('/p2p/') ? address : `${address}/p2p/${host.peerId}`}`);
   print(`${await stopSignal}: stopping`);

@@ -31,6 +31,30 @@ function setup(known: readonly string[] = ['peer-a', 'peer-b']) {
 }
 
 describe('ClientGate', () => {
+  it('asks a client for its key when one of its requests comes without it, at most once a second', () => {
+    let clock = 0;
+    const asked: string[] = [];
+    const gate = new ClientGate({
+      knows: () => true,
+      heardFrom: () => {},
+      admit: () => {},
+      refuse: () => {},
+      note: () => {},
+      askForKey: (peer) => asked.push(peer),
+      now: () => clock,
+    });
+    gate.onRequest('peer-a', request('peer-a/1'));
+    gate.wantKey('peer-a/2'); // e.g. its request inside a PRE-PREPARE
+    expect(asked).toEqual(['peer-a']);
+    clock += 1_000;
+    gate.wantKey('peer-a');
+    expect(asked).toEqual(['peer-a', 'peer-a']);
+    gate.setKey('peer-a', new Uint8Array(32));
+    clock += 5_000;
+    gate.wantKey('peer-a/3');
+    expect(asked).toHaveLength(2); // it has the key now
+  });
+
   it('admits a peer speaking for itself and its logical clients, not for another peer', () => {
     const { gate, admitted, notes } = setup();
     gate.onRequest('peer-a', request('peer-a'));

@@ -83,9 +83,19 @@ export interface LabSnapshot {
     readonly replicaId: number | null;
     /** Addresses to give another machine for `--join`. */
     readonly addresses: readonly string[];
+    /**
+     * The cluster secret: its join code (for the other machines: `--cluster-key`, a QR code) and a
+     * fingerprint that names it without revealing it. Null when running without one (measurements).
+     */
+    readonly clusterKey?: { readonly fingerprint: string; readonly joinCode: string } | null;
   };
   /** The agreed roster: peer ids by replica id (empty while forming). */
   readonly roster: readonly string[];
+  /**
+   * While forming: the roster this machine would adopt once each of its members announces it (the n
+   * smallest peer ids of the key holders it has heard), so a person can check it first. Null otherwise.
+   */
+  readonly proposedRoster?: readonly string[] | null;
   readonly view: {
     readonly view: number;
     readonly primary: number;
@@ -129,6 +139,8 @@ export interface LabMetrics {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly framesDropped: number;
+  /** Bytes of inbound frames begun but not complete, held for roster members and for everyone else (bounded). */
+  readonly partialFrameBytes?: { readonly members: number; readonly nonMembers: number };
 }
 
 export interface LabFaults {

@@ -15,6 +15,9 @@ export interface SnapshotParts {
   readonly listenAddresses: readonly string[];
   /** The agreed roster, or null while forming. */
   readonly roster: readonly string[] | null;
+  /** While forming, what would be adopted. */
+  readonly proposedRoster: readonly string[] | null;
+  readonly clusterKey: { readonly fingerprint: string; readonly joinCode: string } | null;
   readonly replicaId: number | null;
   /** The replica, if this machine runs one. */
   readonly replica: Replica | null;
@@ -50,6 +53,7 @@ export function labSnapshot(parts: SnapshotParts): LabSnapshot {
     bytesIn: stats.bytesIn,
     bytesOut: stats.bytesOut,
     framesDropped: Object.values(stats.dropped).reduce((a, b) => a + b, 0),
+    partialFrameBytes: stats.partialFrameBytes,
   };
   const stable = replica?.stableCheckpoint;
   return {
@@ -61,8 +65,10 @@ export function labSnapshot(parts: SnapshotParts): LabSnapshot {
       role: parts.roster ? (parts.replicaId === null ? 'observer' : 'replica') : 'forming',
       replicaId: parts.replicaId,
       addresses: parts.listenAddresses.map((a) => `${a}/p2p/${parts.peerId}`.replace(/\/p2p\/[^/]+\/p2p\//, '/p2p/')),
+      clusterKey: parts.clusterKey,
     },
     roster: [...roster],
+    proposedRoster: parts.roster ? null : parts.proposedRoster && [...parts.proposedRoster],
     view: replica ? { view: replica.view, primary: replica.primary, status: replica.status } : null,
     log: replica ? replica.logRows() : [],
     checkpoints:

@@ -46,6 +46,25 @@ const hello = (fields: Partial<Hello> = {}): string =>
   JSON.stringify({ cluster: 'lab', size: 4, candidate: ROSTER, adopted: null, role: 'member', ...fields });
 
 describe('Membership', () => {
+  it('shows the proposed roster, logged once per change, before it adopts it', () => {
+    const { membership, notes } = setup();
+    membership.onHello(OTHERS[0]!, hello());
+    membership.onHello(OTHERS[1]!, hello());
+    expect(membership.proposedRoster).toBeNull(); // three of four known: nothing to propose yet
+    membership.onHello(OTHERS[2]!, hello({ candidate: null }));
+    expect(membership.proposedRoster).toEqual(ROSTER);
+    expect(membership.adopted).toBeNull(); // peer-d has not announced it yet
+    membership.onHello(OTHERS[0]!, hello());
+    const proposals = notes.filter((l) => l.startsWith('proposed roster:'));
+    expect(proposals).toHaveLength(1);
+    expect(proposals[0]).toContain('0=peer-a (this machine)');
+    membership.onHello(OTHERS[2]!, hello());
+    expect(membership.adopted).toEqual(ROSTER);
+    expect(membership.proposedRoster).toBeNull();
+    const proposedAt = notes.findIndex((l) => l.startsWith('proposed roster:'));
+    expect(notes.findIndex((l) => l.startsWith('roster agreed:'))).toBeGreaterThan(proposedAt);
+  });
+
   it('adopts the roster once every member announces it, links to the members and says so once', () => {
     const { membership, links, adoptions } = setup();
     for (const peer of OTHERS.slice(0, 2)) membership.onHello(peer, hello());

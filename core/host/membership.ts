@@ -6,10 +6,12 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { dialableRemoteAddrs, peerIdOfMultiaddr } from '../net/addresses.ts';
+import { describeDialError } from '../net/cluster-protector.ts';
 import { parseHello, RosterFormation, type Hello } from '../net/roster.ts';
 import type { ReplicaId } from '../pbft/messages.ts';
 import type { FrameTransport } from '../net/frame-transport.ts';
 import type { LabNode } from '../net/node.ts';
+import type { IdentifyResult } from '@libp2p/interface';
 import { short } from './host-events.ts';
 import type { WireFrame } from './wire.ts';
 
@@ -32,14 +34,22 @@ export interface MembershipOptions {
   readonly size: number;
   /** The roster from the data directory, if the cluster formed before. */
   readonly adopted: readonly string[] | null;
+  /** Where the members last listened (the data directory's peers.json): a restart dials them there. */
+  readonly memberAddresses?: Readonly<Record<string, readonly string[]>>;
   /** Keep loopback addresses of remote peers (one-machine demo, loopback tests). @default false */
   readonly allowLoopback?: boolean;
   /** @default PEER_IDLE_MS */
   readonly peerIdleMs?: number;
+  /** Whether this machine runs with a cluster key (so a failed handshake likely means another key). @default true */
+  readonly keyed?: boolean;
   /** Links to peers. */
   readonly transport: Pick<FrameTransport, 'addPeer' | 'removePeer'>;
-  /** Dials `--join` addresses that name no peer; its peer store knows where joined members listen. */
-  readonly node: Pick<LabNode, 'dial' | 'peerStore'>;
+  /**
+   * Dials `--join` addresses that name no peer; its peer store knows where joined members listen, and
+   * its identify events say where a member listens now.
+   */
+  readonly node: Pick<LabNode, 'dial' | 'peerStore'> &
+    Partial<Pick<LabNode, 'addEventListener' | 'removeEventListener'>>;
   /** Where this machine listens (for the HELLOs that tell clients where the members are). */
   readonly listenAddresses: () => string[];
   readonly sendFrame: (peer: string, frame: WireFrame) => void;
@@ -49,6 +59,8 @@ export interface MembershipOptions {
   readonly onRosterAdopted: (roster: readonly string[]) => void;
   /** A peer was forgotten: drop what is kept for it. */
   readonly onForget: (peer: string) => void;
+  /** Where a member listens changed (memberAddresses): e.g. to save it for the next start. */
+  readonly onMemberAddresses?: () => void;
   /** @default performance.now */
   readonly now?: () => number;
 }
@@ -72,7 +84,19 @@ export class Membership {
   /** When a peer outside the roster last said something acceptable (a HELLO of our cluster, a client frame). */
   private readonly lastAccepted = new Map<string, number>();
   private readonly addresses = new Map<string, Multiaddr[]>();
+  /** The candidate last logged, so each change of the proposed roster is logged once. */
+  private notedCandidate = '';
   private stopped = false;
+  /** identify told us where a peer listens now: a member's addresses are exactly those. */
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const peer = evt.detail.peerId.toString();
+    if (!this.isMember(peer) || peer === this.options.self) return;
+    const addrs = dialableRemoteAddrs(evt.detail.listenAddrs, this.options.allowLoopback ?? false);
+    if (addrs.length > 0) {
+      this.addresses.set(peer, addrs);
+      this.options.onMemberAddresses?.();
+    }
+  };
 
   constructor(options: MembershipOptions) {
     this.options = options;
@@ -83,6 +107,24 @@ export class Membership {
       size: options.size,
       adopted: options.adopted,
     });
+    options.node.addEventListener?.('peer:identify', this.onIdentify);
+    for (const member of options.adopted ?? []) {
+      if (member === options.self) continue;
+      const addrs = parseAddrs(options.memberAddresses?.[member] ?? []);
+      const dialable = dialableRemoteAddrs(addrs, options.allowLoopback ?? false);
+      if (dialable.length > 0) this.addresses.set(member, dialable);
+    }
+  }
+
+  /** Where each other member listens, as far as we know (for the data directory). */
+  memberAddresses(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const member of this.roster.adopted ?? []) {
+      const addrs = this.addresses.get(member);
+      if (member !== this.options.self && addrs && addrs.length > 0)
+        out[member] = addrs.map(String).sort().slice(0, 16);
+    }
+    return out;
   }
 
   /** The agreed roster (peer ids by replica id), or null while forming. */
@@ -93,6 +135,14 @@ export class Membership {
   /** This machine's replica id, or null (forming, or an observer). */
   get replicaId(): ReplicaId | null {
     return this.roster.replicaId;
+  }
+
+  /**
+   * What this machine would adopt now, while forming: the n smallest peer ids of the key holders it
+   * has heard from (itself included), or null while it knows fewer. Shown before it is adopted.
+   */
+  get proposedRoster(): readonly string[] | null {
+    return this.roster.adopted ? null : this.roster.candidate();
   }
 
   /** The replica id of `peer`, or -1 if it is not in the roster. */
@@ -132,6 +182,7 @@ export class Membership {
 
   stop(): void {
     this.stopped = true;
+    this.options.node.removeEventListener?.('peer:identify', this.onIdentify);
   }
 
   /** A frame from `peer` arrived (and passed the faults). */
@@ -148,6 +199,7 @@ export class Membership {
     if (!this.addresses.has(peer))
       this.options.note(`discovered ${short(peer)} at ${addrs.map(String).join(' ')}`, this.adopted ? 'debug' : 'info');
     this.addresses.set(peer, [...addrs]);
+    if (this.isMember(peer)) this.options.onMemberAddresses?.();
     this.options.transport.addPeer(peer, addrs);
     this.sendHello(peer);
   }
@@ -166,7 +218,7 @@ export class Membership {
       const connection = await this.options.node.dial(ma);
       this.meet(connection.remotePeer.toString(), [ma]);
     } catch (error) {
-      this.options.note(`--join ${address}: ${(error as Error).message}; retrying in 2 s`);
+      this.options.note(`--join ${address}: ${describeDialError(error, this.options.keyed ?? true)}; retrying in 2 s`);
       if (!this.stopped) setTimeout(() => void this.joinAddress(address), JOIN_RETRY_MS).unref();
     }
   }
@@ -204,13 +256,26 @@ export class Membership {
       this.options.transport.addPeer(from);
       this.sendHello(from);
     }
+    this.noteProposedRoster();
     const adopted = this.roster.tryAdopt();
     if (adopted) {
       note(
         `roster agreed: ${adopted.map((p, i) => `${i}=${short(p)}`).join(' ')}${this.roster.replicaId === null ? ' (this machine observes)' : ''}`,
       );
       this.options.onRosterAdopted(adopted);
+      void this.refreshMemberAddresses();
     }
+  }
+
+  /** Each new proposal is logged before it can be adopted: who would be replica 0, 1, … */
+  private noteProposedRoster(): void {
+    const candidate = this.proposedRoster;
+    const key = candidate?.join(',') ?? '';
+    if (!candidate || key === this.notedCandidate) return;
+    this.notedCandidate = key;
+    this.options.note(
+      `proposed roster: ${candidate.map((p, i) => `${i}=${short(p)}${p === this.options.self ? ' (this machine)' : ''}`).join(' ')}; adopted once each of them announces it`,
+    );
   }
 
   /** A client frame from `peer`: keep a link to it for replies (if there is room). */
@@ -228,12 +293,14 @@ export class Membership {
   }
 
   /**
-   * Members that joined us (rather than being discovered) are known by peer id only; identify has
-   * told libp2p's peer store where they listen. Those addresses go into our HELLOs, so a client that
-   * joined one replica can reach them all.
+   * Members that joined us (rather than being discovered) are known by peer id only until identify
+   * reports where they listen (onIdentify, which also follows a member that restarted on another
+   * port); the peer store fills the gap meanwhile. These addresses go into our HELLOs, so a client
+   * that joined one replica can reach them all, and finds a restarted one again.
    */
   private async refreshMemberAddresses(): Promise<void> {
     for (const member of this.roster.adopted ?? []) {
+      // Known: from identify (exactly where it listens now), discovery, --join or the data directory.
       if (member === this.options.self || (this.addresses.get(member)?.length ?? 0) > 0) continue;
       try {
         const peer = await this.options.node.peerStore.get(peerIdFromString(member));
@@ -241,7 +308,10 @@ export class Membership {
           peer.addresses.map((a) => a.multiaddr),
           this.options.allowLoopback ?? false,
         );
-        if (addrs.length > 0) this.addresses.set(member, addrs);
+        if (addrs.length > 0) {
+          this.addresses.set(member, addrs);
+          this.options.onMemberAddresses?.();
+        }
       } catch {
         // not in the peer store yet
       }
@@ -270,6 +340,11 @@ export class Membership {
     return false;
   }
 
+  /** A HELLO to `peer` now (a client answers it with its key). */
+  sendHelloTo(peer: string): void {
+    this.sendHello(peer);
+  }
+
   private sendHello(peer: string): void {
     const hello: Hello & { addrs?: Record<string, string[]> } = { ...this.roster.hello() };
     // Tell clients where the members are, so `pbft-lab client --join ONE` reaches them all.
@@ -284,4 +359,16 @@ export class Membership {
     }
     this.options.sendFrame(peer, { kind: 'hello', json: JSON.stringify(hello) });
   }
+}
+
+function parseAddrs(list: readonly string[]): Multiaddr[] {
+  const out: Multiaddr[] = [];
+  for (const a of list) {
+    try {
+      out.push(multiaddr(a));
+    } catch {
+      // an address that does not parse is not dialled
+    }
+  }
+  return out;
 }

@@ -12,6 +12,8 @@ import { peerIdOfMultiaddr } from '../net/addresses.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
+import { describeDialError, NOT_A_MEMBER } from '../net/cluster-protector.ts';
+import type { ClusterKey } from '../net/cluster-key.ts';
 import { parseHello } from '../net/roster.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { logicalClientId } from './client-id.ts';
@@ -26,11 +28,21 @@ import { CLIENT_KEY_BYTES, encodeFrame, encodeGroupedFrames, parseFrame, type Wi
 const TICK_MS = 50;
 const RETRANSMIT_TICKS = 500 / TICK_MS;
 const HELLO_EVERY_TICKS = 500 / TICK_MS;
+/** Once the roster is known, HELLOs still go to the members now and then: their answers say where each member listens now. */
+const MEMBER_HELLO_EVERY_TICKS = 2_000 / TICK_MS;
+/**
+ * A client redials a replica it lost at least this often: a restarted replica needs our MAC key
+ * before it can accept a pre-prepare carrying our requests, and with another replica down the
+ * cluster needs it to order anything (issue 13, finding 6).
+ */
+const MEMBER_REDIAL_MAX_MS = 1_000;
 const KEYS_EVERY_TICKS = 1_000 / TICK_MS;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface NetworkClientOptions {
   readonly cluster: string;
+  /** The cluster secret (null: a cluster started with --open-cluster, for measurements only). */
+  readonly clusterKey: ClusterKey | null;
   readonly size: number;
   readonly join?: readonly Multiaddr[];
   /** @default true */
@@ -124,10 +136,19 @@ export class NetworkClient {
     const allowLoopback = this.options.allowLoopback ?? true;
     this.node = await createLabNode({
       listen: ['/ip4/0.0.0.0/tcp/0'],
+      clusterKey: this.options.clusterKey ?? undefined,
+      onNotClusterMember: ({ remoteAddr, direction }) =>
+        this.options.log?.(
+          `${direction === 'inbound' ? 'connection from' : 'connection to'} ${remoteAddr}: ${NOT_A_MEMBER}`,
+        ),
       mdns: this.options.mdns === false ? false : { intervalMs: 1_000 },
       allowLoopback,
     });
-    this.transport = createFrameTransport(this.node, { allowLoopback });
+    this.transport = createFrameTransport(this.node, {
+      allowLoopback,
+      isMember: (peer) => this.replicaOf.has(peer),
+      backoff: { maxMs: MEMBER_REDIAL_MAX_MS },
+    });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     await this.transport.start();
     if (this.options.mdns !== false) {
@@ -142,6 +163,7 @@ export class NetworkClient {
       ticks++;
       // Ask for the roster again every half second until f+1 members have vouched for one.
       if (!this.roster && ticks % HELLO_EVERY_TICKS === 0) for (const peer of this.peers) this.hello(peer);
+      if (this.roster && ticks % MEMBER_HELLO_EVERY_TICKS === 0) for (const member of this.roster) this.hello(member);
       // Keys again every second: a replica that restarted has forgotten them.
       if (this.roster && ticks % KEYS_EVERY_TICKS === 0) this.sendKeys();
     }, TICK_MS);
@@ -234,7 +256,7 @@ export class NetworkClient {
       const connection = await this.node.dial(address);
       this.meet(connection.remotePeer.toString(), [address]);
     } catch (error) {
-      this.options.log?.(`--join ${address.toString()}: ${(error as Error).message}`);
+      this.options.log?.(`--join ${address.toString()}: ${describeDialError(error, this.options.clusterKey !== null)}`);
     }
   }
 
@@ -310,23 +332,18 @@ export class NetworkClient {
       (hello.cluster !== this.options.cluster || hello.size !== this.options.size)
     )
       this.noteOtherCluster(from, hello.cluster, hello.size, hello.adopted !== null);
-    if (
-      !hello ||
-      hello.cluster !== this.options.cluster ||
-      hello.size !== this.options.size ||
-      !hello.adopted ||
-      this.roster
-    )
-      return;
+    if (!hello || hello.cluster !== this.options.cluster || hello.size !== this.options.size || !hello.adopted) return;
     if (!hello.adopted.includes(from)) return;
-    const addrs = (JSON.parse(json) as { addrs?: Record<string, unknown> }).addrs ?? {};
-    for (const [member, list] of Object.entries(addrs)) {
-      if (Array.isArray(list))
-        this.memberAddrs.set(
-          member,
-          list.filter((a): a is string => typeof a === 'string'),
-        );
+    if (this.roster) {
+      // Where the members listen now (one may have restarted elsewhere): only from a member of our roster.
+      const replica = this.replicaOf.get(from);
+      if (replica === undefined || !sameRoster(hello.adopted, this.roster)) return;
+      this.learnAddresses(json, true);
+      // A member's HELLO may be its question for our key (it restarted and has none): the answer is cheap.
+      this.send(from, { kind: 'client-key', key: this.keys[replica]! });
+      return;
     }
+    this.learnAddresses(json, false);
     // Ask the other members too (we may know only the one we joined): f+1 of them must vouch.
     for (const member of hello.adopted) {
       if (this.peers.has(member)) continue;
@@ -351,6 +368,31 @@ export class NetworkClient {
     }
     if (entry.members.size < 256) entry.members.add(from);
     entry.formed ||= formed;
+  }
+
+  /**
+   * The member addresses a HELLO lists. Once the roster is known, a member whose addresses changed is
+   * redialled at the new ones (a replica that restarted on another port).
+   */
+  private learnAddresses(json: string, redial: boolean): void {
+    const addrs = (JSON.parse(json) as { addrs?: Record<string, unknown> }).addrs ?? {};
+    for (const [member, list] of Object.entries(addrs)) {
+      if (!Array.isArray(list) || (this.roster && !this.replicaOf.has(member))) continue;
+      // A member lists its own addresses with its peer id, the others without (identify): compare them bare.
+      const strings = [
+        ...new Set(list.filter((a): a is string => typeof a === 'string').map((a) => a.replace(/\/p2p\/[^/]+$/, ''))),
+      ]
+        .sort()
+        .slice(0, 16);
+      if (strings.length === 0) continue;
+      const known = this.memberAddrs.get(member) ?? [];
+      const changed = strings.length !== known.length || strings.some((a, i) => a !== known[i]);
+      this.memberAddrs.set(member, strings);
+      if (redial && changed) {
+        this.options.log?.(`replica ${this.replicaOf.get(member)} listens at ${strings.join(' ')}`);
+        this.transport.addPeer(member, this.addrsOf(member));
+      }
+    }
   }
 
   private addrsOf(member: string): Multiaddr[] {
@@ -387,4 +429,8 @@ export class NetworkClient {
     this.sendKeys();
     for (const resolve of this.rosterWaiters.splice(0)) resolve();
   }
+}
+
+function sameRoster(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

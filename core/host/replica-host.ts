@@ -15,6 +15,7 @@
  * (core/net/roster.ts) and save it → start the replica with its id in the roster. Machines beyond n
  * observe.
  */
+import { peerIdFromString } from '@libp2p/peer-id';
 import { FileStore } from '../app/file-store.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import { FaultyReplica } from '../byzantine/faulty-replica.ts';
@@ -22,11 +23,14 @@ import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import { createFrameTransport, type FrameTransport } from '../net/frame-transport.ts';
+import { NOT_A_MEMBER } from '../net/cluster-protector.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { Replica } from '../pbft/replica.ts';
 import { ClientGate } from './client-gate.ts';
+import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
+import type { ClusterKey } from '../net/cluster-key.ts';
 import { HostEvents, short } from './host-events.ts';
 import { HostFaults } from './host-faults.ts';
 import type {
@@ -54,9 +58,19 @@ const HELLO_INTERVAL_MS = 1_000;
 
 export interface ReplicaHostOptions {
   readonly dataDir: string;
+  /** A label for the cluster inside its key: machines of one key with other names do not form together. */
   readonly cluster: string;
   readonly size: number;
-  /** Listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/0'] */
+  /**
+   * The cluster secret (cluster-secret.ts): only machines holding it connect at all.
+   * @default 'stored-or-new': the data directory's key, or a new cluster's if it holds none
+   */
+  readonly clusterKey?: ClusterKeyChoice;
+  /**
+   * Listen multiaddrs. A TCP port 0 means the port this data directory listened on last time (so a
+   * restarted machine is found where it was), or any free port the first time or if that one is taken.
+   * @default ['/ip4/0.0.0.0/tcp/0']
+   */
   readonly listen?: string[];
   /** Peers to dial directly (networks that block multicast). */
   readonly join?: string[];
@@ -90,6 +104,7 @@ export class ReplicaHost implements LabApi {
   private ownClient: OwnClient | null = null;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
+  private clusterKey: ClusterKey | null = null;
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -104,6 +119,7 @@ export class ReplicaHost implements LabApi {
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
+      askForKey: (peer) => this.askForKey(peer),
       note: (line) => this.note(line),
     });
   }
@@ -114,6 +130,11 @@ export class ReplicaHost implements LabApi {
 
   get replicaId(): ReplicaId | null {
     return this.membership?.replicaId ?? null;
+  }
+
+  /** The join code of this machine's cluster (null: running without a cluster key). */
+  get joinCode(): string | null {
+    return this.clusterKey?.joinCode ?? null;
   }
 
   /** Multiaddrs another machine can `--join`. */
@@ -136,15 +157,16 @@ export class ReplicaHost implements LabApi {
 
   private async startOn(data: DataDir): Promise<void> {
     const { cluster, size } = this.options;
-    this.node = await createLabNode({
-      privateKey: data.privateKey,
-      listen: this.options.listen,
-      mdns: this.options.mdns === false ? false : { intervalMs: this.options.mdnsIntervalMs ?? 2_000 },
-      allowLoopback: this.options.allowLoopback,
-      inboundConnectionsPerHostPerSecond: this.options.allowLoopback ? 100 : undefined,
-    });
+    const settled = await settleClusterKey(data, this.options.clusterKey ?? 'stored-or-new');
+    this.clusterKey = settled.key;
+    this.noteClusterKey(settled.origin);
+    // Nothing awaits between the node's start and the discovery listener below but the transport's
+    // start: mDNS answers arrive within milliseconds, and libp2p does not report a peer it already knows again.
+    this.node = await this.startNode(data);
     this.transport = createFrameTransport(this.node, {
       allowLoopback: this.options.allowLoopback,
+      // Members may send 4 MiB frames (state transfer); clients and strangers only a client's largest.
+      isMember: (peer) => this.membership?.isMember(peer) ?? false,
       log: (entry) => {
         if (entry.level === 'debug') return;
         // A client's links come and go with every call: on the terminal, only the members' links.
@@ -162,8 +184,10 @@ export class ReplicaHost implements LabApi {
       cluster,
       size,
       adopted: data.roster,
+      memberAddresses: data.peerAddresses,
       allowLoopback: this.options.allowLoopback,
       peerIdleMs: this.options.peerIdleMs,
+      keyed: this.clusterKey !== null,
       transport: this.transport,
       node: this.node,
       listenAddresses: () => this.listenAddresses,
@@ -171,6 +195,7 @@ export class ReplicaHost implements LabApi {
       note: (line, level) => this.note(line, level),
       onRosterAdopted: (roster) => void this.onRosterAdopted(roster),
       onForget: (peer) => this.gate.forget(peer),
+      onMemberAddresses: () => this.rememberMemberAddresses(),
     });
     this.note(`peer ${this.peerId} listening on ${this.listenAddresses.join(' ')}; cluster "${cluster}" of ${size}`);
     if (data.roster) this.note(`roster from the data directory: ${data.roster.map(short).join(', ')}`);
@@ -179,11 +204,66 @@ export class ReplicaHost implements LabApi {
       this.options.mdns === false ? null : watchPeerDiscovery(this.node, { allowLoopback: this.options.allowLoopback });
     this.discovery?.onPeerDiscovered((peer, addrs) => this.membership.meet(peer, addrs));
     for (const address of this.options.join ?? []) void this.membership.joinAddress(address);
+    await this.rememberListenPort(data);
 
     if (data.roster) this.startReplica();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.announce(), HELLO_INTERVAL_MS));
     this.announce();
+  }
+
+  private noteClusterKey(origin: 'new' | 'given' | 'stored' | 'replaced' | 'none'): void {
+    const key = this.clusterKey;
+    if (!key) return this.note('NO CLUSTER KEY: any libp2p node on the network may connect (measurement only)');
+    const from = {
+      none: '',
+      new: 'a new cluster',
+      given: 'joined with the code given',
+      stored: 'from the data directory',
+      replaced: 'the code given replaces the key this directory held (it had formed no roster with it)',
+    }[origin];
+    this.note(`cluster key ${key.fingerprint} (${from}); join code for the other machines: ${key.joinCode}`);
+  }
+
+  /** The libp2p node, on the TCP port this data directory used last time if it is free. */
+  private async startNode(data: DataDir): Promise<LabNode> {
+    const refusals = new RefusalNotes((line) => this.note(line));
+    const wanted = this.options.listen ?? ['/ip4/0.0.0.0/tcp/0'];
+    const create = (listen: string[]): Promise<LabNode> =>
+      createLabNode({
+        privateKey: data.privateKey,
+        listen,
+        clusterKey: this.clusterKey ?? undefined,
+        onNotClusterMember: ({ remoteAddr, direction }) => refusals.refused(remoteAddr, direction, NOT_A_MEMBER),
+        mdns: this.options.mdns === false ? false : { intervalMs: this.options.mdnsIntervalMs ?? 2_000 },
+        allowLoopback: this.options.allowLoopback,
+        inboundConnectionsPerHostPerSecond: this.options.allowLoopback ? 100 : undefined,
+      });
+    const port = data.listenPort;
+    const reused = port === null ? wanted : wanted.map((a) => a.replace(/\/tcp\/0(?=\/|$)/, `/tcp/${port}`));
+    let node: LabNode;
+    try {
+      node = await create(reused);
+    } catch (error) {
+      if (reused.every((a, i) => a === wanted[i])) throw error;
+      const why = /EADDRINUSE/.test(String((error as Error).message))
+        ? 'in use'
+        : (error as Error).message.split('\n')[0];
+      this.note(
+        `TCP port ${port} (this machine's port before the restart) is not free (${why}); listening on a new port: members and clients learn it when this machine reaches them`,
+      );
+      node = await create(wanted);
+    }
+    return node;
+  }
+
+  /** Saved for the next start (once the node is ours to stop if the write fails). */
+  private async rememberListenPort(data: DataDir): Promise<void> {
+    const tcpPort = this.node
+      .getMultiaddrs()
+      .map((a) => a.getComponents().find((c) => c.name === 'tcp')?.value)
+      .find((v) => v !== undefined);
+    if (tcpPort !== undefined && Number(tcpPort) !== data.listenPort) await data.saveListenPort(Number(tcpPort));
   }
 
   async stop(): Promise<void> {
@@ -287,6 +367,16 @@ export class ReplicaHost implements LabApi {
     this.membership.announce();
   }
 
+  /** Where the other members listen, saved when it changes: a restart then finds them without mDNS or --join. */
+  private rememberMemberAddresses(): void {
+    const addresses = this.membership.memberAddresses();
+    const json = JSON.stringify(addresses);
+    if (this.stopped || Object.keys(addresses).length === 0 || json === JSON.stringify(this.data.peerAddresses)) return;
+    this.data.savePeerAddresses(addresses).catch((error: unknown) => {
+      if (!this.stopped) this.note(`could not save where the members listen: ${(error as Error).message}`);
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Frames in and out
 
@@ -309,6 +399,8 @@ export class ReplicaHost implements LabApi {
         if (replicaId < 0)
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.events.emitMessage('in', replicaId, frame.message);
+        if (frame.message.type === 'pre-prepare')
+          for (const request of frame.message.requests) this.gate.wantKey(request.client);
         this.driver?.input(replicaId, frame.message);
         return this.driver?.drain();
       }
@@ -338,6 +430,25 @@ export class ReplicaHost implements LabApi {
     }
   }
 
+  /**
+   * A client whose key we lack (we restarted, or it could not reach us): a HELLO asks it for the key
+   * (a client answers a member's HELLO with its CLIENT-KEY). It arrives if the client is connected to
+   * us, or libp2p's peer store knows where it listens; otherwise the client's own redialling brings it.
+   * The client id comes from a request not yet authenticated (a PRE-PREPARE's): only a well-formed peer
+   * id is asked, and Membership bounds and forgets the peers it tracks.
+   */
+  private askForKey(peer: string): void {
+    if (peer === this.peerId) return;
+    try {
+      peerIdFromString(peer);
+    } catch {
+      return;
+    }
+    this.note(`no MAC key of client ${short(peer)}: asking it for one`, 'debug');
+    this.membership.rememberClient(peer);
+    this.membership.sendHelloTo(peer);
+  }
+
   private sendFrame(peer: string, frame: WireFrame): void {
     this.faults.send(peer, encodeFrame(frame));
   }
@@ -358,6 +469,8 @@ export class ReplicaHost implements LabApi {
       size: this.options.size,
       listenAddresses: this.listenAddresses,
       roster,
+      proposedRoster: this.membership.proposedRoster,
+      clusterKey: this.clusterKey && { fingerprint: this.clusterKey.fingerprint, joinCode: this.clusterKey.joinCode },
       replicaId: roster ? this.replicaId : null,
       replica: this.driver?.replica ?? null,
       behaviour: this.driver?.behaviourId ?? null,

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClusterKey } from '../net/cluster-key.ts';
 import { encodeMessage } from '../pbft/codec.ts';
 import { encodeCheckpointFile } from './storage-checkpoint.ts';
 import { encodeLogRecord, segmentFile } from './storage-log.ts';
@@ -172,6 +173,29 @@ describe('reopening', () => {
     expect(stable.stateDigest).toBe(checkpoint.stateDigest);
     expect(stable.snapshot).toEqual(checkpoint.snapshot);
     expect(stable.proof.map(encodeMessage)).toEqual(checkpoint.proof.map(encodeMessage));
+  });
+
+  it('gives back the cluster key, the listen port and where the members listen, kept private (0600)', async () => {
+    const dir = path.join(root, 'keyed');
+    const first = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(first.clusterKey).toBeNull();
+    expect(first.listenPort).toBeNull();
+    const key = ClusterKey.generate();
+    await first.saveClusterKey(key);
+    await first.saveListenPort(41234);
+    await first.savePeerAddresses({ 'peer-b': ['/ip4/10.0.0.2/tcp/4001'] });
+    await expect(first.savePeerAddresses({ 'peer-c': new Array(17).fill('/ip4/10.0.0.3/tcp/1') })).rejects.toThrow(
+      /at most 16/,
+    );
+    await expect(first.saveListenPort(0)).rejects.toThrow(RangeError);
+    await first.close();
+    expect((await stat(path.join(dir, F.clusterKey))).mode & 0o777).toBe(0o600);
+
+    const again = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    await again.close();
+    expect(again.clusterKey!.equals(key)).toBe(true);
+    expect(again.listenPort).toBe(41234);
+    expect(again.peerAddresses).toEqual({ 'peer-b': ['/ip4/10.0.0.2/tcp/4001'] });
   });
 
   it('round-trips a 24 MB snapshot', async () => {
@@ -543,6 +567,13 @@ const remove =
 
 /** [file, what was done to it, how, the expected message]. */
 const damages: [string, string, Damage, RegExp][] = [
+  [F.clusterKey, 'not a swarm key', put(F.clusterKey, 'secret'), /holds no valid cluster key: not a libp2p swarm key/],
+  [
+    F.listen,
+    'a port out of range',
+    json(F.listen, { version: 1, tcpPort: 70000 }),
+    /holds no valid TCP port \(70000\)/,
+  ],
   [F.marker, 'cut-off JSON', put(F.marker, '{"format": "pbft-lab-data-dir", '), /not valid JSON/],
   [F.marker, 'empty', put(F.marker, ''), /not valid JSON/],
   [F.marker, 'a JSON array', json(F.marker, ['pbft-lab-data-dir']), /not a JSON object/],

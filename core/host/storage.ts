@@ -8,6 +8,11 @@
  *   pbft-lab.json    the marker (JSON): format "pbft-lab-data-dir", version, cluster, size, peerId,
  *                    createdAt. Its presence makes a directory ours; cluster and size tie it to one cluster.
  *   identity.key     the Ed25519 private key, libp2p protobuf encoding (privateKeyToProtobuf)
+ *   cluster.key      the cluster secret, in libp2p's swarm key format (core/net/cluster-key.ts)
+ *   listen.json      {version, tcpPort}: the TCP port the node listened on, reused at a restart so
+ *                    clients and peers find it where it was
+ *   peers.json       {version, addresses: {peerId: [multiaddr]}}: where the other members last
+ *                    listened, so a restarted machine finds them without mDNS or --join
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
  *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
@@ -33,6 +38,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ClusterKey, ClusterKeyError } from '../net/cluster-key.ts';
 import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
 import { faultsTolerated } from '../pbft/config.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
@@ -55,6 +61,9 @@ import type { PersistedState } from '../pbft/persistence.ts';
 export const DATA_DIR_FILES = {
   marker: 'pbft-lab.json',
   identityKey: 'identity.key',
+  clusterKey: 'cluster.key',
+  listen: 'listen.json',
+  peers: 'peers.json',
   roster: 'roster.json',
   view: 'view.json',
   checkpoint: 'checkpoint.bin',
@@ -65,7 +74,8 @@ export const DATA_DIR_VERSION = 1;
 const MARKER_FORMAT = 'pbft-lab-data-dir';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const TEMP_FILE = /^\.(pbft-lab\.json|identity\.key|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
+const TEMP_FILE =
+  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|peers\.json|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
 /** Unix modes say nothing about Windows ACLs, and directories cannot be fsynced there. */
 const POSIX = process.platform !== 'win32';
 
@@ -114,6 +124,18 @@ export interface DataDir {
   readonly createdAt: string;
   /** The agreed roster (peer ids by replica id): as loaded at open, then as last saved. */
   readonly roster: readonly string[] | null;
+  /** The cluster secret: as loaded at open, then as last saved. */
+  readonly clusterKey: ClusterKey | null;
+  /** The TCP port the node last listened on: as loaded at open, then as last saved. */
+  readonly listenPort: number | null;
+  /** Where the other members last listened (multiaddr strings by peer id): as loaded at open, then as last saved. */
+  readonly peerAddresses: Readonly<Record<string, readonly string[]>>;
+  /** Resolves once the addresses are on disk. */
+  savePeerAddresses(addresses: Readonly<Record<string, readonly string[]>>): Promise<void>;
+  /** Resolves once the key is on disk (mode 0600, like every file here). */
+  saveClusterKey(key: ClusterKey): Promise<void>;
+  /** Resolves once the port is on disk. */
+  saveListenPort(port: number): Promise<void>;
   /** The view and stable checkpoint as found at open, for `new Replica({ persisted })`. */
   readonly persisted: PersistedState;
   /** Resolves once the roster is on disk. */
@@ -215,7 +237,22 @@ async function initialise(
   };
   await writeAtomic(dir, DATA_DIR_FILES.marker, [jsonBytes(marker)]);
   await removeTempFiles(dir, entries);
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, null, { view: 0, stable: null });
+  return new OpenDataDir(
+    dir,
+    size,
+    lock,
+    privateKey,
+    peerId,
+    marker.createdAt,
+    null,
+    null,
+    null,
+    {},
+    {
+      view: 0,
+      stable: null,
+    },
+  );
 }
 
 async function openExisting(
@@ -241,6 +278,9 @@ async function openExisting(
     );
   }
   const roster = await readRoster(dir, size);
+  const clusterKey = await readClusterKey(dir);
+  const listenPort = await readListenPort(dir);
+  const peerAddresses = await readPeerAddresses(dir);
   const viewState = await readView(dir);
   const stable = await readCheckpoint(dir);
   const log = await readLog(dir, entries, stable?.seq ?? 0);
@@ -249,17 +289,29 @@ async function openExisting(
   await removeTempFiles(dir, entries);
   for (const { file, keepBytes } of log.tornTails) await truncate(file, keepBytes);
   for (const file of log.obsolete) await unlink(file).catch(() => {});
-  return new OpenDataDir(dir, size, lock, privateKey, peerId, marker.createdAt, roster, {
-    ...viewState,
-    stable,
-    log: logAbove(stable?.seq ?? 0, log.records),
-  });
+  return new OpenDataDir(
+    dir,
+    size,
+    lock,
+    privateKey,
+    peerId,
+    marker.createdAt,
+    roster,
+    clusterKey,
+    listenPort,
+    peerAddresses,
+    {
+      ...viewState,
+      stable,
+      log: logAbove(stable?.seq ?? 0, log.records),
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint';
+type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen' | 'peers';
 
 interface PendingWrite {
   readonly kind: WriteKind;
@@ -279,6 +331,9 @@ class OpenDataDir implements DataDir {
   private readonly size: number;
   private readonly lock: DataDirLock;
   private savedRoster: readonly string[] | null;
+  private savedClusterKey: ClusterKey | null;
+  private savedListenPort: number | null;
+  private savedPeerAddresses: Readonly<Record<string, readonly string[]>>;
   private readonly queue: PendingWrite[] = [];
   /** Open log segments (file descriptors), by segment number (appendLog). */
   private readonly segments = new Map<number, number>();
@@ -293,8 +348,14 @@ class OpenDataDir implements DataDir {
     peerId: string,
     createdAt: string,
     roster: readonly string[] | null,
+    clusterKey: ClusterKey | null,
+    listenPort: number | null,
+    peerAddresses: Readonly<Record<string, readonly string[]>>,
     persisted: PersistedState,
   ) {
+    this.savedPeerAddresses = peerAddresses;
+    this.savedClusterKey = clusterKey;
+    this.savedListenPort = listenPort;
     this.dir = dir;
     this.size = size;
     this.lock = lock;
@@ -307,6 +368,43 @@ class OpenDataDir implements DataDir {
 
   get roster(): readonly string[] | null {
     return this.savedRoster;
+  }
+
+  get clusterKey(): ClusterKey | null {
+    return this.savedClusterKey;
+  }
+
+  get listenPort(): number | null {
+    return this.savedListenPort;
+  }
+
+  get peerAddresses(): Readonly<Record<string, readonly string[]>> {
+    return this.savedPeerAddresses;
+  }
+
+  savePeerAddresses(addresses: Readonly<Record<string, readonly string[]>>): Promise<void> {
+    const problem = peerAddressesProblem(addresses);
+    if (problem !== null) return Promise.reject(new RangeError(`cannot save peer addresses: ${problem}`));
+    const copy = Object.fromEntries(Object.entries(addresses).map(([peer, list]) => [peer, [...list]]));
+    return this.enqueue('peers', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.peers, [jsonBytes({ version: DATA_DIR_VERSION, addresses: copy })]);
+      this.savedPeerAddresses = copy;
+    });
+  }
+
+  saveClusterKey(key: ClusterKey): Promise<void> {
+    return this.enqueue('cluster-key', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.clusterKey, [key.pskFile]);
+      this.savedClusterKey = key;
+    });
+  }
+
+  saveListenPort(port: number): Promise<void> {
+    if (!isPort(port)) return Promise.reject(new RangeError(`cannot save listen port ${port}`));
+    return this.enqueue('listen', async () => {
+      await writeAtomic(this.dir, DATA_DIR_FILES.listen, [jsonBytes({ version: DATA_DIR_VERSION, tcpPort: port })]);
+      this.savedListenPort = port;
+    });
   }
 
   saveRoster(roster: readonly string[]): Promise<void> {
@@ -509,6 +607,57 @@ async function readIdentityKey(dir: string): Promise<Ed25519PrivateKey> {
   }
   if (key.type !== 'Ed25519') throw new DataDirError(file, `holds a ${key.type} key, not an Ed25519 key`);
   return key;
+}
+
+async function readClusterKey(dir: string): Promise<ClusterKey | null> {
+  const file = path.join(dir, DATA_DIR_FILES.clusterKey);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  try {
+    return ClusterKey.fromPskFile(bytes);
+  } catch (error) {
+    if (error instanceof ClusterKeyError) throw new DataDirError(file, `holds no valid cluster key: ${error.message}`);
+    throw error;
+  }
+}
+
+async function readListenPort(dir: string): Promise<number | null> {
+  const file = path.join(dir, DATA_DIR_FILES.listen);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return null;
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  if (!isPort(value.tcpPort))
+    throw new DataDirError(file, `holds no valid TCP port (${JSON.stringify(value.tcpPort)})`);
+  return value.tcpPort;
+}
+
+async function readPeerAddresses(dir: string): Promise<Record<string, readonly string[]>> {
+  const file = path.join(dir, DATA_DIR_FILES.peers);
+  const bytes = await readFileOrNull(file);
+  if (bytes === null) return {};
+  const value = parseJsonObject(file, bytes);
+  checkVersion(file, value);
+  const problem = peerAddressesProblem(value.addresses);
+  if (problem !== null) throw new DataDirError(file, `holds no valid peer addresses: ${problem}`);
+  return value.addresses as Record<string, readonly string[]>;
+}
+
+/** At most 256 peers of at most 16 addresses of at most 256 characters each. */
+function peerAddressesProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
+  const entries = Object.entries(value);
+  if (entries.length > 256) return 'more than 256 peers';
+  for (const [peer, list] of entries) {
+    if (peer.length === 0 || peer.length > 128) return `peer id ${JSON.stringify(peer.slice(0, 20))} of bad length`;
+    if (!Array.isArray(list) || list.length > 16 || !list.every((a) => typeof a === 'string' && a.length <= 256))
+      return `addresses of ${peer} are not a list of at most 16 strings`;
+  }
+  return null;
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= 65535;
 }
 
 async function readRoster(dir: string, size: number): Promise<readonly string[] | null> {

@@ -1,4 +1,6 @@
 /** Grouped frames: CLIENT-REQUESTS and CLIENT-REPLIES carry several messages for one node, within limits. */
+import { DEFAULT_NON_MEMBER_MAX_FRAME_BYTES } from '../net/frame-transport.ts';
+import { MAX_OP_BYTES } from '../pbft/codec.ts';
 import { describe, expect, it } from 'vitest';
 import type { Reply, Request } from '../pbft/messages.ts';
 import {
@@ -6,6 +8,7 @@ import {
   encodeGroupedFrames,
   FRAME,
   GROUPED_FRAME_BYTES,
+  GROUPED_REQUESTS_FRAME_BYTES,
   GROUPED_PER_FRAME,
   parseFrame,
   type WireFrame,
@@ -55,6 +58,17 @@ describe('grouped client frames', () => {
     expect(frames[0]![0]).toBe(FRAME.clientReplies);
     expect(parsed(frames[0]!)).toEqual({ kind: 'client-replies', replies });
     expect(encodeFrame({ kind: 'client-replies', replies })).toEqual(frames[0]);
+  });
+
+  it(`requests fill a frame up to ${GROUPED_REQUESTS_FRAME_BYTES} bytes only: replicas take no more from a client than ${DEFAULT_NON_MEMBER_MAX_FRAME_BYTES}`, () => {
+    const big = (t: number): Request => ({ ...request(t), op: new Uint8Array(MAX_OP_BYTES).fill(t) });
+    const frames = encodeGroupedFrames('requests', [big(1), request(2), request(3), big(4)]);
+    expect(frames.map((f) => parsed(f).kind)).toEqual(['client-request', 'client-requests', 'client-request']);
+    expect(Math.max(...frames.map((f) => f.length))).toBeLessThanOrEqual(DEFAULT_NON_MEMBER_MAX_FRAME_BYTES);
+    // Even a lone request of the largest operation, with a MAC for each of 256 replicas.
+    const macs = Array.from({ length: 256 }, () => new Uint8Array(32));
+    const [lone] = encodeGroupedFrames('requests', [{ ...big(5), auth: macs }]);
+    expect(lone!.length).toBeLessThanOrEqual(DEFAULT_NON_MEMBER_MAX_FRAME_BYTES);
   });
 
   it('requests group the same way', () => {

@@ -34,8 +34,14 @@ export const FRAME = {
 
 /** A CLIENT-REQUESTS or CLIENT-REPLIES frame carries at most this many messages… */
 export const GROUPED_PER_FRAME = 1024;
-/** …and, unless one message alone is larger, at most this many bytes of them. */
+/** …and, unless one message alone is larger, at most this many bytes of replies… */
 export const GROUPED_FRAME_BYTES = 1024 * 1024;
+/**
+ * …or of requests: a client is not a member of the roster, and replicas take frames of at most
+ * 128 KiB from non-members (core/net/frame-transport.ts); one request alone (a 64 KiB operation and
+ * its MACs) fits that too.
+ */
+export const GROUPED_REQUESTS_FRAME_BYTES = 64 * 1024;
 
 export const CLIENT_KEY_BYTES = 32;
 
@@ -93,13 +99,14 @@ export function encodeGroupedFrames(
 ): Uint8Array[] {
   const [single, grouped] =
     kind === 'requests' ? [FRAME.clientRequest, FRAME.clientRequests] : [FRAME.clientReply, FRAME.clientReplies];
+  const maxBytes = kind === 'requests' ? GROUPED_REQUESTS_FRAME_BYTES : GROUPED_FRAME_BYTES;
   if (messages.length === 1) return [encodeMessageAfter(single, messages[0]!)];
   const frames: Uint8Array[] = [];
   let group: Uint8Array[] = [];
   let bytes = 0;
   for (const message of messages) {
     const encoded = encodeMessage(message);
-    if (group.length > 0 && (group.length === GROUPED_PER_FRAME || bytes + encoded.length > GROUPED_FRAME_BYTES)) {
+    if (group.length > 0 && (group.length === GROUPED_PER_FRAME || bytes + encoded.length > maxBytes)) {
       frames.push(encodeGroup(single, grouped, group));
       group = [];
       bytes = 0;

@@ -24,6 +24,10 @@ export type DropReason =
   | 'inbound-malformed-length'
   /** Inbound: the stream ended in the middle of a frame. */
   | 'inbound-truncated'
+  /** Inbound: a frame stayed incomplete past its deadline (partial-frames.ts); the stream is reset. */
+  | 'inbound-partial-timeout'
+  /** Inbound: partial frames held for the peer, or for all non-members, passed their cap; the stream is reset. */
+  | 'inbound-partial-cap'
   /** Inbound: acceptFrom(peer) said no. */
   | 'inbound-not-accepted'
   /** Inbound: a frame handler threw (the frame reached the handlers before it). */
@@ -41,6 +45,8 @@ export const DROP_REASONS: readonly DropReason[] = [
   'inbound-frame-too-large',
   'inbound-malformed-length',
   'inbound-truncated',
+  'inbound-partial-timeout',
+  'inbound-partial-cap',
   'inbound-not-accepted',
   'handler-threw',
   'unexpected-inbound-on-outbound',

@@ -66,6 +66,67 @@ describe('inbound framing violations', () => {
   });
 });
 
+describe('partial frames: who may make us hold what, and for how long (issue 13, finding 3)', () => {
+  it('a non-member may announce no frame larger than maxNonMemberFrameBytes; a member may', async () => {
+    const members = new Set<string>();
+    const victim = await net.peer({ maxNonMemberFrameBytes: 1000, isMember: (p) => members.has(p) });
+    const stranger = await net.node();
+    const atVictim = collectFrames(victim.transport);
+    const { stream, closed } = await rawStream(stranger, victim);
+    stream.send(encodeLengthPrefix(1001));
+    expect((await closed).error?.name).toBe('StreamResetError');
+    expect(victim.transport.stats().dropped['inbound-frame-too-large']).toBe(1);
+
+    members.add(stranger.peerId.toString());
+    const again = await rawStream(stranger, victim);
+    again.stream.send(encodeFrames([new Uint8Array(5000).fill(3)]));
+    await waitFor(() => atVictim.length === 1, 'the member’s large frame');
+  });
+
+  it('resets a stream whose frame stays incomplete past its deadline, and holds nothing after', async () => {
+    const victim = await net.peer({ partialFrames: { timeoutMs: 300, minBytesPerSec: 1e9 } });
+    const attacker = await net.node();
+    const { stream, closed } = await rawStream(attacker, victim);
+    stream.send(new Uint8Array([...encodeLengthPrefix(10_000), ...new Uint8Array(9_999)]));
+    await waitFor(() => victim.transport.stats().partialFrameBytes.members > 9_000, 'the partial frame to be held');
+    const started = Date.now();
+    expect((await closed).error?.name).toBe('StreamResetError');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(victim.transport.stats().dropped['inbound-partial-timeout']).toBe(1);
+    expect(victim.transport.stats().partialFrameBytes).toEqual({ members: 0, nonMembers: 0 });
+  });
+
+  it('caps partial bytes per peer across its streams, and for all non-members together', async () => {
+    const victim = await net.peer({
+      isMember: () => false,
+      maxNonMemberFrameBytes: 100_000,
+      partialFrames: { perNonMemberBytes: 150_000, nonMembersBytes: 250_000 },
+    });
+    const open = async (node: LabNode) => {
+      const raw = await rawStream(node, victim);
+      raw.stream.send(new Uint8Array([...encodeLengthPrefix(100_000), ...new Uint8Array(99_000)]));
+      await waitFor(() => victim.transport.stats().inboundStreamsOpened > 0, 'the stream');
+      return raw;
+    };
+    // One peer, two streams: the second passes its cap of 150 kB.
+    const greedy = await net.node();
+    await open(greedy);
+    await waitFor(() => victim.transport.stats().partialFrameBytes.nonMembers >= 99_000, 'the first partial frame');
+    const second = await open(greedy);
+    expect((await second.closed).error?.name).toBe('StreamResetError');
+    expect(victim.transport.stats().dropped['inbound-partial-cap']).toBe(1);
+
+    // Other peers, one stream each: the third partial frame passes the 250 kB of all non-members.
+    const others = [await net.node(), await net.node()];
+    await open(others[0]!);
+    await waitFor(() => victim.transport.stats().partialFrameBytes.nonMembers >= 198_000, 'two partial frames');
+    const third = await open(others[1]!);
+    expect((await third.closed).error?.name).toBe('StreamResetError');
+    expect(victim.transport.stats().dropped['inbound-partial-cap']).toBe(2);
+    expect(victim.transport.stats().partialFrameBytes.nonMembers).toBeLessThanOrEqual(250_000);
+  });
+});
+
 describe('backpressure', () => {
   it('keeps memory bounded towards a peer that never reads: bounded queue, counted drops', async () => {
     // The receiver accepts the stream and pauses it, so yamux stops granting send window.

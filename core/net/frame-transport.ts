@@ -16,8 +16,9 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { dialableRemoteAddrs } from './addresses.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
 import { DROP_REASONS, silentNetLog, TransportCounters } from './counters.ts';
-import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, REPLICA_PROTOCOL_ID } from './frames.ts';
+import { checkMaxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_BYTES_LIMIT, REPLICA_PROTOCOL_ID } from './frames.ts';
 import { readInboundStream } from './inbound-stream.ts';
+import { PartialFrameBudget, type PartialFrameLimits } from './partial-frames.ts';
 import { LinkClosedError, PeerLink } from './peer-link.ts';
 import type { BackoffOptions } from './backoff.ts';
 import type { DropReason, NetLog } from './counters.ts';
@@ -30,10 +31,25 @@ export type FrameHandler = (from: string, frame: Uint8Array) => void;
 
 export interface FrameTransportOptions {
   /**
-   * Largest frame payload sent or accepted.
+   * Largest frame payload sent, or accepted from a member (see isMember).
    * @default DEFAULT_MAX_FRAME_BYTES (4 MiB)
    */
   maxFrameBytes?: number;
+  /**
+   * Largest frame payload accepted from a peer that is not a member: clients, observers, strangers.
+   * @default DEFAULT_NON_MEMBER_MAX_FRAME_BYTES (128 KiB: a client's largest frame, wire.ts)
+   */
+  maxNonMemberFrameBytes?: number;
+  /**
+   * Whether a peer is a member of the roster; consulted at each inbound frame's length prefix.
+   * @default every peer is a member (the transport alone knows no roster)
+   */
+  isMember?: (peer: string) => boolean;
+  /**
+   * Caps and deadline for partial inbound frames (partial-frames.ts).
+   * @default DEFAULT_PARTIAL_FRAME_LIMITS, scaled to the frame limits
+   */
+  partialFrames?: Partial<PartialFrameLimits>;
   /**
    * Per-peer outbound queue bound, in frames.
    * @default 4096
@@ -98,6 +114,8 @@ export interface FrameTransportStats {
   readonly dialFailures: number;
   readonly inboundStreamsOpened: number;
   readonly inboundStreamsOpen: number;
+  /** Bytes of inbound frames begun but not complete, held for members and for everyone else. */
+  readonly partialFrameBytes: { readonly members: number; readonly nonMembers: number };
   readonly peers: Readonly<Record<string, PeerLinkStats>>;
 }
 
@@ -122,6 +140,12 @@ export interface FrameTransport {
 /** What the transport uses of a libp2p node. */
 export type FrameTransportNode = Pick<Libp2p, 'peerId' | 'handle' | 'unhandle' | 'dialProtocol'>;
 
+/** Clients' largest frame is a CLIENT-REQUEST of a 64 KiB operation (core/host/wire.ts), with room for its MACs. */
+export const DEFAULT_NON_MEMBER_MAX_FRAME_BYTES = 128 * 1024;
+
+/** How often open inbound streams are checked for partial frames past their deadline. */
+const PARTIAL_FRAME_SWEEP_MS = 500;
+
 /** An honest peer has one inbound stream per connection; a few more cover a reconnect overlapping. */
 const MAX_INBOUND_STREAMS_PER_CONNECTION = 4;
 const MAX_OUTBOUND_STREAMS_PER_CONNECTION = 4;
@@ -141,6 +165,10 @@ class Libp2pFrameTransport implements FrameTransport {
   readonly #links = new Map<string, PeerLink>();
   readonly #inbound = new Set<InboundStreamHandle>();
   readonly #handlers = new Set<FrameHandler>();
+  readonly #maxNonMemberFrameBytes: number;
+  readonly #isMember: (peer: string) => boolean;
+  readonly #budget: PartialFrameBudget;
+  #sweep: ReturnType<typeof setInterval> | undefined;
   #acceptFrom: (peer: string) => boolean;
   #status: 'new' | 'started' | 'stopped' = 'new';
 
@@ -155,6 +183,22 @@ class Libp2pFrameTransport implements FrameTransport {
     ) {
       throw new RangeError(`maxFrameBytes must be an integer in 0..${MAX_FRAME_BYTES_LIMIT}`);
     }
+    this.#maxNonMemberFrameBytes = Math.min(
+      options.maxNonMemberFrameBytes ?? DEFAULT_NON_MEMBER_MAX_FRAME_BYTES,
+      this.#maxFrameBytes,
+    );
+    checkMaxFrameBytes(this.#maxNonMemberFrameBytes);
+    this.#isMember = options.isMember ?? (() => true);
+    // Two frames' worth per peer (one being read, one more on a second stream while it reconnects), and
+    // room for 128 strangers' frames at once among all non-members.
+    this.#budget = new PartialFrameBudget({
+      perMemberBytes: 2 * this.#maxFrameBytes,
+      perNonMemberBytes: 2 * this.#maxNonMemberFrameBytes,
+      nonMembersBytes: 128 * this.#maxNonMemberFrameBytes,
+      timeoutMs: 5_000,
+      minBytesPerSec: 1024 * 1024,
+      ...options.partialFrames,
+    });
     const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * 1024 * 1024, this.#maxFrameBytes);
     if (maxQueuedBytes < this.#maxFrameBytes) {
       throw new RangeError('maxQueuedBytes must be at least maxFrameBytes, or a legal frame could never be queued');
@@ -267,6 +311,7 @@ class Libp2pFrameTransport implements FrameTransport {
       dialFailures: c.dialFailures,
       inboundStreamsOpened: c.inboundStreamsOpened,
       inboundStreamsOpen: this.#inbound.size,
+      partialFrameBytes: { members: this.#budget.memberBytes, nonMembers: this.#budget.nonMemberBytes },
       peers,
     };
   }
@@ -280,6 +325,11 @@ class Libp2pFrameTransport implements FrameTransport {
       maxOutboundStreams: MAX_OUTBOUND_STREAMS_PER_CONNECTION,
     });
     this.#status = 'started';
+    this.#sweep = setInterval(() => {
+      const now = performance.now();
+      for (const inbound of this.#inbound) inbound.checkDeadline(now);
+    }, PARTIAL_FRAME_SWEEP_MS);
+    this.#sweep.unref();
     for (const link of this.#links.values()) {
       link.start();
     }
@@ -291,6 +341,7 @@ class Libp2pFrameTransport implements FrameTransport {
     }
     const wasStarted = this.#status === 'started';
     this.#status = 'stopped';
+    clearInterval(this.#sweep);
     if (wasStarted) {
       await this.#node.unhandle(REPLICA_PROTOCOL_ID).catch(() => {});
     }
@@ -309,8 +360,12 @@ class Libp2pFrameTransport implements FrameTransport {
       return;
     }
     this.#counters.inboundStreamsOpened++;
+    const from = connection.remotePeer.toString();
     const handle = readInboundStream(stream, connection, {
-      maxFrameBytes: this.#maxFrameBytes,
+      maxFrameBytes: () => (this.#memberSafe(from) ? this.#maxFrameBytes : this.#maxNonMemberFrameBytes),
+      isMember: () => this.#memberSafe(from),
+      budget: this.#budget,
+      now: () => performance.now(),
       counters: this.#counters,
       log: this.#log,
       acceptFrom: (peer) => this.#acceptFrom(peer),
@@ -318,6 +373,17 @@ class Libp2pFrameTransport implements FrameTransport {
       onGone: () => this.#inbound.delete(handle),
     });
     this.#inbound.add(handle);
+    // The peer is up and reaches us: if our link to it is backing off, dial it now.
+    this.#links.get(from)?.retryNow();
+  }
+
+  /** The roster code's bug must not take the stream down: a predicate that throws says "not a member". */
+  #memberSafe(peer: string): boolean {
+    try {
+      return this.#isMember(peer);
+    } catch {
+      return false;
+    }
   }
 
   #deliver(from: string, frame: Uint8Array): void {

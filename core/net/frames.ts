@@ -49,6 +49,13 @@ export class MalformedFrameLengthError extends Error {
   }
 }
 
+/** Throws RangeError unless `maxFrameBytes` is an integer in 0..MAX_FRAME_BYTES_LIMIT. */
+export function checkMaxFrameBytes(maxFrameBytes: number): void {
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > MAX_FRAME_BYTES_LIMIT) {
+    throw new RangeError(`maxFrameBytes must be an integer in 0..${MAX_FRAME_BYTES_LIMIT}`);
+  }
+}
+
 /** Unsigned LEB128 encoding of `value` (a non-negative integer ≤ MAX_FRAME_BYTES_LIMIT). */
 export function encodeLengthPrefix(value: number): Uint8Array {
   const out = new Uint8Array(lengthPrefixBytes(value));
@@ -93,17 +100,31 @@ export function encodeFrames(frames: readonly Uint8Array[]): Uint8ArrayList {
  * throws FrameTooLargeError / MalformedFrameLengthError on a bad prefix, after which it is unusable.
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  readonly #limit: () => number;
   readonly #buffer = new Uint8ArrayList();
   /** Length of the frame being read, or -1 while reading a length prefix. */
   #pendingLength = -1;
   #failed = false;
 
-  constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > MAX_FRAME_BYTES_LIMIT) {
-      throw new RangeError(`maxFrameBytes must be an integer in 0..${MAX_FRAME_BYTES_LIMIT}`);
-    }
-    this.maxFrameBytes = maxFrameBytes;
+  /**
+   * `maxFrameBytes` may be a function, asked at each length prefix: a sender's limit can change while
+   * its stream is open (a peer that joins the roster may send larger frames from then on).
+   */
+  constructor(maxFrameBytes: number | (() => number) = DEFAULT_MAX_FRAME_BYTES) {
+    if (typeof maxFrameBytes === 'number') {
+      checkMaxFrameBytes(maxFrameBytes);
+      this.#limit = () => maxFrameBytes;
+    } else this.#limit = maxFrameBytes;
+  }
+
+  /** The limit for the next frame. */
+  get maxFrameBytes(): number {
+    return this.#limit();
+  }
+
+  /** The length the frame being read announced, or -1 between frames. */
+  get announcedBytes(): number {
+    return this.#pendingLength;
   }
 
   /** Bytes held for an incomplete frame or length prefix. */
@@ -142,6 +163,7 @@ export class FrameDecoder {
 
   /** Parses a prefix at the head of the buffer; null if more bytes are needed. */
   #readLengthPrefix(): { length: number; bytes: number } | null {
+    const maxFrameBytes = this.#limit();
     let length = 0;
     let scale = 1;
     const available = Math.min(this.#buffer.byteLength, MAX_LENGTH_PREFIX_BYTES);
@@ -149,10 +171,10 @@ export class FrameDecoder {
       const byte = this.#buffer.get(i);
       length += (byte & 0x7f) * scale;
       scale *= 0x80;
-      if (length > this.maxFrameBytes) {
+      if (length > maxFrameBytes) {
         // Reject on the prefix alone; drop what we hold so nothing of the announced payload is kept.
         this.#fail();
-        throw new FrameTooLargeError(length, this.maxFrameBytes);
+        throw new FrameTooLargeError(length, maxFrameBytes);
       }
       if ((byte & 0x80) === 0) {
         return { length, bytes: i + 1 };

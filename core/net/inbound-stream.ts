@@ -5,15 +5,23 @@
  * anything a frame says about itself.
  *
  * A framing violation (oversized or malformed length prefix) resets the stream at once, without
- * buffering the announced payload; a stream that ends mid-frame drops the partial frame. Both are
- * counted and logged. The connection itself stays up: the peer may open a fresh stream.
+ * buffering the announced payload; a stream that ends mid-frame drops the partial frame. A frame that
+ * stays incomplete past its deadline, or whose bytes pass the caps on what a peer (or all non-members)
+ * may make us hold, resets the stream too (partial-frames.ts). All are counted and logged. The
+ * connection itself stays up: the peer may open a fresh stream.
  */
 import { FrameDecoder, FrameTooLargeError, MalformedFrameLengthError } from './frames.ts';
 import type { DropReason, NetLog, TransportCounters } from './counters.ts';
+import type { PartialAccount, PartialFrameBudget } from './partial-frames.ts';
 import type { Connection, Stream } from '@libp2p/interface';
 
 export interface InboundStreamDeps {
-  readonly maxFrameBytes: number;
+  /** Asked at each frame's length prefix: a member of the roster may send larger frames than others. */
+  readonly maxFrameBytes: () => number;
+  /** Whether the sender is a member of the roster now (which caps its partial frames count against). */
+  readonly isMember: () => boolean;
+  readonly budget: PartialFrameBudget;
+  readonly now: () => number;
   readonly counters: TransportCounters;
   readonly log: NetLog;
   /** Consulted for every frame, so a roster change takes effect on open streams. */
@@ -29,6 +37,8 @@ export interface InboundStreamHandle {
   readonly from: string;
   /** Resets the stream on our own initiative (stop, peer removal); a partial frame is not counted. */
   abort(err: Error): void;
+  /** Resets the stream if its incomplete frame is past its deadline (checked by the transport's sweep). */
+  checkDeadline(now: number): void;
 }
 
 export function readInboundStream(
@@ -38,6 +48,9 @@ export function readInboundStream(
 ): InboundStreamHandle {
   const from = connection.remotePeer.toString();
   const decoder = new FrameDecoder(deps.maxFrameBytes);
+  const account: PartialAccount = { peer: from, held: 0, member: deps.isMember() };
+  /** When the frame being read began (its first byte arrived), or null between frames. */
+  let partialSince: number | null = null;
   let failed = false;
   let truncationChecked = false;
   let warnedNotAccepted = false;
@@ -62,8 +75,14 @@ export function readInboundStream(
     deps.deliver(from, frame);
   };
 
+  const release = (): void => {
+    deps.budget.update(account, 0, account.member);
+    partialSince = null;
+  };
+
   const resetFor = (reason: DropReason, err: Error): void => {
     failed = true;
+    release();
     deps.counters.drop(reason);
     deps.log({ level: 'warn', event: 'inbound-stream-reset', peer: from, reason, detail: err.message });
     stream.abort(err);
@@ -92,6 +111,19 @@ export function readInboundStream(
     }
     try {
       decoder.push(evt.data, deliverOrDrop);
+      const held = decoder.bufferedBytes;
+      if (held === 0) partialSince = null;
+      else partialSince ??= deps.now();
+      const verdict = deps.budget.update(account, held, deps.isMember());
+      if (verdict !== 'ok')
+        resetFor(
+          'inbound-partial-cap',
+          new Error(
+            verdict === 'peer'
+              ? `partial frames of this peer hold ${deps.budget.heldBy(from)} bytes, over its cap`
+              : `partial frames of peers outside the roster hold ${deps.budget.nonMemberBytes} bytes, over their cap`,
+          ),
+        );
     } catch (err) {
       if (err instanceof FrameTooLargeError) {
         resetFor('inbound-frame-too-large', err);
@@ -100,6 +132,7 @@ export function readInboundStream(
       } else {
         // Not a framing error: a bug on this side. Reset rather than throw out of an event listener.
         failed = true;
+        release();
         deps.log({
           level: 'warn',
           event: 'inbound-stream-reset',
@@ -124,6 +157,7 @@ export function readInboundStream(
   });
 
   stream.addEventListener('close', () => {
+    if (!failed) release();
     if (!abortedLocally) {
       // A reset or a dead connection mid-frame truncates it; our own abort (stop) does not count.
       checkTruncation();
@@ -137,6 +171,17 @@ export function readInboundStream(
     abort(err: Error): void {
       abortedLocally = true;
       stream.abort(err);
+    },
+    checkDeadline(now: number): void {
+      if (failed || partialSince === null) return;
+      const deadline = deps.budget.deadline(partialSince, decoder.announcedBytes);
+      if (now > deadline)
+        resetFor(
+          'inbound-partial-timeout',
+          new Error(
+            `a frame of ${decoder.announcedBytes} bytes still incomplete after ${Math.round(now - partialSince)} ms (${decoder.bufferedBytes} bytes of it held)`,
+          ),
+        );
     },
   };
 }

@@ -1,6 +1,8 @@
 /** The lab node: a persistable identity, and the loopback dial guard that protects LAN deployments. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ClusterKey } from './cluster-key.ts';
+import type { RefusedConnection } from './cluster-protector.ts';
 import { generateIdentityKey, identityKeyFromBytes, identityKeyToBytes } from './node.ts';
 import { TestNet } from './test-helpers.ts';
 
@@ -26,5 +28,37 @@ describe('createLabNode', () => {
     expect(lanNode.getConnections(target.peerId)).toHaveLength(0);
     const connection = await demoNode.dial(target.getMultiaddrs());
     expect(connection.remotePeer.toString()).toBe(target.peerId.toString());
+  });
+});
+
+describe('the cluster key (connection protection)', () => {
+  it('nodes holding the same key connect; another key or none is refused at once, saying why', async () => {
+    const key = ClusterKey.generate();
+    const refusals: RefusedConnection[] = [];
+    const onNotClusterMember = (r: RefusedConnection): number => refusals.push(r);
+    const member = await net.node({ clusterKey: key, onNotClusterMember });
+    const other = await net.node({ clusterKey: key });
+    expect((await other.dial(member.getMultiaddrs())).remotePeer.toString()).toBe(member.peerId.toString());
+    expect(refusals).toEqual([]);
+
+    const otherCluster = await net.node({ clusterKey: ClusterKey.generate() });
+    const started = Date.now();
+    await expect(otherCluster.dial(member.getMultiaddrs(), { signal: AbortSignal.timeout(4_000) })).rejects.toThrow();
+    // Refused on the first bytes, not at a dial timeout.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await vi.waitFor(() => expect(refusals).toHaveLength(1));
+    expect(refusals[0]!.direction).toBe('inbound');
+
+    const keyless = await net.node();
+    await expect(keyless.dial(member.getMultiaddrs(), { signal: AbortSignal.timeout(4_000) })).rejects.toThrow();
+    await vi.waitFor(() => expect(refusals).toHaveLength(2));
+    expect(member.getConnections().map((c) => c.remotePeer.toString())).toEqual([other.peerId.toString()]);
+
+    // Dialling out to another cluster fails just as fast; whichever side reads the other's noise first
+    // refuses (so the dialler often sees only the reset).
+    const beforeDial = Date.now();
+    await expect(member.dial(otherCluster.getMultiaddrs(), { signal: AbortSignal.timeout(4_000) })).rejects.toThrow();
+    expect(Date.now() - beforeDial).toBeLessThan(2_000);
+    expect(member.getConnections(otherCluster.peerId)).toHaveLength(0);
   });
 });

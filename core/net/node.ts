@@ -1,5 +1,6 @@
 /**
- * The libp2p node a replica runs on: TCP + Noise + Yamux, identify, and (optionally) mDNS discovery.
+ * The libp2p node a replica runs on: TCP, the cluster key's connection protection (pnet), Noise,
+ * Yamux, identify, and (optionally) mDNS discovery.
  * The identity is an Ed25519 key that the caller owns and can persist (identityKeyToBytes /
  * identityKeyFromBytes), so a restarted machine comes back with the same peer id and roster slot.
  *
@@ -14,6 +15,8 @@ import { mdns } from '@libp2p/mdns';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import { isLoopbackMultiaddr } from './addresses.ts';
+import { clusterProtector, type RefusedConnection } from './cluster-protector.ts';
+import type { ClusterKey } from './cluster-key.ts';
 import type { Identify } from '@libp2p/identify';
 import type { ComponentLogger, Libp2p, Logger, PrivateKey } from '@libp2p/interface';
 import type { Libp2pOptions } from 'libp2p';
@@ -56,6 +59,17 @@ export interface LabNodeOptions {
    * @default {}
    */
   mdns?: LabMdnsOptions | false;
+  /**
+   * The cluster secret: connections are protected with it (@libp2p/pnet), so only nodes holding the
+   * same key connect at all. Without one the node is open to any libp2p peer (tests of the network
+   * layer, and a stranger's node in the hostile-peer tests); every pbft-lab node has one.
+   */
+  clusterKey?: ClusterKey;
+  /**
+   * A connection whose other side does not hold `clusterKey` was refused (cluster-protector.ts).
+   * @default ignored
+   */
+  onNotClusterMember?: (refused: RefusedConnection) => void;
   /**
    * Permit dialling, and storing, loopback addresses of remote peers. Only for the one-machine demo
    * and loopback tests: on a LAN another machine's 127.0.0.1 is never that machine.
@@ -112,12 +126,18 @@ export async function createLabNode(options: LabNodeOptions = {}): Promise<LabNo
     privateKey: options.privateKey ?? (await generateIdentityKey()),
     addresses: { listen: options.listen ?? ['/ip4/0.0.0.0/tcp/0'] },
     transports: [tcp()],
+    ...(options.clusterKey
+      ? { connectionProtector: clusterProtector(options.clusterKey, options.onNotClusterMember ?? (() => {})) }
+      : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
     services: { identify: identify() },
     connectionManager: {
       inboundConnectionThreshold: options.inboundConnectionsPerHostPerSecond ?? (allowLoopback ? 50 : 5),
+      // One address of a peer that does not answer (an old port, now someone else's) must not hold a
+      // dial for libp2p's 6 s before the next address is tried: on a LAN a handshake takes milliseconds.
+      addressDialTimeout: 2_000,
     },
     connectionGater: allowLoopback
       ? {}

@@ -89,6 +89,12 @@ export class PeerLink {
   readonly #deps: PeerLinkDeps;
   readonly #queue: BoundedFrameQueue;
   readonly #abort = new AbortController();
+  /** Aborted to cut the current backoff, or dial attempt, short (retryNow). */
+  #retry = new AbortController();
+  /** Set by retryNow: the next attempt goes without a backoff. */
+  #retryRequested = false;
+  /** Set when new addresses are given: the next attempt dials them (not the peer store's old ones). */
+  #preferGivenAddrs = false;
   #addrs: Multiaddr[] = [];
   #state: PeerLinkState = 'connecting';
   #stream: Stream | undefined;
@@ -112,11 +118,28 @@ export class PeerLink {
 
   /** Replaces the addresses to dial; empty means "whatever the peer store knows" (see #dial). */
   setAddrs(addrs: readonly Multiaddr[]): void {
+    const known = new Set(this.#addrs.map(String));
+    const changed = addrs.length !== this.#addrs.length || addrs.some((a) => !known.has(a.toString()));
     this.#addrs = [...addrs];
+    // New addresses (a peer that came back elsewhere): no need to wait out a dial to the old ones.
+    if (changed && addrs.length > 0) this.#preferGivenAddrs = true;
+    if (changed && known.size > 0) this.retryNow();
   }
 
   start(): void {
     this.#running ??= this.#run();
+  }
+
+  /**
+   * Dial again now if the link is waiting out a backoff or stuck in a dial: the peer has just shown it
+   * is up (it opened a stream to us), e.g. a replica that restarted, which would otherwise wait up to
+   * the backoff's cap, or for a dial to an address it no longer has to time out. The new attempt
+   * reuses the connection the peer opened.
+   */
+  retryNow(): void {
+    if (this.#state !== 'backoff' && this.#state !== 'connecting') return;
+    this.#retryRequested = true;
+    this.#retry.abort();
   }
 
   enqueue(frame: Uint8Array): void {
@@ -180,14 +203,18 @@ export class PeerLink {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
-      if (this.#consecutiveFailures > 0) {
+      if (this.#consecutiveFailures > 0 && !this.#retryRequested) {
         this.#state = 'backoff';
         const delayMs = backoffDelayMs(this.#consecutiveFailures - 1, this.#deps.options.backoff);
-        await sleep(delayMs, undefined, { signal: this.#abort.signal }).catch(() => {});
+        await sleep(delayMs, undefined, { signal: AbortSignal.any([this.#abort.signal, this.#retry.signal]) }).catch(
+          () => {},
+        );
         if (this.#closed) {
           return;
         }
       }
+      this.#retryRequested = false;
+      this.#retry = new AbortController();
       this.#state = 'connecting';
       let stream: Stream;
       try {
@@ -235,11 +262,16 @@ export class PeerLink {
   }
 
   async #dial(): Promise<Stream> {
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#deps.options.dialTimeoutMs)]);
+    const signal = AbortSignal.any([
+      this.#abort.signal,
+      this.#retry.signal,
+      AbortSignal.timeout(this.#deps.options.dialTimeoutMs),
+    ]);
     // Alternate between the addresses we were given and whatever the peer store has learnt since (mDNS,
     // identify), so a peer that came back on another address is still found. An existing connection
     // to the peer is reused either way.
-    const useGivenAddrs = this.#addrs.length > 0 && this.#consecutiveFailures % 2 === 0;
+    const useGivenAddrs = this.#addrs.length > 0 && (this.#preferGivenAddrs || this.#consecutiveFailures % 2 === 0);
+    this.#preferGivenAddrs = false;
     const target = useGivenAddrs ? this.#addrs.map((addr) => withPeerId(addr, this.#peer)) : this.remote;
     return this.#deps.node.dialProtocol(target, REPLICA_PROTOCOL_ID, { signal });
   }

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterKey } from '../../core/net/cluster-key.ts';
 import { REPLICA_USAGE } from '../../core/cli/replica-command.ts';
 import type { LabOp, SubmitOutcome } from '../../core/host/lab-api.ts';
 import { canUseNetns, LoopbackNamespace } from '../helpers/netns.ts';
@@ -69,6 +70,7 @@ describe.skipIf(skipped !== null)(
   () => {
     const space = new LoopbackNamespace();
     const cluster = `e2e-${randomBytes(4).toString('hex')}`;
+    const clusterKey = ClusterKey.generate();
     const replicas: ReplicaProcess[] = [];
     const urls: string[] = [];
     /** The dashboards, indexed by the replica id each one shows (known once the roster is agreed). */
@@ -112,6 +114,7 @@ describe.skipIf(skipped !== null)(
         const replica = new ReplicaProcess({
           dataDir: join(base, `r${i}`),
           cluster,
+          clusterKey,
           size: N,
           extraArgs,
           wrapper: space.wrapper,

@@ -14,6 +14,7 @@ import { encodeOp, type FileOp } from '../../core/app/file-ops.ts';
 import { hmacClientCrypto } from '../../core/crypto/node.ts';
 import { ReplicaHost, type ReplicaHostOptions } from '../../core/host/replica-host.ts';
 import { CLIENT_KEY_BYTES } from '../../core/host/wire.ts';
+import { ClusterKey } from '../../core/net/cluster-key.ts';
 import { REPLICA_PROTOCOL_ID } from '../../core/net/frames.ts';
 import { requestBytes } from '../../core/pbft/codec.ts';
 import type { LabNode } from '../../core/net/node.ts';
@@ -53,6 +54,8 @@ export class LogTap {
 
 export interface TestCluster {
   readonly name: string;
+  /** The cluster's own secret: a node needs it to connect to any host at all. */
+  readonly key: ClusterKey;
   readonly hosts: ReplicaHost[];
   readonly logs: LogTap[];
   readonly baseDir: string;
@@ -98,11 +101,13 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
  */
 export async function startCluster(size: number, protocol: ReplicaHostOptions['protocol']): Promise<TestCluster> {
   const name = `hostile-${randomBytes(4).toString('hex')}`;
+  const key = ClusterKey.generate();
   const baseDir = await mkdtemp(join(tmpdir(), 'pbft-lab-hostile-'));
   const hosts: ReplicaHost[] = [];
   const logs: LogTap[] = [];
   const cluster: TestCluster = {
     name,
+    key,
     hosts,
     logs,
     baseDir,
@@ -118,6 +123,7 @@ export async function startCluster(size: number, protocol: ReplicaHostOptions['p
       const host = new ReplicaHost({
         dataDir: join(baseDir, `r${i}`),
         cluster: name,
+        clusterKey: key,
         size,
         listen: ['/ip4/127.0.0.1/tcp/0'],
         join: [...joinable],

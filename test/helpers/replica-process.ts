@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { forEachLine } from '../../core/process/lines.ts';
+import type { ClusterKey } from '../../core/net/cluster-key.ts';
 import type { LabOp, LabSnapshot, SubmitOutcome } from '../../core/host/lab-api.ts';
 
 const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));
@@ -12,6 +13,8 @@ const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));
 export interface ReplicaProcessOptions {
   readonly dataDir: string;
   readonly cluster: string;
+  /** Given at every start (`--cluster-key`); the data directory keeps it after the first. */
+  readonly clusterKey: ClusterKey;
   readonly size: number;
   readonly listen?: string;
   readonly extraArgs?: readonly string[];
@@ -41,6 +44,8 @@ export class ReplicaProcess {
       o.cluster,
       '--size',
       String(o.size),
+      '--cluster-key',
+      o.clusterKey.joinCode,
       '--listen',
       o.listen ?? '/ip4/127.0.0.1/tcp/0',
       '--api-port',
