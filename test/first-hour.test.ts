@@ -39,6 +39,7 @@ describe.skipIf(!usable.ok)(`the first hour with the demo${usable.ok ? '' : ` (s
   let demo: Run;
   let cluster = '';
   let dataDir = '';
+  let joinCode = '';
 
   const start = (args: string[]): Run => {
     const child = spawn(space.wrapper[0]!, [...space.wrapper.slice(1), process.execPath, BIN, ...args], {
@@ -70,6 +71,7 @@ describe.skipIf(!usable.ok)(`the first hour with the demo${usable.ok ? '' : ` (s
     );
     const header = /cluster "([^"]+)", data in (\S+)/.exec(text(demo))!;
     [, cluster, dataDir] = header as unknown as [string, string, string];
+    joinCode = /^join code: (\S+)/m.exec(text(demo))![1]!;
   }, 120_000);
 
   afterAll(async () => {
@@ -123,7 +125,18 @@ describe.skipIf(!usable.ok)(`the first hour with the demo${usable.ok ? '' : ` (s
   });
 
   it('a wrong cluster name: "searching…" at once, then the clusters it does see', async () => {
-    const wrong = start(['client', '--cluster', 'no-such-cluster', '--timeout', '8', 'read', '/hello']);
+    // With the cluster's key (a wrong name alone finds no key to connect with).
+    const wrong = start([
+      'client',
+      '--cluster-key',
+      joinCode,
+      '--cluster',
+      'no-such-cluster',
+      '--timeout',
+      '8',
+      'read',
+      '/hello',
+    ]);
     const startedAt = performance.now();
     const searching = await eventually(
       () => wrong.lines.find((l) => l.stream === 'err' && /searching for cluster "no-such-cluster"/.test(l.text)),
