@@ -96,7 +96,15 @@ describe('faulty so far on a four-replica cluster on loopback', () => {
     await restarted.start();
     await waitForRoster(hosts, 30_000);
 
-    const own = await restarted.snapshot();
+    // The restart is recorded (on disk, then shown) just after the replica starts, honest.
+    const own = await eventually(
+      async () => {
+        const s = await restarted.snapshot();
+        return s.faultySoFar?.members[1]?.history.at(-1)?.restart ? s : undefined;
+      },
+      10_000,
+      'the restart in its own history',
+    );
     expect(own.behaviour).toBeNull();
     expect(own.faultySoFar).toMatchObject({ count: 2, beyondBound: true });
     expect(own.faultySoFar!.members[1]!.history.map((s) => [s.n, s.behaviour, s.restart ?? false])).toEqual([

@@ -48,6 +48,7 @@ describe('faulty so far, as the dashboard shows it', () => {
       [3, true],
     ]);
     expect(two.rows[1]!.text).toMatch(/has not reached this machine: it may have been Byzantine/);
+    expect(two.rows[0]!.text).toBe(`silent from ${clockTime(at(1))} on its clock; still on`);
   });
 
   it('finds the roster members not heard from for a while', () => {

@@ -47,7 +47,12 @@ export function faultyView(tally: FaultySoFar, selfReplicaId: number | null): Fa
   for (const m of tally.members) {
     const isSelf = m.replicaId === selfReplicaId;
     if (m.firstByzantine) {
-      const now = m.behaviour === null ? 'honest again' : `now ${m.behaviour}`;
+      const now =
+        m.behaviour === null
+          ? 'honest again'
+          : m.behaviour === m.firstByzantine.behaviour
+            ? 'still on'
+            : `now ${m.behaviour}`;
       rows.push({
         replicaId: m.replicaId,
         known: true,
