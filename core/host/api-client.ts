@@ -13,6 +13,7 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
 
@@ -152,7 +153,8 @@ export function connectLabApi(url: string, options: ConnectLabApiOptions = {}): 
       await call('revokeClient', [clientId]);
     },
     behaviours: () => call('behaviours', []) as Promise<readonly BehaviourInfo[]>,
-    setBehaviour: (id: string | null) => call('setBehaviour', [id]) as Promise<string | null>,
+    setBehaviour: (id: string | null, options?: SetBehaviourOptions) =>
+      call('setBehaviour', options === undefined ? [id] : [id, options]) as Promise<string | null>,
     subscribe(listener) {
       listeners.add(listener);
       return () => {

@@ -6,7 +6,7 @@
  */
 import type { LabWsRequest } from './api-client.ts';
 import { LAB_API_CALLS } from './lab-api.ts';
-import type { FaultCommand, LabApiCall, LabOp } from './lab-api.ts';
+import type { FaultCommand, LabApiCall, LabOp, SetBehaviourOptions } from './lab-api.ts';
 
 export class BadRequestError extends Error {
   override readonly name = 'BadRequestError';
@@ -88,9 +88,22 @@ export function parseBehaviourId(value: unknown): string | null {
   return value;
 }
 
-/** The `POST /api/behaviour` body: `{ "id": "silent" | null }`. */
-export function parseBehaviourBody(value: unknown): string | null {
-  return parseBehaviourId(expectObject(value, 'body').id);
+/** setBehaviour's options: `{ exceedF?: boolean }` (`exceedF: true` kept, `false` or absent dropped). */
+export function parseSetBehaviourOptions(value: unknown): SetBehaviourOptions {
+  if (value === undefined) return {};
+  return exceedFOf(expectObject(value, 'options'), 'options');
+}
+
+function exceedFOf(object: Json, what: string): SetBehaviourOptions {
+  if (object.exceedF === undefined || object.exceedF === false) return {};
+  if (object.exceedF === true) return { exceedF: true };
+  throw new BadRequestError(`${what}.exceedF: expected true or false`);
+}
+
+/** The `POST /api/behaviour` body: `{ "id": "silent" | null, "exceedF"?: true }`. */
+export function parseBehaviourBody(value: unknown): { id: string | null; options: SetBehaviourOptions } {
+  const body = expectObject(value, 'body');
+  return { id: parseBehaviourId(body.id), options: exceedFOf(body, 'body') };
 }
 
 /** The `POST /api/revoke` body: `{ "clientId": "…" }`. */
@@ -115,7 +128,7 @@ export type ParsedCall =
   | { readonly call: 'fault'; readonly command: FaultCommand }
   | { readonly call: 'revokeClient'; readonly clientId: string }
   | { readonly call: 'behaviours' }
-  | { readonly call: 'setBehaviour'; readonly id: string | null };
+  | { readonly call: 'setBehaviour'; readonly id: string | null; readonly options: SetBehaviourOptions };
 
 /** A WebSocket request `{ id, call, args }` whose id has already been read with requestIdOf. */
 export function parseWsRequest(value: unknown): ParsedCall {
@@ -126,8 +139,11 @@ export function parseWsRequest(value: unknown): ParsedCall {
   }
   const args = request.args ?? [];
   if (!Array.isArray(args)) throw new BadRequestError('args: expected an array');
-  const expectArgs = (count: number): void => {
-    if (args.length !== count) throw new BadRequestError(`${call}: expected ${count} argument(s), got ${args.length}`);
+  const expectArgs = (count: number, most = count): void => {
+    if (args.length < count || args.length > most)
+      throw new BadRequestError(
+        `${call}: expected ${count === most ? count : `${count} or ${most}`} argument(s), got ${args.length}`,
+      );
   };
   switch (call as LabApiCall) {
     case 'snapshot':
@@ -146,8 +162,8 @@ export function parseWsRequest(value: unknown): ParsedCall {
       expectArgs(0);
       return { call: 'behaviours' };
     case 'setBehaviour':
-      expectArgs(1);
-      return { call: 'setBehaviour', id: parseBehaviourId(args[0]) };
+      expectArgs(1, 2);
+      return { call: 'setBehaviour', id: parseBehaviourId(args[0]), options: parseSetBehaviourOptions(args[1]) };
   }
 }
 

@@ -151,7 +151,7 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
     case 'behaviours':
       return api.behaviours();
     case 'setBehaviour':
-      return api.setBehaviour(parsed.id);
+      return api.setBehaviour(parsed.id, parsed.options);
   }
 }
 

@@ -11,7 +11,18 @@ import { tokenCookieName } from './api-server-auth.ts';
 import { EVENT_BACKLOG_LIMIT_BYTES } from './api-server-ws.ts';
 import { MAX_REQUEST_BYTES, lanHosts, startApiServer } from './api-server.ts';
 import type { ApiServer, ApiServerOptions } from './api-server.ts';
-import type { FaultCommand, LabApi, LabEvent, LabFaults, LabOp, LabSnapshot, SubmitOutcome } from './lab-api.ts';
+import { FaultBoundError } from './behaviour-ledger.ts';
+import { EXCEED_F_MESSAGE } from './lab-api.ts';
+import type {
+  FaultCommand,
+  LabApi,
+  LabEvent,
+  LabFaults,
+  LabOp,
+  LabSnapshot,
+  SetBehaviourOptions,
+  SubmitOutcome,
+} from './lab-api.ts';
 
 // ---------------------------------------------------------------------------------------------
 // A fake replica host: canned snapshot, recorded commands, events emitted by the test.
@@ -31,6 +42,7 @@ const SNAPSHOT: LabSnapshot = {
   log: [{ seq: 1, view: 0, digest: 'ab12', batchSize: 3, prepares: 2, commits: 3, phase: 'executed' }],
   checkpoints: null,
   behaviour: null,
+  faultySoFar: null,
   peers: [],
   metrics: {
     uptimeMs: 1234,
@@ -94,8 +106,10 @@ function fakeLabApi(): FakeLabApi {
       calls.push({ call: 'behaviours', args: [] });
       return [{ id: 'silent', name: 'Silent', description: 'says nothing', observe: 'a view change' }];
     },
-    async setBehaviour(id: string | null) {
-      calls.push({ call: 'setBehaviour', args: [id] });
+    /** 'equivocate' stands for a switch beyond f: refused without exceedF, as the host refuses it. */
+    async setBehaviour(id: string | null, options?: SetBehaviourOptions) {
+      calls.push({ call: 'setBehaviour', args: options === undefined ? [id] : [id, options] });
+      if (id === 'equivocate' && !options?.exceedF) throw new FaultBoundError('replica 0 has been Byzantine');
       return id;
     },
   };
@@ -693,6 +707,49 @@ describe('the Byzantine switch over both transports', () => {
       expect((await ws.behaviours()).length).toBe(1);
       ws.close();
       expect(fake.calls.filter((c) => c.call === 'setBehaviour').map((c) => c.args[0])).toEqual(['silent', null]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a switch beyond f over both transports (issue 19)', () => {
+  it('is refused (409, FaultBoundError) without exceedF and made with it; exceedF is validated', async () => {
+    const fake = fakeLabApi();
+    const server = await startApiServer({ api: fake.api, port: 0, token: 'tok' });
+    try {
+      const post = (body: unknown) =>
+        fetch(`http://127.0.0.1:${server.port}/api/behaviour?token=tok`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const refused = await post({ id: 'equivocate' });
+      expect(refused.status).toBe(409);
+      const { error } = (await refused.json()) as { error: { name: string; message: string } };
+      expect(error.name).toBe('FaultBoundError');
+      expect(error.message).toContain(EXCEED_F_MESSAGE);
+      expect(await (await post({ id: 'equivocate', exceedF: true })).json()).toEqual({ behaviour: 'equivocate' });
+      expect((await post({ id: 'equivocate', exceedF: 'yes' })).status).toBe(400);
+
+      const ws = await connectLabApi(server.url);
+      await expect(ws.setBehaviour('equivocate')).rejects.toMatchObject({ name: 'FaultBoundError' });
+      expect(await ws.setBehaviour('equivocate', { exceedF: true })).toBe('equivocate');
+      await expect(ws.setBehaviour('silent', { exceedF: 1 } as never)).rejects.toMatchObject({
+        name: 'BadRequestError',
+        message: 'options.exceedF: expected true or false',
+      });
+      await expect(ws.setBehaviour('silent', 'yes' as never)).rejects.toMatchObject({
+        message: 'options: expected a JSON object',
+      });
+      ws.close();
+      // Only the declared field reaches the host, and exceedF: false is as good as absent.
+      expect(fake.calls.filter((c) => c.call === 'setBehaviour').map((c) => c.args)).toEqual([
+        ['equivocate', {}],
+        ['equivocate', { exceedF: true }],
+        ['equivocate', {}],
+        ['equivocate', { exceedF: true }],
+      ]);
     } finally {
       await server.close();
     }

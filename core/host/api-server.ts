@@ -32,6 +32,7 @@ import {
   parseBehaviourBody,
 } from './api-server-validate.ts';
 import { errorInfo, serveLabApiSocket } from './api-server-ws.ts';
+import { FaultBoundError } from './behaviour-ledger.ts';
 import type { LabApi } from './lab-api.ts';
 
 /** Largest request body and largest WebSocket frame accepted from a client. */
@@ -149,8 +150,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           if (requireMethod('GET')) sendJson(response, 200, await api.behaviours());
           return;
         case '/api/behaviour':
-          if (requireMethod('POST'))
-            sendJson(response, 200, { behaviour: await api.setBehaviour(parseBehaviourBody(await readJson())) });
+          if (requireMethod('POST')) {
+            const { id, options } = parseBehaviourBody(await readJson());
+            sendJson(response, 200, { behaviour: await api.setBehaviour(id, options) });
+          }
           return;
         case '/api/revoke':
           if (requireMethod('POST')) {
@@ -275,6 +278,8 @@ function statusForError(error: unknown): number {
   if (error instanceof ForbiddenOriginError) return 403;
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof UnsupportedMediaTypeError) return 415;
+  // A switch beyond f, not confirmed: the request is fine, the cluster's state refuses it.
+  if (error instanceof FaultBoundError) return 409;
   return 500;
 }
 

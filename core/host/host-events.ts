@@ -5,7 +5,7 @@
  */
 import { describe as describeMessage } from '../pbft/codec.ts';
 import type { Message } from '../pbft/messages.ts';
-import type { LabEvent } from './lab-api.ts';
+import type { BehaviourSwitch, FaultySoFar, LabEvent, MemberBehaviour } from './lab-api.ts';
 
 /** Recent events kept for a dashboard that connects late. */
 export const EVENT_HISTORY = 500;
@@ -66,6 +66,21 @@ export class HostEvents {
 
   emitReplica(type: string, text: string): void {
     this.emit({ kind: 'replica', atMs: this.elapsedMs(), type, text });
+  }
+
+  /** A member's behaviour history gained a switch; `text` is the event's line, for the terminal too. */
+  emitBehaviour(member: MemberBehaviour, change: BehaviourSwitch, tally: FaultySoFar, text: string): void {
+    this.emit({
+      kind: 'behaviour',
+      atMs: this.elapsedMs(),
+      replicaId: member.replicaId,
+      peerId: member.peerId,
+      change,
+      faultySoFar: tally.count,
+      f: tally.f,
+      text,
+    });
+    this.log(text);
   }
 
   /** A protocol message in or out (STATUS, the periodic retransmission trigger, is not shown). */

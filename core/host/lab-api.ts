@@ -116,6 +116,53 @@ export interface LabSnapshot {
   readonly faults: LabFaults;
   /** The Byzantine behaviour this replica runs, or null when it is honest. */
   readonly behaviour: string | null;
+  /**
+   * Which replicas have been Byzantine in this run, by the members' signed behaviour histories
+   * (core/host/behaviour-ledger.ts); null while forming (no roster yet).
+   */
+  readonly faultySoFar: FaultySoFar | null;
+}
+
+/** One switch of a replica's behaviour, as its history records it. */
+export interface BehaviourSwitch {
+  /** 1, 2, 3… for each switch of this replica, never reused (a restart keeps counting). */
+  readonly n: number;
+  /** When, by the switching machine's own clock (ms since 1970; machines' clocks may disagree). */
+  readonly atMs: number;
+  /** The behaviour from then on (a catalogue id), or null: honest again. */
+  readonly behaviour: string | null;
+  /** Honest again because the machine restarted (a restarted replica runs honest). */
+  readonly restart?: true;
+}
+
+/**
+ * PBFT's bound is at most f faulty replicas over the whole run: a replica that was Byzantine once
+ * counts for good, even after it is made honest again.
+ */
+export interface FaultySoFar {
+  readonly f: number;
+  /** Distinct replicas of the roster that have run a Byzantine behaviour at some point of this run. */
+  readonly count: number;
+  /** count > f: PBFT's assumption no longer holds, and violations are to be expected (not bugs). */
+  readonly beyondBound: boolean;
+  /** One per roster member, by replica id. */
+  readonly members: readonly MemberBehaviour[];
+}
+
+export interface MemberBehaviour {
+  readonly replicaId: number;
+  readonly peerId: string;
+  /**
+   * Whether its signed history has reached this machine (this machine's own: always). A member not
+   * heard from (silent since this machine started, say) may have been Byzantine without it showing here.
+   */
+  readonly known: boolean;
+  /** The behaviour it runs by its history (null: honest). */
+  readonly behaviour: string | null;
+  /** Its first switch to a Byzantine behaviour, or null if it has never been Byzantine. */
+  readonly firstByzantine: BehaviourSwitch | null;
+  /** Its switches, oldest first: the first Byzantine one and the latest (at most BEHAVIOUR_HISTORY_MAX). */
+  readonly history: readonly BehaviourSwitch[];
 }
 
 /** One entry of the Byzantine catalogue (docs/byzantine.md). */
@@ -176,6 +223,18 @@ export type LabEvent =
       readonly text: string;
     }
   | { readonly kind: 'replica'; readonly atMs: number; readonly type: string; readonly text: string }
+  | {
+      /** A member's behaviour history gained a switch (its own, or one that reached this machine). */
+      readonly kind: 'behaviour';
+      readonly atMs: number;
+      readonly replicaId: number;
+      readonly peerId: string;
+      readonly change: BehaviourSwitch;
+      /** The tally once this switch is counted: distinct replicas Byzantine so far, against f. */
+      readonly faultySoFar: number;
+      readonly f: number;
+      readonly text: string;
+    }
   | { readonly kind: 'log'; readonly atMs: number; readonly line: string };
 
 export interface LabApi {
@@ -189,9 +248,24 @@ export interface LabApi {
   revokeClient(clientId: string): Promise<void>;
   /** The catalogue of Byzantine behaviours this replica can be switched to. */
   behaviours(): Promise<readonly BehaviourInfo[]>;
-  /** Make this replica Byzantine (an id from the catalogue) or honest again (null); returns the active one. */
-  setBehaviour(id: string | null): Promise<string | null>;
+  /**
+   * Make this replica Byzantine (an id from the catalogue) or honest again (null); returns the active
+   * one. A switch that would make more than f replicas Byzantine over the run is refused with
+   * FaultBoundError unless `options.exceedF` confirms it.
+   */
+  setBehaviour(id: string | null, options?: SetBehaviourOptions): Promise<string | null>;
 }
+
+export interface SetBehaviourOptions {
+  /** Go ahead even if this makes more than f replicas Byzantine in this run (PBFT's assumption broken). */
+  readonly exceedF?: boolean;
+}
+
+/**
+ * The words of a refused switch (FaultBoundError, core/host/behaviour-ledger.ts). A dashboard
+ * recognises the refusal by them: an error that crosses Electron's contextBridge keeps only its message.
+ */
+export const EXCEED_F_MESSAGE = "this breaks PBFT's assumption (at most f faulty replicas): expect violations";
 
 /** The calls of the LabApi, by name, for transports that carry them as messages. */
 export const LAB_API_CALLS = ['snapshot', 'submit', 'fault', 'revokeClient', 'behaviours', 'setBehaviour'] as const;

@@ -1,10 +1,11 @@
 /**
  * The LabApi snapshot of a replica host, put together from its parts: who it is, the roster, the
- * replica's view, log and checkpoints, the peers and their links, the metrics and the faults.
+ * replica's view, log and checkpoints, the peers and their links, the metrics, the faults, and who
+ * has been Byzantine so far.
  */
 import type { FrameTransportStats } from '../net/frame-transport.ts';
 import type { Replica } from '../pbft/replica.ts';
-import type { LabFaults, LabMetrics, LabSnapshot, PeerInfo } from './lab-api.ts';
+import type { FaultySoFar, LabFaults, LabMetrics, LabSnapshot, PeerInfo } from './lab-api.ts';
 import type { KnownPeer } from './membership.ts';
 import type { ReplicaCounters } from './replica-activity.ts';
 
@@ -22,6 +23,8 @@ export interface SnapshotParts {
   /** The replica, if this machine runs one. */
   readonly replica: Replica | null;
   readonly behaviour: string | null;
+  /** The members' behaviour histories (behaviour-ledger.ts), null while forming. */
+  readonly faultySoFar: FaultySoFar | null;
   readonly peers: readonly KnownPeer[];
   readonly transport: FrameTransportStats;
   readonly counters: ReplicaCounters;
@@ -86,5 +89,6 @@ export function labSnapshot(parts: SnapshotParts): LabSnapshot {
     metrics,
     faults: parts.faults,
     behaviour: parts.behaviour,
+    faultySoFar: parts.faultySoFar,
   };
 }

@@ -8,6 +8,7 @@
  *   own-client.ts        this machine's own client (the dashboard's submit)
  *   protocol-driver.ts   the replica behind its Byzantine switch; its outputs into frames and records
  *   host-faults.ts       pause, cut links, added delay
+ *   behaviour-ledger.ts  who has been Byzantine in this run: the members' signed behaviour histories
  *   host-events.ts, replica-activity.ts, lab-snapshot.ts   what the lab sees: events, counters, snapshot
  *
  * Life of a host: open the data directory (identity key, roster, persisted checkpoint) → start the
@@ -17,7 +18,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { FileStore } from '../app/file-store.ts';
-import { CATALOGUE } from '../byzantine/catalogue.ts';
+import { CATALOGUE, createBehaviour } from '../byzantine/catalogue.ts';
 import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys.ts';
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
@@ -28,6 +29,7 @@ import { createLabNode, type LabNode } from '../net/node.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { Replica } from '../pbft/replica.ts';
+import { BehaviourLedger, describeSwitch } from './behaviour-ledger.ts';
 import { ClientGate } from './client-gate.ts';
 import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
 import type { ClusterKey } from '../net/cluster-key.ts';
@@ -41,6 +43,7 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
 import { labSnapshot } from './lab-snapshot.ts';
@@ -48,6 +51,7 @@ import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
 import { ProtocolDriver } from './protocol-driver.ts';
 import { ReplicaActivity } from './replica-activity.ts';
+import type { StoredBehaviours } from './storage-behaviours.ts';
 import { openDataDir, type DataDir } from './storage.ts';
 import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
 
@@ -55,6 +59,8 @@ export { short } from './host-events.ts';
 
 export const TICK_MS = 10;
 const HELLO_INTERVAL_MS = 1_000;
+/** A member sends its behaviour history when it changes and this often (a peer that restarted, or just met, learns it). */
+export const BEHAVIOUR_HISTORY_INTERVAL_MS = 5_000;
 
 export interface ReplicaHostOptions {
   readonly dataDir: string;
@@ -102,6 +108,12 @@ export class ReplicaHost implements LabApi {
   private driver: ProtocolDriver | null = null;
   /** Set once the agreed roster is on disk (observers have one too). */
   private ownClient: OwnClient | null = null;
+  /** Set once the agreed roster is on disk (observers keep one too, of the members' histories). */
+  private ledger: BehaviourLedger | null = null;
+  /** What behaviours.json held at start. */
+  private storedBehaviours: StoredBehaviours | null = null;
+  /** Behaviour switches run one at a time: each is on disk before the next is checked against f. */
+  private switching: Promise<unknown> = Promise.resolve();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private clusterKey: ClusterKey | null = null;
@@ -160,6 +172,7 @@ export class ReplicaHost implements LabApi {
     const settled = await settleClusterKey(data, this.options.clusterKey ?? 'stored-or-new');
     this.clusterKey = settled.key;
     this.noteClusterKey(settled.origin);
+    this.storedBehaviours = await data.readBehaviours();
     // Nothing awaits between the node's start and the discovery listener below but the transport's
     // start: mDNS answers arrive within milliseconds, and libp2p does not report a peer it already knows again.
     this.node = await this.startNode(data);
@@ -209,6 +222,7 @@ export class ReplicaHost implements LabApi {
     if (data.roster) this.startReplica();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.announce(), HELLO_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.shareBehaviourHistory(), BEHAVIOUR_HISTORY_INTERVAL_MS));
     this.announce();
   }
 
@@ -317,6 +331,7 @@ export class ReplicaHost implements LabApi {
       setOwnKey: (key) => this.gate.setKey(this.peerId, key),
     });
     this.ownClient.sendKeys();
+    this.startLedger(roster);
     if (id === null) return;
     const publicKeys = roster.map(publicKeyFromPeerId);
     const crypto = ed25519ReplicaCrypto(
@@ -342,6 +357,36 @@ export class ReplicaHost implements LabApi {
       note: (line) => this.note(line),
     });
     this.note(`replica ${id} started in view ${replica.view}, stable checkpoint ${replica.lowWatermark}`);
+  }
+
+  private startLedger(roster: readonly string[]): void {
+    const ledger = new BehaviourLedger({
+      cluster: this.options.cluster,
+      size: this.options.size,
+      self: this.peerId,
+      roster,
+      signingKey: signingKeyFromLibp2p(this.data.privateKey),
+      stored: this.storedBehaviours,
+      save: (stored) => this.data.saveBehaviours(stored),
+      onSwitch: (member, change, tally) =>
+        this.events.emitBehaviour(member, change, tally, describeSwitch(member, change, tally)),
+      note: (line, level) => this.note(line, level),
+    });
+    this.ledger = ledger;
+    // A restarted replica runs honest, whatever it ran before: its history says so.
+    if (ledger.own.at(-1)?.behaviour)
+      this.switching = ledger
+        .record(null, true)
+        .then(() => this.shareBehaviourHistory())
+        .catch((error: unknown) => this.note(`behaviour history not saved: ${(error as Error).message}`));
+    this.shareBehaviourHistory();
+  }
+
+  /** Our signed behaviour history to every peer we know (members, observers, clients: anyone may show the tally). */
+  private shareBehaviourHistory(): void {
+    const signed = this.faults.isPaused ? null : this.ledger?.signedOwn();
+    if (!signed) return;
+    for (const peer of this.membership.knownPeers()) this.sendFrame(peer.peerId, { kind: 'behaviour-history', signed });
   }
 
   /** Our own client's request to our own replica, without the network (but not past a pause). */
@@ -427,6 +472,12 @@ export class ReplicaHost implements LabApi {
       case 'client-refused':
         this.note(`replica ${short(from)} refuses our requests: ${frame.reason}`);
         return this.ownClient?.refused(frame.reason);
+      case 'behaviour-history': {
+        // Before the roster is agreed nobody's history can be placed; the member sends it again.
+        const why = this.ledger ? this.ledger.accept(from, frame.signed) : null;
+        if (why !== null) this.note(`behaviour history from ${short(from)} ignored: ${why}`);
+        return;
+      }
     }
   }
 
@@ -474,6 +525,7 @@ export class ReplicaHost implements LabApi {
       replicaId: roster ? this.replicaId : null,
       replica: this.driver?.replica ?? null,
       behaviour: this.driver?.behaviourId ?? null,
+      faultySoFar: this.ledger?.tally() ?? null,
       peers: this.membership.knownPeers(),
       transport: this.transport.stats(),
       counters: this.activity.counters,
@@ -508,15 +560,33 @@ export class ReplicaHost implements LabApi {
     return CATALOGUE;
   }
 
-  async setBehaviour(id: string | null): Promise<string | null> {
-    if (!this.driver) throw new Error('this machine runs no replica (forming, or an observer)');
-    this.driver.setBehaviour(id);
+  /**
+   * Each switch is checked against f (FaultBoundError unless `exceedF`), recorded in the behaviour
+   * history on disk, then made, then shared: one at a time.
+   */
+  async setBehaviour(id: string | null, options: SetBehaviourOptions = {}): Promise<string | null> {
+    const switched = this.switching.then(() => this.switchBehaviour(id, options));
+    this.switching = switched.catch(() => {});
+    return switched;
+  }
+
+  private async switchBehaviour(id: string | null, options: SetBehaviourOptions): Promise<string | null> {
+    const { driver, ledger } = this;
+    if (!driver || !ledger) throw new Error('this machine runs no replica (forming, or an observer)');
+    if (id === driver.behaviourId) return id;
+    if (id !== null) {
+      createBehaviour(id); // throws UnknownBehaviourError for an id not in the catalogue
+      if (!options.exceedF) ledger.checkBound();
+    }
+    await ledger.record(id);
+    driver.setBehaviour(id);
+    this.shareBehaviourHistory();
     const info = CATALOGUE.find((b) => b.id === id);
     this.note(
       id === null
         ? `replica ${this.replicaId} is honest again`
         : `replica ${this.replicaId} is now BYZANTINE: ${info?.name ?? id}`,
     );
-    return this.driver.behaviourId;
+    return driver.behaviourId;
   }
 }

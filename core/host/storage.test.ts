@@ -509,6 +509,44 @@ describe('the log above the stable checkpoint (what the replica pre-prepared and
   });
 });
 
+describe('behaviours.json (who has been Byzantine, issue 19)', () => {
+  it('gives back this replica’s switches and the members’ signed histories after a restart; none at first', async () => {
+    const dir = path.join(root, 'data');
+    let dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(await dd.readBehaviours()).toBeNull();
+    const stored = {
+      own: [
+        { n: 1, atMs: 1_765_100_000_000, behaviour: 'silent' },
+        { n: 2, atMs: 1_765_100_060_000, behaviour: null, restart: true as const },
+      ],
+      members: { 'peer-b': new Uint8Array(randomBytes(200)) },
+    };
+    await dd.saveBehaviours(stored);
+    await dd.close();
+    expect(await mode(path.join(dir, F.behaviours))).toBe(0o600);
+    dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    expect(await dd.readBehaviours()).toEqual(stored);
+    await dd.close();
+  });
+
+  it('refuses a damaged file, naming it, and changes nothing', async () => {
+    const { dir } = await populated();
+    await writeFile(
+      path.join(dir, F.behaviours),
+      JSON.stringify({ version: 1, own: [{ n: 1, atMs: 5, behaviour: 'Not An Id' }], members: {} }),
+      { mode: 0o600 },
+    );
+    const before = await tree(dir);
+    const dd = await openDataDir({ dir, cluster: CLUSTER, size: SIZE });
+    const error: unknown = await dd.readBehaviours().catch((e: unknown) => e);
+    await dd.close();
+    expect(error).toBeInstanceOf(DataDirError);
+    expect((error as Error).message).toContain(path.join(dir, F.behaviours));
+    expect((error as Error).message).toMatch(/entry 0: behaviour is not a catalogue id/);
+    expect(await tree(dir)).toEqual(before);
+  });
+});
+
 describe('a directory that is not ours', () => {
   it('is refused and left untouched', async () => {
     const dir = path.join(root, 'photos');

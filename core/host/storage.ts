@@ -16,6 +16,8 @@
  *   roster.json      {version, roster}: peer ids by replica id, once the cluster has formed
  *   view.json        {version, view, normal, …}: every field of the last view record the core asked to persist
  *   checkpoint.bin   the last stable checkpoint with its proof and snapshot (storage-checkpoint.ts)
+ *   behaviours.json  {version, own, members}: this replica's Byzantine switches, and the other members'
+ *                    signed histories as received (storage-behaviours.ts, behaviour-ledger.ts)
  *   log-<k>.v2.bin   the log above it: pre-prepared batches and prepared claims (storage-log.ts);
  *                    log-<k>.bin are the same as version-1 builds wrote them, read but not appended to
  *   pbft-lab.lock    held while a process has the directory open: one process at a time (storage-lock.ts)
@@ -41,6 +43,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { ClusterKey, ClusterKeyError } from '../net/cluster-key.ts';
 import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
 import { faultsTolerated } from '../pbft/config.ts';
+import { behavioursFileFields, readBehavioursFields, type StoredBehaviours } from './storage-behaviours.ts';
 import { decodeCheckpointFile, encodeCheckpointFile } from './storage-checkpoint.ts';
 import { describeRefusal, LOCK_FILE, lockDirectory, type DataDirLock } from './storage-lock.ts';
 import {
@@ -67,6 +70,7 @@ export const DATA_DIR_FILES = {
   roster: 'roster.json',
   view: 'view.json',
   checkpoint: 'checkpoint.bin',
+  behaviours: 'behaviours.json',
 } as const;
 
 /** The version of the marker, roster and view files; checkpoint.bin carries its own. */
@@ -75,7 +79,7 @@ const MARKER_FORMAT = 'pbft-lab-data-dir';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const TEMP_FILE =
-  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|peers\.json|roster\.json|view\.json|checkpoint\.bin)\.tmp-[0-9a-f]{16}$/;
+  /^\.(pbft-lab\.json|identity\.key|cluster\.key|listen\.json|peers\.json|roster\.json|view\.json|checkpoint\.bin|behaviours\.json)\.tmp-[0-9a-f]{16}$/;
 /** Unix modes say nothing about Windows ACLs, and directories cannot be fsynced there. */
 const POSIX = process.platform !== 'win32';
 
@@ -154,6 +158,13 @@ export interface DataDir {
    * if it cannot be written, RangeError for a sequence number that cannot be.
    */
   appendLog(record: LogRecord): void;
+  /**
+   * The behaviour histories behaviours.json holds (null: none yet). Throws DataDirError if the file
+   * is damaged; nothing is changed then.
+   */
+  readBehaviours(): Promise<StoredBehaviours | null>;
+  /** Replace behaviours.json; resolves once it is on disk. */
+  saveBehaviours(stored: StoredBehaviours): Promise<void>;
   /** Waits for pending writes; later saveRoster/persist calls reject. */
   close(): Promise<void>;
 }
@@ -311,7 +322,7 @@ async function openExisting(
 // ---------------------------------------------------------------------------------------------
 // The open directory: writes go through one queue, so records land in the order given
 
-type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen' | 'peers';
+type WriteKind = 'roster' | 'view' | 'checkpoint' | 'cluster-key' | 'listen' | 'peers' | 'behaviours';
 
 interface PendingWrite {
   readonly kind: WriteKind;
@@ -415,6 +426,22 @@ class OpenDataDir implements DataDir {
       await writeAtomic(this.dir, DATA_DIR_FILES.roster, [jsonBytes({ version: DATA_DIR_VERSION, roster: copy })]);
       this.savedRoster = copy;
     });
+  }
+
+  async readBehaviours(): Promise<StoredBehaviours | null> {
+    const file = path.join(this.dir, DATA_DIR_FILES.behaviours);
+    const bytes = await readFileOrNull(file);
+    if (bytes === null) return null;
+    const value = parseJsonObject(file, bytes);
+    checkVersion(file, value);
+    const stored = readBehavioursFields(value);
+    if (typeof stored === 'string') throw new DataDirError(file, `holds no valid behaviour histories: ${stored}`);
+    return stored;
+  }
+
+  saveBehaviours(stored: StoredBehaviours): Promise<void> {
+    const bytes = jsonBytes({ version: DATA_DIR_VERSION, ...behavioursFileFields(stored) });
+    return this.enqueue('behaviours', () => writeAtomic(this.dir, DATA_DIR_FILES.behaviours, [bytes]));
   }
 
   persist(record: PersistRecord): Promise<void> {

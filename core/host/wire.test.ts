@@ -3,6 +3,7 @@ import { DEFAULT_NON_MEMBER_MAX_FRAME_BYTES } from '../net/frame-transport.ts';
 import { MAX_OP_BYTES } from '../pbft/codec.ts';
 import { describe, expect, it } from 'vitest';
 import type { Reply, Request } from '../pbft/messages.ts';
+import { SIGNATURE_BYTES, SIGNED_HISTORY_BYTES_MAX } from './behaviour-history.ts';
 import {
   encodeFrame,
   encodeGroupedFrames,
@@ -133,5 +134,19 @@ describe('grouped client frames', () => {
     const garbage = good.slice();
     garbage[2] = 0xee;
     expect(reasonOf(garbage)).toMatch(/^CLIENT-REPLIES reply 0: /);
+  });
+});
+
+describe('BEHAVIOUR-HISTORY', () => {
+  it('carries a signed history as it is, within a size bound; the ledger checks the rest', () => {
+    const signed = new Uint8Array(SIGNATURE_BYTES + 40).fill(7);
+    const bytes = encodeFrame({ kind: 'behaviour-history', signed });
+    expect(bytes[0]).toBe(FRAME.behaviourHistory);
+    expect(parsed(bytes)).toEqual({ kind: 'behaviour-history', signed });
+    expect(reasonOf(Uint8Array.of(FRAME.behaviourHistory, ...new Uint8Array(SIGNATURE_BYTES)))).toBe(
+      `BEHAVIOUR-HISTORY of ${SIGNATURE_BYTES} bytes, expected ${SIGNATURE_BYTES + 1}…${SIGNED_HISTORY_BYTES_MAX}`,
+    );
+    const tooLarge = encodeFrame({ kind: 'behaviour-history', signed: new Uint8Array(SIGNED_HISTORY_BYTES_MAX + 1) });
+    expect(reasonOf(tooLarge)).toMatch(/^BEHAVIOUR-HISTORY of \d+ bytes/);
   });
 });

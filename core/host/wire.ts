@@ -14,12 +14,16 @@
  *                        client node in one frame (at most GROUPED_PER_FRAME of them, GROUPED_FRAME_BYTES)
  *   0x07 CLIENT-REQUESTS several REQUESTs, laid out as in CLIENT-REPLIES: a client node sends the requests
  *                        its logical clients submitted in one turn of the event loop to a replica in one frame
+ *   0x08 BEHAVIOUR-HISTORY  a member's signed behaviour history (behaviour-history.ts: 64-byte Ed25519
+ *                        signature, then UTF-8 JSON), at most SIGNED_HISTORY_BYTES_MAX bytes; the
+ *                        receiver checks it against the sender's peer id (behaviour-ledger.ts)
  *
  * The sender of a frame is always the Noise-authenticated peer id the transport reports, never a field.
  */
 import { lengthPrefixBytes, writeLengthPrefix } from '../net/frames.ts';
 import { decodeMessage, encodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
 import type { Message, Reply, Request } from '../pbft/messages.ts';
+import { SIGNATURE_BYTES, SIGNED_HISTORY_BYTES_MAX } from './behaviour-history.ts';
 
 export const FRAME = {
   replica: 0x00,
@@ -30,6 +34,7 @@ export const FRAME = {
   clientRefused: 0x05,
   clientReplies: 0x06,
   clientRequests: 0x07,
+  behaviourHistory: 0x08,
 } as const;
 
 /** A CLIENT-REQUESTS or CLIENT-REPLIES frame carries at most this many messages… */
@@ -53,7 +58,8 @@ export type WireFrame =
   | { readonly kind: 'client-reply'; readonly reply: Reply }
   | { readonly kind: 'client-requests'; readonly requests: readonly Request[] }
   | { readonly kind: 'client-replies'; readonly replies: readonly Reply[] }
-  | { readonly kind: 'client-refused'; readonly reason: string };
+  | { readonly kind: 'client-refused'; readonly reason: string }
+  | { readonly kind: 'behaviour-history'; readonly signed: Uint8Array };
 
 export type ParsedFrame =
   { readonly ok: true; readonly frame: WireFrame } | { readonly ok: false; readonly reason: string };
@@ -86,6 +92,8 @@ export function encodeFrame(frame: WireFrame): Uint8Array {
       return encodeGroup(FRAME.clientRequest, FRAME.clientRequests, frame.requests.map(encodeMessage));
     case 'client-replies':
       return encodeGroup(FRAME.clientReply, FRAME.clientReplies, frame.replies.map(encodeMessage));
+    case 'behaviour-history':
+      return tagged(FRAME.behaviourHistory, frame.signed);
   }
 }
 
@@ -224,6 +232,13 @@ export function parseFrame(bytes: Uint8Array): ParsedFrame {
         ? { ok: false, reason: 'malformed CLIENT-REFUSED' }
         : { ok: true, frame: { kind: 'client-refused', reason } };
     }
+    case FRAME.behaviourHistory:
+      return body.length > SIGNATURE_BYTES && body.length <= SIGNED_HISTORY_BYTES_MAX
+        ? { ok: true, frame: { kind: 'behaviour-history', signed: body.slice() } }
+        : {
+            ok: false,
+            reason: `BEHAVIOUR-HISTORY of ${body.length} bytes, expected ${SIGNATURE_BYTES + 1}…${SIGNED_HISTORY_BYTES_MAX}`,
+          };
     default:
       return { ok: false, reason: `unknown frame tag 0x${bytes[0]!.toString(16).padStart(2, '0')}` };
   }

@@ -92,8 +92,8 @@ function fakeHost() {
       calls.push(['behaviours']);
       return catalogue;
     },
-    async setBehaviour(id) {
-      calls.push(['setBehaviour', id]);
+    async setBehaviour(id, options) {
+      calls.push(options === undefined ? ['setBehaviour', id] : ['setBehaviour', id, options]);
       return id;
     },
   };
@@ -154,6 +154,10 @@ describe('registerLabHandlers', () => {
     expect(await ipcMain.invoke('lab:behaviours', appUrl)).toEqual({ ok: true, value: catalogue });
     expect(await ipcMain.invoke('lab:setBehaviour', appUrl, 'silent')).toEqual({ ok: true, value: 'silent' });
     expect(await ipcMain.invoke('lab:setBehaviour', appUrl, null)).toEqual({ ok: true, value: null });
+    expect(await ipcMain.invoke('lab:setBehaviour', appUrl, 'flood', { exceedF: true })).toEqual({
+      ok: true,
+      value: 'flood',
+    });
 
     expect(calls).toEqual([
       ['snapshot'],
@@ -164,6 +168,7 @@ describe('registerLabHandlers', () => {
       ['behaviours'],
       ['setBehaviour', 'silent'],
       ['setBehaviour', null],
+      ['setBehaviour', 'flood', { exceedF: true }],
     ]);
   });
 
@@ -172,9 +177,11 @@ describe('registerLabHandlers', () => {
     const { ipcMain } = registered(host);
     await ipcMain.invoke('lab:submit', appUrl, { kind: 'read', path: '/a', text: 'ignored', extra: { deep: 1 } });
     await ipcMain.invoke('lab:fault', appUrl, { kind: 'delay', ms: 20, peerId: 'ignored' });
+    await ipcMain.invoke('lab:setBehaviour', appUrl, 'silent', { exceedF: false, force: true });
     expect(calls).toEqual([
       ['submit', { kind: 'read', path: '/a' }],
       ['fault', { kind: 'delay', ms: 20 }],
+      ['setBehaviour', 'silent', {}],
     ]);
   });
 
@@ -191,7 +198,10 @@ describe('registerLabHandlers', () => {
       ['Drop Everything'],
       'behaviour: expected a catalogue id (lowercase letters, digits, -) or null',
     ],
-    ['lab:setBehaviour', [], 'setBehaviour: expected 1 argument(s), got 0'],
+    ['lab:setBehaviour', [], 'setBehaviour: expected 1 or 2 argument(s), got 0'],
+    ['lab:setBehaviour', ['silent', { exceedF: 'yes' }], 'options.exceedF: expected true or false'],
+    ['lab:setBehaviour', ['silent', true], 'options: expected a JSON object'],
+    ['lab:setBehaviour', ['silent', {}, {}], 'setBehaviour: expected 1 or 2 argument(s), got 3'],
     ['lab:snapshot', ['extra'], 'snapshot: expected 0 argument(s), got 1'],
     ['lab:behaviours', [1], 'behaviours: expected 0 argument(s), got 1'],
     ['lab:version', [null], 'version: expected 0 argument(s), got 1'],

@@ -8,6 +8,7 @@ import {
   BadRequestError,
   parseBehaviourId,
   parseClientId,
+  parseSetBehaviourOptions,
   parseFaultCommand,
   parseLabOp,
 } from '../../core/host/api-server-validate.ts';
@@ -41,7 +42,12 @@ export const labArgParsers: LabArgParsers = {
   'lab:fault': (args) => [parseFaultCommand(oneArg('fault', args))],
   'lab:revokeClient': (args) => [parseClientId(oneArg('revokeClient', args))],
   'lab:behaviours': (args) => noArgs('behaviours', args),
-  'lab:setBehaviour': (args) => [parseBehaviourId(oneArg('setBehaviour', args))],
+  'lab:setBehaviour': (args) => {
+    expectArgs('setBehaviour', args, 1, 2);
+    return args.length === 1
+      ? [parseBehaviourId(args[0])]
+      : [parseBehaviourId(args[0]), parseSetBehaviourOptions(args[1])];
+  },
 };
 
 function noArgs(call: LabMethodName<LabChannel>, args: readonly unknown[]): [] {
@@ -55,8 +61,11 @@ function oneArg(call: LabMethodName<LabChannel>, args: readonly unknown[]): unkn
 }
 
 /** Same wording as the WebSocket server's arity check. */
-function expectArgs(call: LabMethodName<LabChannel>, args: readonly unknown[], count: number): void {
-  if (args.length !== count) throw new BadRequestError(`${call}: expected ${count} argument(s), got ${args.length}`);
+function expectArgs(call: LabMethodName<LabChannel>, args: readonly unknown[], count: number, most = count): void {
+  if (args.length < count || args.length > most)
+    throw new BadRequestError(
+      `${call}: expected ${count === most ? count : `${count} or ${most}`} argument(s), got ${args.length}`,
+    );
 }
 
 /** The handlers for a host: each LabApi channel calls the method of the same name. */
@@ -68,7 +77,7 @@ export function labHandlersFor(api: LabApi, version: () => string): LabHandlers 
     'lab:fault': (command) => api.fault(command),
     'lab:revokeClient': (clientId) => api.revokeClient(clientId),
     'lab:behaviours': () => api.behaviours(),
-    'lab:setBehaviour': (id) => api.setBehaviour(id),
+    'lab:setBehaviour': (id, options) => api.setBehaviour(id, options),
   };
 }
 

@@ -17,6 +17,7 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  SetBehaviourOptions,
   SubmitOutcome,
 } from '../../core/host/lab-api.ts';
 
@@ -39,7 +40,7 @@ export interface LabIpc {
   'lab:fault': { args: [command: FaultCommand]; result: LabFaults };
   'lab:revokeClient': { args: [clientId: string]; result: void };
   'lab:behaviours': { args: []; result: readonly BehaviourInfo[] };
-  'lab:setBehaviour': { args: [id: string | null]; result: string | null };
+  'lab:setBehaviour': { args: [id: string | null, options?: SetBehaviourOptions]; result: string | null };
 }
 
 export type LabChannel = keyof LabIpc;

@@ -3,7 +3,8 @@
  * libp2p) each serve the built dashboard; Debian's Chromium, driven by playwright-core, opens all
  * four. Through the dashboards' own panels: the cluster forms, an operation submitted in one Client
  * panel is executed in every Log panel, the primary turned Byzantine (silent) is replaced by a view
- * change, and a checkpoint becomes stable and collects the log. Screenshots of each step go to
+ * change, every dashboard counts it as faulty so far (and another switch asks first, beyond f), and a
+ * checkpoint becomes stable and collects the log. Screenshots of each step go to
  * test-results/e2e/ and are checked to be real pictures.
  *
  * The replicas run in a network namespace of their own whose loopback carries the mDNS multicast
@@ -81,6 +82,8 @@ describe.skipIf(skipped !== null)(
     let base = '';
     let oldPrimary = -1;
     let faultyReplica = -1;
+    /** The primary was made Byzantine (not paused, for want of the silent behaviour). */
+    let madeByzantine = false;
     const started = Date.now();
 
     const page = (replicaId: number): Page => pages.get(replicaId)!;
@@ -216,6 +219,7 @@ describe.skipIf(skipped !== null)(
         await faulty.getByTestId('behaviour-apply').click();
         await faulty.getByTestId('byzantine-banner').waitFor({ timeout: 10_000 });
         expect(await text(faulty, 'byzantine-banner')).toContain('This replica is Byzantine');
+        madeByzantine = true;
       } else {
         console.warn('dashboard e2e: no "silent" behaviour in the catalogue; pausing the primary instead');
         await faulty.getByTestId('fault-pause').click();
@@ -250,6 +254,35 @@ describe.skipIf(skipped !== null)(
       await shoot(backup, '03-view-change');
       await shoot(faulty, '03-byzantine-primary');
     }, 90_000);
+
+    it('every dashboard counts the Byzantine primary as faulty so far; a second switch asks first (issue 19)', async () => {
+      if (!madeByzantine) return console.warn('dashboard e2e: nobody was made Byzantine; no count to check');
+      for (const [id, p] of pages) {
+        await eventually(
+          async () => ((await text(p, 'faulty-so-far')) === 'faulty so far: 1 of f = 1' ? true : undefined),
+          15_000,
+          `replica ${id}'s dashboard to count replica ${faultyReplica} as faulty so far`,
+        );
+      }
+      const other = page([...pages.keys()].find((id) => id !== faultyReplica)!);
+      expect(await other.locator(`[data-testid=faulty-so-far-row][data-replica-id="${faultyReplica}"]`).count()).toBe(
+        1,
+      );
+      await other.getByTestId('behaviour-select').selectOption('corrupt-reply');
+      await other.getByTestId('behaviour-apply').click();
+      await other.getByTestId('exceed-f-dialog').waitFor({ timeout: 5_000 });
+      expect(await text(other, 'exceed-f-dialog')).toContain(
+        "this breaks PBFT's assumption (at most f faulty replicas)",
+      );
+      // The dialog alone: its backdrop dims the whole page, header included (what shoot checks).
+      const dialogPng = join(RESULTS, '03-exceed-f-dialog.png');
+      await other.getByTestId('exceed-f-dialog').screenshot({ path: dialogPng });
+      expect(distinctColours(decodePng(await readFile(dialogPng))), 'the dialog’s picture').toBeGreaterThan(20);
+      await other.getByTestId('exceed-f-cancel').click();
+      await other.getByTestId('exceed-f-dialog').waitFor({ state: 'detached', timeout: 5_000 });
+      expect(await text(other, 'byzantine-state')).toBe('honest');
+      expect(await text(other, 'faulty-so-far')).toBe('faulty so far: 1 of f = 1');
+    }, 60_000);
 
     it('a checkpoint becomes stable and the log below it is collected', async () => {
       const honest = [...pages.keys()].filter((id) => id !== faultyReplica);

@@ -1,6 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeLabApi } from '../test-support/fake-lab-api.ts';
+import { EXCEED_F_MESSAGE } from '../../../core/host/lab-api.ts';
+import { FakeLabApi, fakeSnapshot } from '../test-support/fake-lab-api.ts';
 import { useConnectionStore } from './connection.ts';
 import { useControlsStore } from './controls.ts';
 import { useReplicaStore } from './replica.ts';
@@ -49,5 +50,49 @@ describe('controls store', () => {
     expect(await controls.fault({ kind: 'delay', ms: 1e9 })).toBe(false);
     expect(controls.error).toBe('delay must be 0..60000 ms');
     expect(controls.busy).toBe(false);
+  });
+});
+
+describe('a switch beyond f (issue 19)', () => {
+  const byzantineBefore = { 0: [{ n: 1, atMs: Date.UTC(2026, 11, 7, 9), behaviour: 'silent' }] };
+
+  it('waits for a confirmation when the snapshot says it would make more than f faulty, then sends exceedF', async () => {
+    api.snapshotValue = fakeSnapshot({ selfId: 2, histories: byzantineBefore });
+    await useReplicaStore().refresh();
+    const controls = useControlsStore();
+    expect(await controls.setBehaviour('equivocate')).toBe(false);
+    expect(controls.confirming).toEqual({ id: 'equivocate', refusal: null });
+    expect(api.callsOf('setBehaviour')).toEqual([]);
+    controls.cancelConfirmation();
+    expect(controls.confirming).toBeNull();
+
+    await controls.setBehaviour('equivocate');
+    expect(await controls.confirmBeyondF()).toBe(true);
+    expect(api.callsOf('setBehaviour')).toEqual([['equivocate', { exceedF: true }]]);
+    expect(useReplicaStore().faulty).toMatchObject({ count: 2, beyondBound: true });
+  });
+
+  it('asks too when the host refuses a switch the snapshot did not see coming', async () => {
+    const controls = useControlsStore();
+    await useReplicaStore().refresh();
+    // Replica 0's history reached the host after the dashboard's last snapshot.
+    api.snapshotValue = fakeSnapshot({ selfId: 0, histories: { 1: byzantineBefore[0] } });
+    expect(await controls.setBehaviour('silent')).toBe(false);
+    expect(controls.confirming?.id).toBe('silent');
+    expect(controls.confirming?.refusal).toContain(EXCEED_F_MESSAGE);
+    expect(controls.error).toBeNull();
+  });
+
+  it('never asks to make the replica honest', async () => {
+    // Replica 2 switched beyond f (confirmed) and is going back to honest.
+    api.snapshotValue = fakeSnapshot({
+      selfId: 2,
+      behaviour: 'silent',
+      histories: { ...byzantineBefore, 2: [{ n: 1, atMs: Date.UTC(2026, 11, 7, 10), behaviour: 'silent' }] },
+    });
+    await useReplicaStore().refresh();
+    const controls = useControlsStore();
+    expect(await controls.setBehaviour(null)).toBe(true);
+    expect(controls.confirming).toBeNull();
   });
 });

@@ -1,7 +1,11 @@
-/** The Byzantine and Faults panels' commands: they change this replica, then refresh the snapshot. */
+/**
+ * The Byzantine and Faults panels' commands: they change this replica, then refresh the snapshot.
+ * A switch that would make more than f replicas Byzantine in the run waits for a person to confirm
+ * it (`confirming`), whether the snapshot said so first or the host refused it (FaultBoundError).
+ */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { BehaviourInfo, FaultCommand } from '../../../core/host/lab-api.ts';
+import { EXCEED_F_MESSAGE, type BehaviourInfo, type FaultCommand } from '../../../core/host/lab-api.ts';
 import { errorText, useConnectionStore } from './connection.ts';
 import { useReplicaStore } from './replica.ts';
 
@@ -13,6 +17,8 @@ export const useControlsStore = defineStore('controls', () => {
   const catalogueError = ref<string | null>(null);
   const busy = ref(false);
   const error = ref<string | null>(null);
+  /** A behaviour waiting for the confirmation that it may break PBFT's bound, with the host's words if it refused. */
+  const confirming = ref<{ id: string; refusal: string | null } | null>(null);
 
   async function loadCatalogue(): Promise<void> {
     try {
@@ -25,14 +31,20 @@ export const useControlsStore = defineStore('controls', () => {
     }
   }
 
-  async function command(action: () => Promise<unknown>): Promise<boolean> {
+  async function command(
+    action: () => Promise<unknown>,
+    onRefusedBeyondF?: (message: string) => void,
+  ): Promise<boolean> {
     busy.value = true;
     error.value = null;
     try {
       await action();
       return true;
     } catch (cause) {
-      error.value = errorText(cause);
+      const message = errorText(cause);
+      // The name does not cross Electron's contextBridge; the words do.
+      if (onRefusedBeyondF && message.includes(EXCEED_F_MESSAGE)) onRefusedBeyondF(message);
+      else error.value = message;
       return false;
     } finally {
       busy.value = false;
@@ -40,9 +52,33 @@ export const useControlsStore = defineStore('controls', () => {
     }
   }
 
-  /** Make this replica Byzantine (a catalogue id) or honest again (null). */
-  function setBehaviour(id: string | null): Promise<boolean> {
-    return command(() => connection.requireApi().setBehaviour(id));
+  /**
+   * Make this replica Byzantine (a catalogue id) or honest again (null). A switch beyond f is not
+   * made: it waits in `confirming` for confirmBeyondF or cancelConfirmation.
+   */
+  async function setBehaviour(id: string | null): Promise<boolean> {
+    if (id !== null && replica.faulty?.switchNeedsConfirmation) {
+      confirming.value = { id, refusal: null };
+      return false;
+    }
+    return command(
+      () => connection.requireApi().setBehaviour(id),
+      (refusal) => {
+        if (id !== null) confirming.value = { id, refusal };
+      },
+    );
+  }
+
+  /** The person confirmed: switch anyway, knowing PBFT's assumption no longer holds. */
+  async function confirmBeyondF(): Promise<boolean> {
+    const pending = confirming.value;
+    if (pending === null) return false;
+    confirming.value = null;
+    return command(() => connection.requireApi().setBehaviour(pending.id, { exceedF: true }));
+  }
+
+  function cancelConfirmation(): void {
+    confirming.value = null;
   }
 
   function fault(faultCommand: FaultCommand): Promise<boolean> {
@@ -56,5 +92,18 @@ export const useControlsStore = defineStore('controls', () => {
     return catalogue.value.find((b) => b.id === id) ?? { id, name: id, description: '', observe: '' };
   });
 
-  return { catalogue, catalogueLoaded, catalogueError, busy, error, active, loadCatalogue, setBehaviour, fault };
+  return {
+    catalogue,
+    catalogueLoaded,
+    catalogueError,
+    busy,
+    error,
+    active,
+    confirming,
+    loadCatalogue,
+    setBehaviour,
+    confirmBeyondF,
+    cancelConfirmation,
+    fault,
+  };
 });

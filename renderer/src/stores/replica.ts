@@ -7,6 +7,7 @@ import { computed, ref, shallowRef } from 'vue';
 import type { LabSnapshot } from '../../../core/host/lab-api.ts';
 import { joinAddresses, otherPeerRows, rosterRows } from './cluster-rows.ts';
 import { errorText, useConnectionStore } from './connection.ts';
+import { faultyView, silentMembers } from './faulty-rows.ts';
 import { collectRows, logRowViews, phaseCounts } from './log-rows.ts';
 import type { LogRowInfo } from '../../../core/host/lab-api.ts';
 import { useMetricsStore } from './metrics.ts';
@@ -57,6 +58,12 @@ export const useReplicaStore = defineStore('replica', () => {
   const checkpoints = computed(() => snapshot.value?.checkpoints ?? null);
   const faults = computed(() => snapshot.value?.faults ?? null);
   const behaviour = computed(() => snapshot.value?.behaviour ?? null);
+  /** Who has been Byzantine in this run, against f (null while forming). */
+  const faulty = computed(() => {
+    const s = snapshot.value;
+    return s?.faultySoFar ? faultyView(s.faultySoFar, s.self.replicaId) : null;
+  });
+  const silent = computed(() => (snapshot.value ? silentMembers(snapshot.value) : []));
   const roster = computed(() => (snapshot.value ? rosterRows(snapshot.value) : []));
   const otherPeers = computed(() => (snapshot.value ? otherPeerRows(snapshot.value) : []));
   const addresses = computed(() => (snapshot.value ? joinAddresses(snapshot.value) : []));
@@ -79,6 +86,8 @@ export const useReplicaStore = defineStore('replica', () => {
     checkpoints,
     faults,
     behaviour,
+    faulty,
+    silent,
     roster,
     otherPeers,
     addresses,

@@ -4,15 +4,19 @@
  */
 import type {
   BehaviourInfo,
+  BehaviourSwitch,
   FaultCommand,
+  FaultySoFar,
   LabApi,
   LabEvent,
   LabFaults,
   LabOp,
   LabSnapshot,
   LogRowInfo,
+  SetBehaviourOptions,
   SubmitOutcome,
 } from '../../../core/host/lab-api.ts';
+import { EXCEED_F_MESSAGE } from '../../../core/host/lab-api.ts';
 
 export const PEER_IDS = [
   '12D3KooWAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaReplica0',
@@ -33,6 +37,30 @@ export interface FakeSnapshotOptions {
   readonly uptimeMs?: number;
   readonly behaviour?: string | null;
   readonly faults?: Partial<LabFaults>;
+  /** Each member's behaviour switches, by replica id (absent: never switched). */
+  readonly histories?: Readonly<Record<number, readonly BehaviourSwitch[]>>;
+  /** Replica ids whose histories have not reached this machine. */
+  readonly unknown?: readonly number[];
+}
+
+/** The tally a host would make of these histories (f = 1, four members). */
+export function fakeFaultySoFar(
+  histories: Readonly<Record<number, readonly BehaviourSwitch[]>> = {},
+  unknown: readonly number[] = [],
+): FaultySoFar {
+  const members = PEER_IDS.map((peerId, replicaId) => {
+    const history = histories[replicaId] ?? [];
+    return {
+      replicaId,
+      peerId,
+      known: !unknown.includes(replicaId),
+      behaviour: history.at(-1)?.behaviour ?? null,
+      firstByzantine: history.find((s) => s.behaviour !== null) ?? null,
+      history,
+    };
+  });
+  const count = members.filter((m) => m.firstByzantine !== null).length;
+  return { f: 1, count, beyondBound: count > 1, members };
 }
 
 export function fakeSnapshot(options: FakeSnapshotOptions = {}): LabSnapshot {
@@ -83,6 +111,7 @@ export function fakeSnapshot(options: FakeSnapshotOptions = {}): LabSnapshot {
     },
     faults: { paused: false, disconnectedFrom: [], delayMs: 0, ...options.faults },
     behaviour: options.behaviour ?? null,
+    faultySoFar: fakeFaultySoFar(options.histories, options.unknown),
   };
 }
 
@@ -164,9 +193,19 @@ export class FakeLabApi implements LabApi {
     return this.catalogue;
   }
 
-  async setBehaviour(id: string | null): Promise<string | null> {
-    this.record('setBehaviour', id);
-    this.snapshotValue = { ...this.snapshotValue, behaviour: id };
+  /** Refuses a switch beyond f without exceedF, as the host does, by the snapshot's tally. */
+  async setBehaviour(id: string | null, options?: SetBehaviourOptions): Promise<string | null> {
+    this.record('setBehaviour', id, ...(options === undefined ? [] : [options]));
+    const tally = this.snapshotValue.faultySoFar;
+    const self = tally?.members[this.snapshotValue.self.replicaId ?? -1];
+    if (id !== null && tally && self && !self.firstByzantine && tally.count + 1 > tally.f && !options?.exceedF)
+      throw new Error(`${EXCEED_F_MESSAGE}. Byzantine so far: ${tally.count} of f = ${tally.f}.`);
+    const histories: Record<number, BehaviourSwitch[]> = {};
+    for (const m of tally?.members ?? []) histories[m.replicaId] = [...m.history];
+    const own = (histories[this.snapshotValue.self.replicaId ?? 0] ??= []);
+    own.push({ n: own.length + 1, atMs: Date.UTC(2026, 0, 1, 10, 0, own.length), behaviour: id });
+    const unknown = tally?.members.filter((m) => !m.known).map((m) => m.replicaId);
+    this.snapshotValue = { ...this.snapshotValue, behaviour: id, faultySoFar: fakeFaultySoFar(histories, unknown) };
     return id;
   }
 }

@@ -2,7 +2,9 @@
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EXCEED_F_MESSAGE } from '../../../../core/host/lab-api.ts';
 import { useConnectionStore } from '../../stores/connection.ts';
+import { clockTime } from '../../stores/faulty-rows.ts';
 import { useMessagesStore } from '../../stores/messages.ts';
 import { useReplicaStore } from '../../stores/replica.ts';
 import { FakeLabApi, PEER_IDS, fakeSnapshot, messageEvent } from '../../test-support/fake-lab-api.ts';
@@ -200,5 +202,72 @@ describe('dashboard', () => {
     await flushPromises();
     expect(w.find('[data-testid=log-checkpoint-line]').text()).toContain('stable checkpoint n=4');
     expect(w.findAll('[data-testid=log-row-collected]').map((r) => r.attributes('data-seq'))).toEqual(['3']);
+  });
+
+  it('shows faulty so far against f, who and when, and asks in a dialog before a switch beyond f (issue 19)', async () => {
+    const firstAt = Date.UTC(2026, 11, 7, 9, 30, 0);
+    api.snapshotValue = fakeSnapshot({
+      selfId: 2,
+      histories: {
+        0: [
+          { n: 1, atMs: firstAt, behaviour: 'silent' },
+          { n: 2, atMs: firstAt + 60_000, behaviour: null },
+        ],
+      },
+    });
+    const w = await mountDashboard();
+    expect(testid(w, 'faulty-so-far').text()).toBe('faulty so far: 1 of f = 1');
+    expect(testid(w, 'faulty-so-far-count').text()).toBe('faulty so far: 1 of f = 1');
+    const rows = w.findAll('[data-testid=faulty-so-far-row]');
+    expect(rows.map((r) => r.attributes('data-replica-id'))).toEqual(['0']);
+    expect(rows[0]!.text()).toContain(`silent from ${clockTime(firstAt)} on its clock; honest again`);
+    expect(testid(w, 'faulty-so-far-panel').text()).toContain('comes back with a new identity');
+    expect(w.find('[data-testid=beyond-bound-banner]').exists()).toBe(false);
+
+    // Replica 2 would be the second faulty replica of the run: a dialog, and nothing sent yet.
+    await testid(w, 'behaviour-select').setValue('equivocate');
+    await testid(w, 'behaviour-apply').trigger('click');
+    await flushPromises();
+    expect(testid(w, 'exceed-f-dialog').text()).toContain(EXCEED_F_MESSAGE);
+    expect(testid(w, 'exceed-f-dialog').text()).toContain('Equivocate');
+    expect(api.callsOf('setBehaviour')).toEqual([]);
+    await testid(w, 'exceed-f-cancel').trigger('click');
+    expect(w.find('[data-testid=exceed-f-dialog]').exists()).toBe(false);
+    expect(api.callsOf('setBehaviour')).toEqual([]);
+
+    await testid(w, 'behaviour-apply').trigger('click');
+    await flushPromises();
+    await testid(w, 'exceed-f-confirm').trigger('click');
+    await flushPromises();
+    expect(api.callsOf('setBehaviour')).toEqual([['equivocate', { exceedF: true }]]);
+    expect(w.find('[data-testid=exceed-f-dialog]').exists()).toBe(false);
+    expect(testid(w, 'faulty-so-far').text()).toBe('faulty so far: 2 of f = 1');
+    expect(testid(w, 'beyond-bound-banner').text()).toContain('2 replicas have been Byzantine in this run, f = 1');
+  });
+
+  it('says what a wiped data directory means when a roster member has been silent (issue 19, finding 4)', async () => {
+    const snapshot = fakeSnapshot({ selfId: 0 });
+    api.snapshotValue = {
+      ...snapshot,
+      peers: [
+        ...snapshot.peers.map((p) => (p.replicaId === 3 ? { ...p, connected: false, lastHeardMsAgo: 45_000 } : p)),
+        {
+          peerId: '12D3KooWStrangerWithANewIdentityxxxxxxxxxxxxxxxx',
+          replicaId: null,
+          addresses: [],
+          connected: true,
+          lastHeardMsAgo: 300,
+          disconnected: false,
+        },
+      ],
+    };
+    const w = await mountDashboard();
+    const notes = w.findAll('[data-testid=silent-member]');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.text()).toContain('Replica 3 has been silent for 45 s');
+    expect(notes[0]!.text()).toContain(
+      'stays one of the f faulty replicas PBFT tolerates until the cluster is recreated',
+    );
+    expect(testid(w, 'silent-member-stranger').text()).toContain('…xxxxxxxx');
   });
 });
