@@ -12,6 +12,7 @@
 import type { StateMachine } from '../app/state-machine.ts';
 import { Client } from '../pbft/client.ts';
 import { decodeMessage, describe, encodeMessage } from '../pbft/codec.ts';
+import type { ProtocolConfig } from '../pbft/config.ts';
 import type { Hasher, ClientCrypto, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, Message, Reply, ReplicaId, ReplicaMessage } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
@@ -41,6 +42,40 @@ export interface SimEnvironment {
     seed: number,
   ): { hasher: Hasher; replica(id: ReplicaId): ReplicaCrypto; client(id: ClientId): ClientCrypto };
   app(hasher: Hasher): StateMachine;
+}
+
+/** What the simulator hands a replica factory to build one replica process (a start or a restart). */
+export interface ReplicaParts {
+  readonly identity: ReplicaId;
+  readonly config: ProtocolConfig;
+  readonly crypto: ReplicaCrypto;
+  readonly app: (hasher: Hasher) => StateMachine;
+  readonly persisted: PersistedState | undefined;
+  /** The Byzantine behaviours' random source (the run's PRNG). */
+  readonly random: () => number;
+  readonly newApp: () => StateMachine;
+  /** Virtual ms now. */
+  readonly nowMs: () => number;
+}
+
+/**
+ * What a driver may change about a run (core/exercises). `createReplica` builds each replica process
+ * instead of the plain honest replica behind its Byzantine switch (the exercises record every input).
+ */
+export interface SimulationHooks {
+  readonly createReplica?: (parts: ReplicaParts) => FaultyReplica;
+}
+
+/** The honest replica behind its Byzantine switch: how the simulator builds a replica by default. */
+export function plainReplica(parts: ReplicaParts): FaultyReplica {
+  const replica = new Replica({
+    id: parts.identity,
+    config: parts.config,
+    crypto: parts.crypto,
+    app: parts.app(parts.crypto),
+    persisted: parts.persisted,
+  });
+  return new FaultyReplica(replica, parts.crypto, parts.random, parts.newApp);
 }
 
 /** What the adversaries did in a run (so a sweep shows they really acted). */
@@ -139,6 +174,7 @@ const QUICK_RESTART_MS = 20;
 export class Simulation {
   readonly scenario: Scenario;
   private readonly env: SimEnvironment;
+  private readonly hooks: SimulationHooks;
   private readonly rng: Prng;
   private readonly netRng: Prng;
   private readonly diskRng: Prng;
@@ -190,9 +226,10 @@ export class Simulation {
     behaviour: {},
   };
 
-  constructor(scenario: Scenario, env: SimEnvironment) {
+  constructor(scenario: Scenario, env: SimEnvironment, hooks: SimulationHooks = {}) {
     this.scenario = scenario;
     this.env = env;
+    this.hooks = hooks;
     this.rng = new Prng(scenario.seed ^ 0x5eed);
     this.netRng = this.rng.fork();
     this.diskRng = new Prng(scenario.seed ^ 0xd15c0);
@@ -258,20 +295,17 @@ export class Simulation {
   /** A fresh process for an instance: from its disk (a restart) or from nothing. */
   private start(instance: Instance, persisted: PersistedState | undefined): void {
     instance.keys = new KeyRing();
-    const crypto = this.withClientKeys(instance, this.crypto.replica(instance.identity));
-    const replica = new Replica({
-      id: instance.identity,
+    const faulty = (this.hooks.createReplica ?? plainReplica)({
+      identity: instance.identity,
       config: this.scenario.protocol,
-      crypto,
-      app: this.env.app(this.crypto.hasher),
+      crypto: this.withClientKeys(instance, this.crypto.replica(instance.identity)),
+      // The application hashes with the run's hasher, as it always has (its digests are not the replica's crypto).
+      app: () => this.env.app(this.crypto.hasher),
       persisted,
+      random: () => this.rng.float(),
+      newApp: () => this.env.app(this.crypto.hasher),
+      nowMs: () => this.now,
     });
-    const faulty = new FaultyReplica(
-      replica,
-      crypto,
-      () => this.rng.float(),
-      () => this.env.app(this.crypto.hasher),
-    );
     faulty.use(this.behaviours.get(instance.identity) ?? null);
     instance.replica = faulty;
     instance.gate = this.scenario.disk.writeAhead ? new WriteAheadQueue(hostDurability) : null;
