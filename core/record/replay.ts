@@ -1,0 +1,342 @@
+/**
+ * Deterministic replay: each recorded session rebuilt from its starting state and fed its recorded
+ * calls in order, through the same sans-IO core and the same Byzantine switch. After every drain the
+ * outputs' digest, the state summary and (where recorded) the state digest must be the recording's;
+ * the first place they are not is the divergence, named by replica, session and line.
+ *
+ * Sessions are replayed interleaved in the run's order (the driver's global order when there is one,
+ * else time), so that replicas sharing state — a colluding coalition in the simulator — see each
+ * other's doings as they did; a replica's own calls always keep their recorded order.
+ */
+import { FileStore } from '../app/file-store.ts';
+import type { StateMachine } from '../app/state-machine.ts';
+import type { Behaviour } from '../byzantine/behaviour.ts';
+import { EQUIVOCATION_COALITION, equivocationCoalition } from '../byzantine/coalition.ts';
+import { FaultyReplica } from '../byzantine/faulty-replica.ts';
+import { decodeMessage, describe } from '../pbft/codec.ts';
+import type { Hasher } from '../pbft/crypto.ts';
+import type { Message } from '../pbft/messages.ts';
+import type { Output } from '../pbft/outputs.ts';
+import type { PersistedState } from '../pbft/persistence.ts';
+import { Replica } from '../pbft/replica.ts';
+import type { RecordEntry, RecordSession, StartEntry, StateSummary } from './format.ts';
+import { OracleMismatch, OracleReplay } from './oracles.ts';
+import { summaryOf } from './recording-replica.ts';
+import { canonicalDigest, fromJson, type Json } from './values.ts';
+
+/** A coalition of colluding replicas whose behaviours share state (the simulator's, core/byzantine/coalition.ts). */
+export interface CoalitionSpec {
+  readonly id: string;
+  readonly members: readonly number[];
+}
+
+export interface ReplayOptions {
+  readonly hasher: Hasher;
+  readonly coalitions?: readonly CoalitionSpec[];
+  /** The application (default: the file store). */
+  readonly app?: (hasher: Hasher) => StateMachine;
+  readonly observer?: ReplayObserver;
+  /** Stop after this many entries in the run's order (a scrubber's position). */
+  readonly stopAfter?: number;
+}
+
+/** What a replay shows an observer after each entry: the scrubber, the timeline, the exports. */
+export interface ReplayStep {
+  /** Position in the run's order, from 0. */
+  readonly index: number;
+  readonly session: RecordSession;
+  /** Index of the entry within its session. */
+  readonly at: number;
+  readonly entry: RecordEntry;
+  readonly replica: Replica;
+  /** A step's message, decoded. */
+  readonly message?: Message;
+  /** A take's outputs (a quiet tick run has none). */
+  readonly outputs?: readonly Output[];
+}
+
+export interface ReplayObserver {
+  (step: ReplayStep): void;
+}
+
+export interface Divergence {
+  readonly replica: number;
+  readonly session: number;
+  /** Index of the entry within its session, and its line in the session's record (the start is line 1). */
+  readonly entry: number;
+  readonly line: number;
+  /** Position in the run's order. */
+  readonly index: number;
+  readonly origin?: string;
+  /** What differs, in one sentence. */
+  readonly what: string;
+  /** The recorded call this happened at, described. */
+  readonly call: string;
+}
+
+export interface ReplayResult {
+  readonly ok: boolean;
+  /** Entries replayed, and drains whose outputs were compared. */
+  readonly entries: number;
+  readonly takes: number;
+  readonly sessions: number;
+  readonly divergence: Divergence | null;
+}
+
+class Diverged extends Error {
+  override readonly name = 'Diverged';
+}
+
+interface Live {
+  readonly session: RecordSession;
+  readonly oracle: OracleReplay;
+  faulty: FaultyReplica | null;
+  summary: StateSummary;
+  next: number;
+}
+
+export function replayRun(sessions: readonly RecordSession[], options: ReplayOptions): ReplayResult {
+  const order = runOrder(sessions);
+  const coalitions = new Map<string, Map<number, Behaviour>>();
+  const lives: Live[] = sessions.map((session) => ({
+    session,
+    oracle: new OracleReplay(),
+    faulty: null,
+    summary: [0, 1, 0, 0],
+    next: 0,
+  }));
+  let takes = 0;
+  let index = 0;
+  for (const [s, at] of order) {
+    if (options.stopAfter !== undefined && index >= options.stopAfter) break;
+    const live = lives[s]!;
+    const entry = live.session.entries[at]!;
+    try {
+      const shown = apply(live, entry, options, coalitions);
+      if (entry.k === 'take') takes++;
+      options.observer?.({
+        index,
+        session: live.session,
+        at,
+        entry,
+        replica: live.faulty!.replica,
+        ...shown,
+      });
+    } catch (error) {
+      if (!(error instanceof Diverged || error instanceof OracleMismatch)) throw error;
+      return {
+        ok: false,
+        entries: index,
+        takes,
+        sessions: sessions.length,
+        divergence: {
+          replica: live.session.replica,
+          session: live.session.session,
+          entry: at,
+          line: at + 1,
+          index,
+          ...(live.session.origin ? { origin: live.session.origin } : {}),
+          what: error.message,
+          call: describeEntry(entry),
+        },
+      };
+    }
+    index++;
+  }
+  return { ok: true, entries: index, takes, sessions: sessions.length, divergence: null };
+}
+
+/** One entry, replayed; throws Diverged where the replay parts from the recording. */
+function apply(
+  live: Live,
+  entry: RecordEntry,
+  options: ReplayOptions,
+  coalitions: Map<string, Map<number, Behaviour>>,
+): { message?: Message; outputs?: readonly Output[] } {
+  const { oracle } = live;
+  if (entry.k === 'start') {
+    live.faulty = start(live, entry, options);
+    return {};
+  }
+  const faulty = live.faulty;
+  if (!faulty) throw new Diverged('the session has no start line');
+  switch (entry.k) {
+    case 'step': {
+      const decoded = decodeMessage(new Uint8Array(Buffer.from(entry.m, 'base64')));
+      if (!decoded.ok) throw new Diverged(`the recorded message does not decode: ${decoded.reason}`);
+      oracle.begin(entry.o);
+      faulty.step(entry.from, decoded.message);
+      oracle.end();
+      return { message: decoded.message };
+    }
+    case 'tick': {
+      if (entry.x === undefined) {
+        oracle.begin(entry.o);
+        faulty.tick();
+        oracle.end();
+        return {};
+      }
+      for (let i = 0; i < entry.x; i++) {
+        oracle.begin(undefined);
+        faulty.tick();
+        const outputs = faulty.takeOutputs();
+        oracle.end();
+        if (outputs.length > 0)
+          throw new Diverged(
+            `quiet tick ${i + 1} of ${entry.x} produced ${outputs.length} output(s) in the replay: ${describeOutputs(outputs)}`,
+          );
+        checkSummary(live, undefined);
+      }
+      return {};
+    }
+    case 'take': {
+      oracle.begin(entry.o);
+      const outputs = faulty.takeOutputs();
+      oracle.end();
+      const digest = canonicalDigest(outputs, options.hasher);
+      if (digest !== entry.out || outputs.length !== entry.n)
+        throw new Diverged(
+          `outputs differ: the recording has ${entry.n} (digest ${entry.out}), the replay ${outputs.length} (digest ${digest})${outputs.length > 0 ? `: ${describeOutputs(outputs)}` : ''}`,
+        );
+      checkSummary(live, entry.st);
+      if (entry.sd !== undefined) {
+        const sd = faulty.replica.currentStateDigest().slice(0, 16);
+        if (sd !== entry.sd)
+          throw new Diverged(`state digest differs: the recording has ${entry.sd}, the replay ${sd}`);
+      }
+      return { outputs };
+    }
+    case 'use': {
+      oracle.begin(entry.o);
+      if (entry.b === EQUIVOCATION_COALITION.id) faulty.use(coalitionMember(live.session.replica, options, coalitions));
+      else faulty.setBehaviour(entry.b);
+      oracle.end();
+      return {};
+    }
+    case 'note':
+    case 'end':
+      return {};
+  }
+}
+
+function start(live: Live, entry: StartEntry, options: ReplayOptions): FaultyReplica {
+  const { oracle } = live;
+  const crypto = oracle.crypto((data) => options.hasher.digest(data));
+  const app = options.app ?? ((hasher: Hasher) => new FileStore(hasher));
+  oracle.begin(entry.o);
+  const replica = new Replica({
+    id: entry.replica,
+    config: entry.config,
+    crypto,
+    app: app(crypto),
+    persisted: entry.persisted === null ? undefined : (fromJson(entry.persisted as Json) as PersistedState),
+  });
+  oracle.end();
+  const faulty = new FaultyReplica(
+    replica,
+    crypto,
+    oracle.random(),
+    entry.newApp ? () => app(options.hasher) : undefined,
+  );
+  live.summary = summaryOf(replica);
+  if (!sameSummary(live.summary, entry.st))
+    throw new Diverged(`starting state differs: the recording has ${show(entry.st)}, the replay ${show(live.summary)}`);
+  const sd = replica.currentStateDigest().slice(0, 16);
+  if (sd !== entry.sd) throw new Diverged(`starting state digest differs: recorded ${entry.sd}, replayed ${sd}`);
+  return faulty;
+}
+
+function coalitionMember(
+  replica: number,
+  options: ReplayOptions,
+  coalitions: Map<string, Map<number, Behaviour>>,
+): Behaviour {
+  const spec = options.coalitions?.find((c) => c.id === EQUIVOCATION_COALITION.id && c.members.includes(replica));
+  if (!spec) throw new Diverged(`replica ${replica} joins a coalition the run file does not describe`);
+  const key = spec.members.join(',');
+  let members = coalitions.get(key);
+  if (!members) coalitions.set(key, (members = equivocationCoalition(spec.members)));
+  return members.get(replica)!;
+}
+
+function checkSummary(live: Live, recorded: StateSummary | undefined): void {
+  const now = summaryOf(live.faulty!.replica);
+  const expected = recorded ?? live.summary;
+  if (!sameSummary(now, expected))
+    throw new Diverged(`state differs: the recording has ${show(expected)}, the replay ${show(now)}`);
+  live.summary = now;
+}
+
+const sameSummary = (a: StateSummary, b: StateSummary): boolean =>
+  a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+
+const show = (s: StateSummary): string =>
+  `view ${s[0]}${s[1] ? '' : ' (changing)'}, executed ${s[2]}, stable checkpoint ${s[3]}`;
+
+/**
+ * The order entries are replayed (and scrubbed) in: by the driver's global order when every entry has
+ * one, else by time; each session's own entries stay in their recorded order (a k-way merge).
+ */
+export function runOrder(sessions: readonly RecordSession[]): [number, number][] {
+  const global = sessions.every((s) => s.entries.every((e) => e.g !== undefined));
+  const key = (e: RecordEntry): number => (global ? e.g! : e.w);
+  const heads = sessions.map(() => 0);
+  const out: [number, number][] = [];
+  const total = sessions.reduce((sum, s) => sum + s.entries.length, 0);
+  // Few sessions (a replica and its restarts): a linear scan of the heads is plenty.
+  while (out.length < total) {
+    let best = -1;
+    let bestKey = Infinity;
+    for (let s = 0; s < sessions.length; s++) {
+      const entry = sessions[s]!.entries[heads[s]!];
+      if (entry === undefined) continue;
+      const k = key(entry);
+      if (best === -1 || k < bestKey) {
+        best = s;
+        bestKey = k;
+      }
+    }
+    out.push([best, heads[best]!++]);
+  }
+  return out;
+}
+
+export function describeEntry(entry: RecordEntry): string {
+  switch (entry.k) {
+    case 'start':
+      return `start of replica ${entry.replica} (${show(entry.st)})`;
+    case 'step': {
+      const decoded = decodeMessage(new Uint8Array(Buffer.from(entry.m, 'base64')));
+      return `${decoded.ok ? describe(decoded.message) : 'an undecodable message'} from ${typeof entry.from === 'number' ? `replica ${entry.from}` : `client ${entry.from.slice(-8)}`}`;
+    }
+    case 'tick':
+      return entry.x === undefined ? 'a tick' : `${entry.x} quiet tick(s)`;
+    case 'take':
+      return `drain (${entry.n} output(s) recorded)`;
+    case 'use':
+      return entry.b === null ? 'switch back to honest' : `switch to behaviour ${entry.b}`;
+    case 'note':
+      return 'a note';
+    case 'end':
+      return `end (${entry.why})`;
+  }
+}
+
+export function describeOutputs(outputs: readonly Output[]): string {
+  return outputs
+    .map((o) => {
+      switch (o.kind) {
+        case 'send':
+          return `→${o.to} ${describe(o.message)}`;
+        case 'broadcast':
+          return `→all ${describe(o.message)}`;
+        case 'reply':
+          return `→client ${describe(o.reply)}`;
+        case 'persist':
+          return `persist ${o.record.type}`;
+        case 'event':
+          return `event ${o.event.type}`;
+      }
+    })
+    .join('; ');
+}
