@@ -129,8 +129,9 @@ export interface RecordSession {
   /** 0, 1, 2… for the replica's sessions in the order they started. */
   readonly session: number;
   readonly entries: readonly RecordEntry[];
-  /** Where it came from (a file name), for messages. */
+  /** Where it came from (a file name), for messages, and each entry's line there. */
   readonly origin?: string;
+  readonly lines?: readonly number[];
 }
 
 export class RecordFormatError extends Error {
@@ -158,7 +159,7 @@ export function parseRecordLine(line: string, where: string): RecordEntry {
 
 /** Sessions from record lines (one file or several concatenated): a `start` opens each. */
 export function sessionsFromLines(lines: readonly string[], origin: string): RecordSession[] {
-  const sessions: { replica: number; entries: RecordEntry[]; origin: string }[] = [];
+  const sessions: { replica: number; entries: RecordEntry[]; lines: number[]; origin: string }[] = [];
   const last = lines.findLastIndex((line) => line.trim() !== '');
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -170,9 +171,12 @@ export function sessionsFromLines(lines: readonly string[], origin: string): Rec
       if (i === last && sessions.length > 0 && !line.trimEnd().endsWith('}')) return;
       throw error;
     }
-    if (entry.k === 'start') sessions.push({ replica: entry.replica, entries: [entry], origin });
+    if (entry.k === 'start') sessions.push({ replica: entry.replica, entries: [entry], lines: [i + 1], origin });
     else if (sessions.length === 0) throw new RecordFormatError(`${origin}:${i + 1}: an entry before any start`);
-    else sessions.at(-1)!.entries.push(entry);
+    else {
+      sessions.at(-1)!.entries.push(entry);
+      sessions.at(-1)!.lines.push(i + 1);
+    }
   });
   return sessions.map((s) => ({ ...s, session: 0 }));
 }

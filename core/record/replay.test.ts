@@ -24,7 +24,11 @@ describe('replaying a recorded simulation', () => {
   const cases: [string, number, ScenarioOptions][] = [
     ['crashes, restarts, partitions and loss', 42, { replicas: 4, faults: ALL_FAULTS }],
     ['the primary crashed and restarted from its disk, twice', 19, { replicas: 4, faults: ['crash', 'restart'] }],
-    ['a Byzantine primary that equivocates', 7, { replicas: 4, faulty: 1, behaviour: 'equivocate', faults: ALL_FAULTS }],
+    [
+      'a Byzantine primary that equivocates',
+      7,
+      { replicas: 4, faulty: 1, behaviour: 'equivocate', faults: ALL_FAULTS },
+    ],
     ['the generic fuzz replica (random draws)', 11, { replicas: 4, faulty: 1, behaviour: 'fuzz', faults: ALL_FAULTS }],
     ['n = 7 with a slow primary', 3, { replicas: 7, faulty: 2, behaviour: 'delay-preprepare' }],
   ];

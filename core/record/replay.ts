@@ -62,7 +62,7 @@ export interface ReplayObserver {
 export interface Divergence {
   readonly replica: number;
   readonly session: number;
-  /** Index of the entry within its session, and its line in the session's record (the start is line 1). */
+  /** Index of the entry within its session, and its line in the file it came from (else in the session, the start line 1). */
   readonly entry: number;
   readonly line: number;
   /** Position in the run's order. */
@@ -133,7 +133,7 @@ export function replayRun(sessions: readonly RecordSession[], options: ReplayOpt
           replica: live.session.replica,
           session: live.session.session,
           entry: at,
-          line: at + 1,
+          line: live.session.lines?.[at] ?? at + 1,
           index,
           ...(live.session.origin ? { origin: live.session.origin } : {}),
           what: error.message,

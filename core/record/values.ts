@@ -16,7 +16,9 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 const DIGEST_BYTES_INLINE_MAX = 256;
 
 export function toJson(value: unknown): Json {
-  return walk(value, (bytes) => ({ $b: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }));
+  return walk(value, (bytes) => ({
+    $b: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+  }));
 }
 
 export function fromJson(value: Json): unknown {
@@ -36,7 +38,7 @@ export function fromJson(value: Json): unknown {
 
 /** A short digest (16 hex digits) of the canonical form of `value`. */
 export function canonicalDigest(value: unknown, hasher: Hasher): string {
-  const json = walk(value, (bytes) =>
+  const json = walk(value, (bytes): Json =>
     bytes.length > DIGEST_BYTES_INLINE_MAX
       ? { $h: hasher.digest(bytes) }
       : { $b: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') },
