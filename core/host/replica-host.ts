@@ -19,7 +19,6 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { FileStore } from '../app/file-store.ts';
 import { CATALOGUE, createBehaviour } from '../byzantine/catalogue.ts';
-import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys.ts';
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
@@ -27,8 +26,8 @@ import { createFrameTransport, type FrameTransport } from '../net/frame-transpor
 import { NOT_A_MEMBER } from '../net/cluster-protector.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
+import type { Hasher } from '../pbft/crypto.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
-import { Replica } from '../pbft/replica.ts';
 import { BehaviourLedger, describeSwitch } from './behaviour-ledger.ts';
 import { ClientGate } from './client-gate.ts';
 import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
@@ -50,6 +49,7 @@ import { labSnapshot } from './lab-snapshot.ts';
 import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
 import { ProtocolDriver } from './protocol-driver.ts';
+import { HostRecorder, unrecordedReplica, wallNow, type HostRecorderOptions, type RecordStore } from './recorder.ts';
 import { ReplicaActivity } from './replica-activity.ts';
 import type { StoredBehaviours } from './storage-behaviours.ts';
 import { openDataDir, type DataDir } from './storage.ts';
@@ -91,6 +91,11 @@ export interface ReplicaHostOptions {
   readonly protocol?: Partial<ProtocolConfig>;
   /** One line per notable event, for an instructor to read. @default console */
   readonly log?: (line: string) => void;
+  /**
+   * Record the replica's inputs in `<dataDir>/records` for deterministic replay (recorder.ts), or not.
+   * @default true
+   */
+  readonly record?: boolean | Omit<HostRecorderOptions, 'dir'>;
 }
 
 export class ReplicaHost implements LabApi {
@@ -117,6 +122,7 @@ export class ReplicaHost implements LabApi {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private clusterKey: ClusterKey | null = null;
+  private recorder: HostRecorder | null = null;
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -173,6 +179,11 @@ export class ReplicaHost implements LabApi {
     this.clusterKey = settled.key;
     this.noteClusterKey(settled.origin);
     this.storedBehaviours = await data.readBehaviours();
+    const record = this.options.record ?? true;
+    if (record !== false) {
+      this.recorder = new HostRecorder({ ...(record === true ? {} : record), dir: `${this.options.dataDir}/records` });
+      await this.recorder.open();
+    }
     // Nothing awaits between the node's start and the discovery listener below but the transport's
     // start: mDNS answers arrive within milliseconds, and libp2p does not report a peer it already knows again.
     this.node = await this.startNode(data);
@@ -285,6 +296,7 @@ export class ReplicaHost implements LabApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.driver?.stop();
+    await this.recorder?.close();
     this.faults.stop();
     this.membership?.stop();
     this.ownClient?.close('replica host stopped');
@@ -338,15 +350,20 @@ export class ReplicaHost implements LabApi {
       { privateKey: signingKeyFromLibp2p(this.data.privateKey), publicKeys },
       (client) => this.gate.keyOf(client),
     );
-    const replica = new Replica({
+    const parts = {
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
       crypto,
-      app: new FileStore(crypto),
+      app: (hasher: Hasher) => new FileStore(hasher),
       persisted: this.data.persisted,
-    });
+      random: Math.random,
+    };
+    const faulty = this.recorder
+      ? this.recorder.replica(parts, { peerId: this.peerId, roster, cluster: this.options.cluster })
+      : unrecordedReplica(parts);
+    const replica = faulty.replica;
     this.driver = new ProtocolDriver({
-      replica: new FaultyReplica(replica, crypto, Math.random),
+      replica: faulty,
       roster,
       self: this.peerId,
       data: this.data,
@@ -541,11 +558,20 @@ export class ReplicaHost implements LabApi {
 
   async submit(op: LabOp): Promise<SubmitOutcome> {
     if (!this.ownClient) throw new Error('the cluster has not formed yet: no roster');
-    return this.ownClient.submit(op);
+    const invokedW = wallNow();
+    const outcome = await this.ownClient.submit(op);
+    this.recorder?.note({ client: { client: this.peerId, op, invokedW, completedW: wallNow(), outcome } });
+    return outcome;
+  }
+
+  /** The records of this machine's replica sessions (`GET /api/records`, `pbft-lab record collect`). */
+  get records(): RecordStore | null {
+    return this.recorder;
   }
 
   async fault(command: FaultCommand): Promise<LabFaults> {
     const faults = this.faults.apply(command);
+    this.recorder?.note({ fault: command });
     this.note(
       `fault: ${command.kind}${'peerId' in command ? ` ${short(command.peerId)}` : ''}${'ms' in command ? ` ${command.ms} ms` : ''}`,
     );

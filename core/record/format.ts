@@ -97,15 +97,16 @@ export interface UseEntry extends Timed {
   readonly o?: Oracles;
 }
 
-/** A client operation as the host's own client (the dashboard) saw it. */
+/** A client operation as the host's own client (the dashboard's submit) saw it. */
 export interface ClientNote {
+  /** The client's id: the machine's peer id. */
   readonly client: string;
+  /** The LabOp submitted. */
   readonly op: Json;
   readonly invokedW: number;
-  readonly completedW: number | null;
-  readonly result: Json;
-  readonly matching?: number;
-  readonly timestamp?: number;
+  readonly completedW: number;
+  /** The LabApi's SubmitOutcome: the request's timestamp, the result, how many replicas matched. */
+  readonly outcome: Json;
 }
 
 export interface NoteEntry extends Timed {
