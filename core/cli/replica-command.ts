@@ -151,6 +151,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
           port: args.apiPort,
           staticDir: DASHBOARD_DIR,
           log: print,
+          records: host.records,
         });
   if (api) print(`dashboard and API: ${api.url}`);
   for (const url of api?.lanUrls ?? []) print(`from other machines: ${url}`);

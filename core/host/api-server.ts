@@ -34,6 +34,7 @@ import {
 import { errorInfo, serveLabApiSocket } from './api-server-ws.ts';
 import { FaultBoundError } from './behaviour-ledger.ts';
 import type { LabApi } from './lab-api.ts';
+import type { RecordStore } from './recorder.ts';
 
 /** Largest request body and largest WebSocket frame accepted from a client. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -54,6 +55,8 @@ export interface ApiServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** Where to report refused requests and connection trouble. Never given the token. @default no logging */
   readonly log?: (line: string) => void;
+  /** The replica's recorded sessions, served read-only at /api/records (`pbft-lab record collect --url`). @default none */
+  readonly records?: RecordStore | null;
 }
 
 export interface ApiServer {
@@ -164,7 +167,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           return;
         case LAB_WS_PATH:
           return sendJson(response, 426, { error: { name: 'UpgradeRequiredError', message: 'open a WebSocket' } });
+        case '/api/records':
+          if (requireMethod('GET')) sendJson(response, 200, (await options.records?.list()) ?? []);
+          return;
         default:
+          if (pathname.startsWith('/api/records/')) {
+            if (!requireMethod('GET')) return;
+            const text = await options.records?.read(decodeURIComponent(pathname.slice('/api/records/'.length)));
+            if (text !== undefined && text !== null) return sendBody(response, 200, 'application/x-ndjson', text);
+          }
           return sendJson(response, 404, { error: { name: 'NotFoundError', message: `no endpoint ${pathname}` } });
       }
     } catch (error) {
