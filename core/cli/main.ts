@@ -1,5 +1,5 @@
 /**
- * The `pbft-lab` command. Verbs: replica, demo, client, sim, bench.
+ * The `pbft-lab` command. Verbs: replica, demo, client, sim, exercise, record, replay, export, bench.
  *
  * `pbft-lab VERB --help` and `pbft-lab help VERB` print that verb's usage; a wrong command line
  * prints the usage of the verb it was for, and only the list of verbs when the verb itself is wrong.
@@ -7,6 +7,7 @@
 import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
+import { EXERCISE_USAGE, exerciseCommand } from './exercise-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
 import { runCli, runVerb } from './run-cli.ts';
@@ -40,6 +41,11 @@ const VERBS: Record<string, Verb> = {
     summary: 'seeded simulation of a PBFT cluster with fault injection and checkers',
     usage: SIM_USAGE,
     run: simCommand,
+  },
+  exercise: {
+    summary: 'classroom exercises: list, show, run (--sim: a seeded simulation; --urls: a running cluster)',
+    usage: EXERCISE_USAGE,
+    run: exerciseCommand,
   },
   bench: {
     summary: 'closed-loop throughput and latency (in-memory transport, or libp2p on loopback)',

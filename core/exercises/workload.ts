@@ -4,9 +4,17 @@
  * is one clock for every client (virtual ms in the simulator, this machine's in a live run), as a
  * linearizability checker wants (TEACHING.md §8c).
  */
-import { decodeOp, decodeResult, encodeOp, type FileOp } from '../app/file-ops.ts';
+import {
+  decodeOp,
+  decodeResult,
+  encodeOp,
+  encodeResult,
+  type FileErrorCode,
+  type FileOp,
+  type FileResult,
+} from '../app/file-ops.ts';
 import { fileOpFromLab, labResultFromFile } from '../host/lab-ops.ts';
-import type { LabOp } from '../host/lab-api.ts';
+import type { LabFileStat, LabOp, LabResult } from '../host/lab-api.ts';
 import type { ClientOp } from '../record/run-file.ts';
 import type { Json } from '../record/values.ts';
 import type { SimWorkload } from '../sim/simulation.ts';
@@ -35,6 +43,28 @@ export function labOpOf(op: FileOp): LabOp {
       return { kind: op.kind, path: op.path };
   }
 }
+
+/** A LabApi result as the file store's result (the bytes the replicas replied with). */
+export function fileResultOf(result: LabResult): FileResult {
+  const stat = (s: LabFileStat) => ({ path: s.path, size: s.size, version: s.version, modifiedSeq: s.modifiedSeq });
+  switch (result.kind) {
+    case 'written':
+    case 'stat':
+      return { kind: result.kind, stat: stat(result.stat) };
+    case 'data':
+      return { kind: 'data', stat: stat(result.stat), data: new Uint8Array(Buffer.from(result.base64, 'base64')) };
+    case 'deleted':
+      return { kind: 'deleted', path: result.path };
+    case 'listing':
+      return { kind: 'listing', dir: result.dir, entries: result.entries.map(stat) };
+    case 'error':
+      return { kind: 'error', code: result.code as FileErrorCode, message: result.message };
+  }
+}
+
+/** Base64 of a LabOp's bytes, and of a LabResult's: what a run file keeps for the history checkers. */
+export const labOpBytes = (op: LabOp): string => base64(encodeOp(fileOpFromLab(op)));
+export const labResultBytes = (result: LabResult): string => base64(encodeResult(fileResultOf(result)));
 
 /** The simulator's side: queues of writes per client, released when a client is free and its pause is over. */
 export class ExerciseWorkload implements SimWorkload {
