@@ -31,12 +31,25 @@ export function writeOp(client: number, k: number): LabOp {
 export const base64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = (bytes: Uint8Array): string | null => {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+};
+
 /** The LabOp of a file operation (the JSON form a run file keeps). */
 export function labOpOf(op: FileOp): LabOp {
   switch (op.kind) {
     case 'write':
-    case 'append':
-      return { kind: op.kind, path: op.path, base64: base64(op.data) };
+    case 'append': {
+      const text = utf8(op.data);
+      return text === null
+        ? { kind: op.kind, path: op.path, base64: base64(op.data) }
+        : { kind: op.kind, path: op.path, text };
+    }
     case 'list':
       return { kind: 'list', dir: op.dir };
     default:
