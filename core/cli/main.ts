@@ -8,6 +8,9 @@ import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 import { EXERCISE_USAGE, exerciseCommand } from './exercise-command.ts';
+import { EXPORT_USAGE, exportCommand } from './export-command.ts';
+import { RECORD_USAGE, recordCommand } from './record-command.ts';
+import { REPLAY_USAGE, replayCommand } from './replay-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
 import { runCli, runVerb } from './run-cli.ts';
@@ -46,6 +49,21 @@ const VERBS: Record<string, Verb> = {
     summary: 'classroom exercises: list, show, run (--sim: a seeded simulation; --urls: a running cluster)',
     usage: EXERCISE_USAGE,
     run: exerciseCommand,
+  },
+  record: {
+    summary: "record collect: every replica's recorded inputs of a run into one run file",
+    usage: RECORD_USAGE,
+    run: recordCommand,
+  },
+  replay: {
+    summary: 'deterministic replay of a run file: every output and state digest must match (--serve: scrub it)',
+    usage: REPLAY_USAGE,
+    run: replayCommand,
+  },
+  export: {
+    summary: 'a run file as ShiViz log, JSON Lines, Porcupine/Jepsen history, or an exercise report',
+    usage: EXPORT_USAGE,
+    run: exportCommand,
   },
   bench: {
     summary: 'closed-loop throughput and latency (in-memory transport, or libp2p on loopback)',
