@@ -36,7 +36,7 @@ export interface ReplayOptions {
   /** The application (default: the file store). */
   readonly app?: (hasher: Hasher) => StateMachine;
   readonly observer?: ReplayObserver;
-  /** Stop after this many entries in the run's order (a scrubber's position). */
+  /** Stop after this many entries in the run's order (replayRun; a scrubber's position). */
   readonly stopAfter?: number;
 }
 
@@ -96,54 +96,93 @@ interface Live {
 }
 
 export function replayRun(sessions: readonly RecordSession[], options: ReplayOptions): ReplayResult {
-  const order = runOrder(sessions);
-  const coalitions = new Map<string, Map<number, Behaviour>>();
-  const lives: Live[] = sessions.map((session) => ({
-    session,
-    oracle: new OracleReplay(),
-    faulty: null,
-    summary: [0, 1, 0, 0],
-    next: 0,
-  }));
-  let takes = 0;
-  let index = 0;
-  for (const [s, at] of order) {
-    if (options.stopAfter !== undefined && index >= options.stopAfter) break;
-    const live = lives[s]!;
+  const replayer = new Replayer(sessions, options);
+  while (options.stopAfter === undefined || replayer.position < options.stopAfter) {
+    const step = replayer.next();
+    if (!step) break;
+    options.observer?.(step);
+  }
+  return replayer.result;
+}
+
+/**
+ * A replay one entry at a time (the scrubbing view moves it forward and starts a new one to go back).
+ * `next()` applies the next entry in the run's order, or returns null at the end or at a divergence.
+ */
+export class Replayer {
+  private readonly order: [number, number][];
+  private readonly options: ReplayOptions;
+  private readonly lives: Live[];
+  private readonly coalitions = new Map<string, Map<number, Behaviour>>();
+  private index = 0;
+  private takes = 0;
+  private diverged: Divergence | null = null;
+  private readonly sessionCount: number;
+
+  constructor(sessions: readonly RecordSession[], options: ReplayOptions) {
+    this.options = options;
+    this.order = runOrder(sessions);
+    this.sessionCount = sessions.length;
+    this.lives = sessions.map((session) => ({
+      session,
+      oracle: new OracleReplay(),
+      faulty: null,
+      summary: [0, 1, 0, 0],
+      next: 0,
+    }));
+  }
+
+  /** Entries applied so far: the position in the run's order of the next one. */
+  get position(): number {
+    return this.index;
+  }
+
+  /** Entries in the run. */
+  get length(): number {
+    return this.order.length;
+  }
+
+  get result(): ReplayResult {
+    return {
+      ok: this.diverged === null,
+      entries: this.index,
+      takes: this.takes,
+      sessions: this.sessionCount,
+      divergence: this.diverged,
+    };
+  }
+
+  /** Each replica as it is now: its latest session started so far (null before its first). */
+  current(replica: number): FaultyReplica | null {
+    let found: FaultyReplica | null = null;
+    for (const live of this.lives) if (live.session.replica === replica && live.faulty) found = live.faulty;
+    return found;
+  }
+
+  next(): ReplayStep | null {
+    if (this.diverged || this.index >= this.order.length) return null;
+    const [s, at] = this.order[this.index]!;
+    const live = this.lives[s]!;
     const entry = live.session.entries[at]!;
     try {
-      const shown = apply(live, entry, options, coalitions);
-      if (entry.k === 'take') takes++;
-      options.observer?.({
-        index,
-        session: live.session,
-        at,
-        entry,
-        replica: live.faulty!.replica,
-        ...shown,
-      });
+      const shown = apply(live, entry, this.options, this.coalitions);
+      if (entry.k === 'take') this.takes++;
+      return { index: this.index++, session: live.session, at, entry, replica: live.faulty!.replica, ...shown };
     } catch (error) {
       if (!(error instanceof Diverged || error instanceof OracleMismatch)) throw error;
-      return {
-        ok: false,
-        entries: index,
-        takes,
-        sessions: sessions.length,
-        divergence: {
-          replica: live.session.replica,
-          session: live.session.session,
-          entry: at,
-          line: live.session.lines?.[at] ?? at + 1,
-          index,
-          ...(live.session.origin ? { origin: live.session.origin } : {}),
-          what: error.message,
-          call: describeEntry(entry),
-        },
+      this.diverged = {
+        replica: live.session.replica,
+        session: live.session.session,
+        entry: at,
+        line: live.session.lines?.[at] ?? at + 1,
+        index: this.index,
+        ...(live.session.origin ? { origin: live.session.origin } : {}),
+        what: error.message,
+        call: describeEntry(entry),
       };
+      return null;
     }
-    index++;
   }
-  return { ok: true, entries: index, takes, sessions: sessions.length, divergence: null };
 }
 
 /** One entry, replayed; throws Diverged where the replay parts from the recording. */
