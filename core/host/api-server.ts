@@ -57,6 +57,8 @@ export interface ApiServerOptions {
   readonly log?: (line: string) => void;
   /** The replica's recorded sessions, served read-only at /api/records (`pbft-lab record collect --url`). @default none */
   readonly records?: RecordStore | null;
+  /** More read-only JSON endpoints, by path (the replay server's `/api/replay/…`). @default none */
+  readonly routes?: ReadonlyMap<string, (query: URLSearchParams) => Promise<unknown>>;
 }
 
 export interface ApiServer {
@@ -111,6 +113,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return sendText(response, 401, 'Unauthorized: open the URL this replica printed (it carries ?token=…)');
     }
     if (auth.viaQuery) response.setHeader('Set-Cookie', tokenCookie(port, token));
+    const route = options.routes?.get(target.pathname);
+    if (route) {
+      response.setHeader('Cache-Control', 'no-store');
+      if (request.method !== 'GET') return sendText(response, 405, 'Method Not Allowed');
+      return sendJson(response, 200, await route(target.query));
+    }
     if (target.pathname === '/api' || target.pathname.startsWith('/api/')) {
       return handleApiRequest(request, response, target.pathname);
     }
