@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { sha256Hasher } from '../crypto/node.ts';
+import { EXERCISES } from '../exercises/catalogue.ts';
+import { judgeRun } from '../exercises/judge.ts';
 import { replayRun } from '../record/replay.ts';
 import { parseRunFile, RunFileError } from '../record/run-file.ts';
 import { UsageError } from './usage-error.ts';
@@ -58,7 +60,9 @@ export async function replayCommand(argv: string[], print: (line: string) => voi
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port: not a port: "${values.port}"`);
-    const server = await serveReplay(run, { port, host: values.host, name: file });
+    const exercise = run.header.exercise ? EXERCISES.find((e) => e.id === run.header.exercise!.id) : undefined;
+    const verdicts = run.verdicts.length > 0 || !exercise ? run.verdicts : judgeRun(exercise, run).verdicts;
+    const server = await serveReplay(run, { port, host: values.host, name: file, verdicts });
     print(`scrubbing view: ${server.url}`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

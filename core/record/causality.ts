@@ -126,7 +126,7 @@ export function causalOrder(timeline: Timeline, hasher: Hasher, options: CausalO
   return out;
 }
 
-function describeEvent(e: TimelineEvent): Pick<CausalEvent, 'type' | 'view' | 'seq' | 'text'> {
+export function describeEvent(e: TimelineEvent): Pick<CausalEvent, 'type' | 'view' | 'seq' | 'text'> {
   const fields = (m: object): { view: number | null; seq: number | null } => ({
     view:
       'view' in m && typeof m.view === 'number'
