@@ -8,46 +8,13 @@
  * going back starts a new one (a run of a class takes well under a second to replay).
  */
 import type { LabSnapshot } from '../host/lab-api.ts';
+export type { ScrubEvent, ScrubState, ScrubSummary } from './scrub-types.ts';
 import type { Hasher } from '../pbft/crypto.ts';
 import { describeEvent } from './causality.ts';
-import { Replayer, type ReplayResult } from './replay.ts';
+import { Replayer } from './replay.ts';
+import type { ScrubEvent, ScrubState, ScrubSummary } from './scrub-types.ts';
 import type { RunFile, Verdict } from './run-file.ts';
 import { buildTimeline, type Timeline } from './timeline.ts';
-
-export interface ScrubSummary {
-  readonly name: string;
-  readonly n: number;
-  readonly source: RunFile['header']['source'];
-  readonly clock: RunFile['header']['clock'];
-  readonly exercise: string | null;
-  /** Replay indexes worth a stop, ascending: the scrubber's positions. */
-  readonly steps: readonly number[];
-  readonly replay: ReplayResult;
-  readonly startW: number;
-  readonly endW: number;
-  /** The exercise's steps: where each started. */
-  readonly chapters: readonly { readonly step: string; readonly index: number }[];
-  /** For "jump to a sequence number": the first step where a correct replica executed it. */
-  readonly seqs: readonly { readonly seq: number; readonly index: number }[];
-  readonly verdicts: readonly Verdict[];
-}
-
-export interface ScrubEvent {
-  readonly index: number;
-  readonly replica: number;
-  readonly w: number;
-  readonly type: string;
-  readonly view: number | null;
-  readonly seq: number | null;
-  readonly text: string;
-}
-
-export interface ScrubState {
-  readonly index: number;
-  readonly w: number;
-  /** Each replica at that step (null before its first session started). */
-  readonly replicas: readonly (LabSnapshot | null)[];
-}
 
 export class ScrubModel {
   readonly run: RunFile;
