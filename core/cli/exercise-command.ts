@@ -119,7 +119,12 @@ async function run(argv: string[], print: Print): Promise<number> {
     if (!Number.isSafeInteger(seed) || seed < 0)
       throw new UsageError(`--seed wants a whole number, got "${values.seed}"`);
     print(`${exercise.title} (${exercise.id}): a seeded simulation, seed ${seed}`);
-    raw = runInSimulator(exercise, seed).run;
+    const simulated = runInSimulator(exercise, seed);
+    raw = simulated.run;
+    // The simulator's own checkers stop a run at the first violation (the colluding exercise's point).
+    for (const v of simulated.simulation.violations)
+      print(`simulator: the run stopped at its first violation (${v.property}): ${v.detail}`);
+    if (simulated.simulation.livenessFailure) print(`simulator: ${simulated.simulation.livenessFailure}`);
   } else {
     if (values.seed !== undefined) throw new UsageError('--seed is for --sim');
     const { runLive } = await import('../exercises/live-run.ts');
