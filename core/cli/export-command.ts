@@ -19,7 +19,7 @@ import { UsageError } from './usage-error.ts';
 
 export const EXPORT_USAGE = `usage: pbft-lab export RUN.jsonl [--shiviz FILE] [--jsonl FILE] [--porcupine FILE] [--jepsen FILE] [--report FILE]
                          [--with-status]
-  --shiviz     the space-time log for ShiViz (https://bestchai.bitbucket.io/shiviz/): its first line is the
+  --shiviz     the space-time log for ShiViz (github.com/DistributedClocks/shiviz): its first line is the
                regular expression to paste; vector clocks per event
   --jsonl      every event as a JSON object per line (docs/exercises.md gives the schema)
   --porcupine  the clients' history as Porcupine operations (JSON); --jepsen as Knossos/Jepsen EDN

@@ -3,10 +3,12 @@
  * every digest matching, and the same seed gives the same run. The validator reports a broken
  * exercise file with the place of the mistake.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SHIVIZ_REGEX } from '../record/export-shiviz.ts';
 import { EXERCISES, VOCABULARY } from './catalogue.ts';
 import { judgeRun } from './judge.ts';
-import { ExerciseError, parseExercise } from './schema.ts';
+import { CHECK_KINDS, ExerciseError, parseExercise } from './schema.ts';
 import { runInSimulator } from './sim-driver.ts';
 import normalCase from './data/normal-case.json' with { type: 'json' };
 
@@ -111,4 +113,17 @@ describe('the exercise validator', () => {
       expect(() => parseExercise(broken(change), VOCABULARY, 'x.json')).toThrow(message);
     });
   }
+});
+
+describe("the teacher's guide (docs/exercises.md)", () => {
+  const guide = readFileSync(new URL('../../docs/exercises.md', import.meta.url), 'utf8');
+
+  it('names every exercise, its mistakes, every kind of check, and the ShiViz regex the export writes', () => {
+    for (const e of EXERCISES) {
+      expect(guide).toContain(`\`${e.id}\``);
+      expect(guide).toContain(`**${e.id}.**`);
+    }
+    for (const kind of CHECK_KINDS) expect(guide).toContain(`\`${kind}\``);
+    expect(guide).toContain(SHIVIZ_REGEX);
+  });
 });
