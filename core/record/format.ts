@@ -85,7 +85,7 @@ export interface TakeEntry extends Timed {
   readonly out: string;
   readonly n: number;
   readonly st?: StateSummary;
-  /** State digest, when the last executed sequence number or the stable checkpoint moved. */
+  /** State digest, when the stable checkpoint moved, and every tenth sequence number executed. */
   readonly sd?: string;
   readonly o?: Oracles;
 }

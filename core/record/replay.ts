@@ -232,7 +232,7 @@ function apply(
       oracle.begin(entry.o);
       const outputs = faulty.takeOutputs();
       oracle.end();
-      const digest = canonicalDigest(outputs, options.hasher);
+      const digest = canonicalDigest(outputs);
       if (digest !== entry.out || outputs.length !== entry.n)
         throw new Diverged(
           `outputs differ: the recording has ${entry.n} (digest ${entry.out}), the replay ${outputs.length} (digest ${digest})${outputs.length > 0 ? `: ${describeOutputs(outputs)}` : ''}`,

@@ -4,16 +4,12 @@
  * (Buffer and Uint8Array alike), Maps `{"$m": [[k, v], …]}`; undefined properties are left out, as
  * JSON.stringify does.
  *
- * The same walk gives the canonical form an output digest is computed over: a replayed replica must
- * produce outputs whose canonical form is the recording's, property order included (both come from
- * the same code). Large byte arrays (state snapshots) enter a digest by their hash, not their bytes.
+ * `canonicalDigest` hashes the same shape: a replayed replica must produce outputs whose canonical
+ * form is the recording's, property order included (both come from the same code).
  */
-import type { Hasher } from '../pbft/crypto.ts';
+import { createHash } from 'node:crypto';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Bytes longer than this enter a canonical digest as their SHA-256 (a checkpoint's snapshot, say). */
-const DIGEST_BYTES_INLINE_MAX = 256;
 
 export function toJson(value: unknown): Json {
   return walk(value, (bytes) => ({
@@ -36,14 +32,72 @@ export function fromJson(value: Json): unknown {
   return out;
 }
 
-/** A short digest (16 hex digits) of the canonical form of `value`. */
-export function canonicalDigest(value: unknown, hasher: Hasher): string {
-  const json = walk(value, (bytes): Json =>
-    bytes.length > DIGEST_BYTES_INLINE_MAX
-      ? { $h: hasher.digest(bytes) }
-      : { $b: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') },
-  );
-  return hasher.digest(new TextEncoder().encode(JSON.stringify(json))).slice(0, 16);
+/**
+ * A short digest (16 hex digits) of the canonical form of `value`: a type-tagged walk fed straight
+ * into SHA-256 (no JSON text, no base64: a drain of a loaded replica is hashed on every input).
+ */
+export function canonicalDigest(value: unknown): string {
+  const hash = createHash('sha256');
+  let text = '';
+  const flush = (): void => {
+    if (text) hash.update(text);
+    text = '';
+  };
+  const feed = (v: unknown): void => {
+    if (v === null || v === undefined) {
+      text += 'n';
+      return;
+    }
+    switch (typeof v) {
+      case 'boolean':
+        text += v ? 'T' : 'F';
+        return;
+      case 'number':
+        text += `d${v};`;
+        return;
+      case 'string':
+        text += `s${v.length}:${v}`;
+        return;
+      case 'object':
+        break;
+      default:
+        throw new TypeError(`cannot digest a ${typeof v}`);
+    }
+    if (v instanceof Uint8Array) {
+      // Small arrays (MACs, operations) inline as one character per byte; large ones straight in.
+      if (v.length <= 1024) text += `b${v.length}:${Buffer.from(v.buffer, v.byteOffset, v.length).toString('latin1')}`;
+      else {
+        text += `B${v.length}:`;
+        flush();
+        hash.update(v);
+      }
+      return;
+    }
+    if (Array.isArray(v)) {
+      text += `[${v.length}`;
+      for (const x of v) feed(x);
+      text += ']';
+      return;
+    }
+    if (v instanceof Map) {
+      text += `m${v.size}`;
+      for (const [k, x] of v) {
+        feed(k);
+        feed(x);
+      }
+      return;
+    }
+    text += '{';
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) continue;
+      text += `${k.length}:${k}`;
+      feed(x);
+    }
+    text += '}';
+  };
+  feed(value);
+  flush();
+  return hash.digest('hex').slice(0, 16);
 }
 
 function walk(value: unknown, bytes: (b: Uint8Array) => Json): Json {
