@@ -9,7 +9,8 @@
  * (it keeps ticking) where a paused machine is frozen.
  */
 import { EQUIVOCATION_COALITION } from '../byzantine/coalition.ts';
-import { nodeSimEnvironment } from '../cli/sim-environment.ts';
+import { FileStore } from '../app/file-store.ts';
+import { simulatedCrypto } from '../crypto/node.ts';
 import { defaultProtocolConfig, faultsTolerated } from '../pbft/config.ts';
 import type { RunFile, StepMark } from '../record/run-file.ts';
 import { RUN_SCHEMA } from '../record/run-file.ts';
@@ -17,12 +18,16 @@ import type { CoalitionSpec } from '../record/replay.ts';
 import { SimRecorder } from '../record/sim-recorder.ts';
 import { Prng } from '../sim/prng.ts';
 import type { Fault, Scenario } from '../sim/scenario.ts';
-import { Simulation, type RunResult, type SimulationControl } from '../sim/simulation.ts';
+import { Simulation, type RunResult, type SimEnvironment, type SimulationControl } from '../sim/simulation.ts';
 import type { Action, Exercise } from './schema.ts';
 import { ExerciseScript, type ReplicaProbe } from './script.ts';
 import { ExerciseWorkload, THINK_MS_DEFAULT } from './workload.ts';
 
-const env = nodeSimEnvironment();
+/** The simulator's fast keyed-hash signatures and the file store, as `pbft-lab sim` uses them. */
+const env: SimEnvironment = {
+  crypto: (n, seed) => simulatedCrypto(n, seed),
+  app: (hasher) => new FileStore(hasher),
+};
 
 export interface SimulatedExercise {
   readonly run: RunFile;
