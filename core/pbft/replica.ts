@@ -190,7 +190,7 @@ export class Replica {
    * and only on evidence that the request executed elsewhere — otherwise a primary that keeps f+1
    * backups just ahead of the one whose timer expires could censor a client for ever (issue 12).
    */
-  private readonly setAside = new Map<string, number>();
+  private readonly setAside = new Map<string, { times: number; total: number; executed: number }>();
   /** Per peer, the tick of our last answer to its STATUS and to its FETCH-STATE (bounded answers, issue 18). */
   private readonly answeredStatusAt = new Map<ReplicaId, number>();
   private readonly answeredFetchStateAt = new Map<ReplicaId, number>();
@@ -1292,12 +1292,15 @@ export class Replica {
     const key = this.timedRequest;
     const seq = key === null ? undefined : this.inLog.get(key);
     if (key === null || seq === undefined) return false;
-    const times = this.setAside.get(key) ?? 0;
-    if (times >= SET_ASIDE_MAX) return false;
+    const last = this.setAside.get(key) ?? { times: 0, total: 0, executed: this.lastExecuted };
+    // Catching up means executing: a replica that executed more since it last set this timer aside
+    // may do so again (a long state transfer, a long backlog), one that did not only SET_ASIDE_MAX times.
+    const times = this.lastExecuted > last.executed ? 0 : last.times;
+    if (times >= SET_ASIDE_MAX || last.total >= SET_ASIDE_TOTAL_MAX) return false;
     let executed = 0;
     for (const peer of this.peerNormal.values()) if (peer.view === this.view && peer.executed >= seq) executed++;
     if (executed < this.q.weak) return false;
-    this.setAside.set(key, times + 1);
+    this.setAside.set(key, { times: times + 1, total: last.total + 1, executed: this.lastExecuted });
     return true;
   }
 
@@ -1824,8 +1827,10 @@ const RECENT_NEW_VIEWS = 4;
 const READS_HELD_MAX = 4096;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;
-/** Times a request's view-change timer may be set aside while the replica catches up (timedRequestExecutedElsewhere). */
+/** Times in a row a request's view-change timer may be set aside without executing anything (timedRequestExecutedElsewhere). */
 const SET_ASIDE_MAX = 2;
+/** Times in all, progress or not: a bound on how long one request can wait on evidence. */
+const SET_ASIDE_TOTAL_MAX = 32;
 /**
  * Q claims kept per sequence number. Each view pre-prepares at most one digest per sequence number,
  * so more than this many only arise from a run of faulty primaries; the highest views are the ones
