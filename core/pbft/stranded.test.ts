@@ -17,7 +17,11 @@ describe('a replica alone in a view change still executes what commits', () => {
     c.deliver({ ...toPrimary[0]!, to: 3 });
     const bobs = (e: { from: unknown; message: { type: string; client?: string } }) =>
       e.from === 'bob' || (e.message.type === 'request' && e.message.client === 'bob');
-    c.tickUntil(() => c.replica(3).status === 'view-change', 200, (e) => !bobs(e as never));
+    c.tickUntil(
+      () => c.replica(3).status === 'view-change',
+      200,
+      (e) => !bobs(e as never),
+    );
     c.drop((e) => bobs(e as never));
     expect(c.replica(3).view).toBe(1);
     for (let i = 0; i < 3; i++) {
