@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly ops?: number;
   /** libp2p: run the cluster with a cluster secret (pnet connection protection), as users do. @default true */
   readonly clusterKey?: boolean;
+  /** libp2p: the replicas record their inputs for replay (core/host/recorder.ts), as users run them. @default true */
+  readonly record?: boolean;
 }
 
 export interface ProcessCost {
@@ -47,6 +49,8 @@ export interface BenchReport {
   readonly transport: Transport;
   /** libp2p: whether the cluster ran with a cluster secret. */
   readonly clusterKey?: boolean;
+  /** libp2p: whether the replicas recorded their inputs. */
+  readonly record?: boolean;
   readonly replicas: number;
   readonly clients: number;
   readonly durationS: number;
@@ -116,7 +120,8 @@ export function formatReport(r: BenchReport): string[] {
       ? `2 processes, ${r.clients} frames in flight`
       : `${r.replicas} replicas, ${r.clients} closed-loop clients` +
         (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`) +
-        (r.clusterKey === undefined ? '' : r.clusterKey ? ', cluster key on' : ', cluster key OFF');
+        (r.clusterKey === undefined ? '' : r.clusterKey ? ', cluster key on' : ', cluster key OFF') +
+        (r.record === undefined ? '' : r.record ? ', recording on' : ', recording OFF');
   const lines = [
     `transport ${r.transport}, ${who}, ${r.durationS} s after ${r.warmupS} s warm-up`,
     `operation: ${r.operation}`,
