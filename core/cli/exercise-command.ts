@@ -131,7 +131,8 @@ async function run(argv: string[], print: Print): Promise<number> {
     raw = await runLive(exercise, values.urls!.split(',').filter(Boolean), print);
   }
   const judgement = judgeRun(exercise, { ...raw, answers });
-  printJudgement(judgement, print);
+  // A live run printed its steps as they came (since its start); the simulator's are printed here.
+  printJudgement(judgement, print, { steps: values.sim });
   const judged = withVerdicts({ ...raw, answers }, judgement);
   if (values.out) {
     await writeFile(values.out, writeRunFile(judged));
@@ -144,10 +145,10 @@ async function run(argv: string[], print: Print): Promise<number> {
   return judgement.ok ? 0 : 1;
 }
 
-export function printJudgement(judgement: Judgement, print: Print): void {
+export function printJudgement(judgement: Judgement, print: Print, options: { steps: boolean }): void {
   const { timeline, verdicts } = judgement;
   const t0 = timeline.startW;
-  for (const mark of timeline.run.marks) {
+  for (const mark of options.steps ? timeline.run.marks : []) {
     const step = judgement.exercise.steps.find((s) => s.id === mark.step);
     print(
       `  ${((mark.w - t0) / 1000).toFixed(2).padStart(6)} s  step ${mark.step}: ${step?.title ?? ''}${mark.previousTimedOut ? '  (the step before ended on its time limit)' : ''}`,
