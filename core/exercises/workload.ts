@@ -40,8 +40,11 @@ const utf8 = (bytes: Uint8Array): string | null => {
   }
 };
 
-/** The LabOp of a file operation (the JSON form a run file keeps). */
-export function labOpOf(op: FileOp): LabOp {
+/**
+ * The LabOp of a file operation (the JSON form a run file keeps); a revoke, which the LabApi sends by
+ * its own call (revokeClient), as the file store's operation.
+ */
+export function labOpOf(op: FileOp): LabOp | { readonly kind: 'revoke'; readonly client: string } {
   switch (op.kind) {
     case 'write':
     case 'append': {
@@ -52,6 +55,8 @@ export function labOpOf(op: FileOp): LabOp {
     }
     case 'list':
       return { kind: 'list', dir: op.dir };
+    case 'revoke':
+      return { kind: 'revoke', client: op.client };
     default:
       return { kind: op.kind, path: op.path };
   }
@@ -68,6 +73,8 @@ export function fileResultOf(result: LabResult): FileResult {
       return { kind: 'data', stat: stat(result.stat), data: new Uint8Array(Buffer.from(result.base64, 'base64')) };
     case 'deleted':
       return { kind: 'deleted', path: result.path };
+    case 'revoked':
+      return { kind: 'revoked', client: result.client };
     case 'listing':
       return { kind: 'listing', dir: result.dir, entries: result.entries.map(stat) };
     case 'error':

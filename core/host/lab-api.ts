@@ -29,6 +29,8 @@ export type LabResult =
   | { readonly kind: 'deleted'; readonly path: string }
   | { readonly kind: 'listing'; readonly dir: string; readonly entries: readonly LabFileStat[] }
   | { readonly kind: 'stat'; readonly stat: LabFileStat }
+  /** The answer to revokeClient's ordered revoke: the client peer now refused by every replica. */
+  | { readonly kind: 'revoked'; readonly client: string }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 export interface SubmitOutcome {
@@ -121,6 +123,11 @@ export interface LabSnapshot {
    * (core/host/behaviour-ledger.ts); null while forming (no roster yet).
    */
   readonly faultySoFar: FaultySoFar | null;
+  /**
+   * Client peers revoked by the replicated state (ordered revokes, executed here): every replica
+   * refuses their requests. Absent on a machine that runs no replica.
+   */
+  readonly revokedClients?: readonly string[];
 }
 
 /** One switch of a replica's behaviour, as its history records it. */
@@ -244,7 +251,12 @@ export interface LabApi {
   /** Submit a file-store operation as this machine's client; resolves when f+1 replicas agree. */
   submit(op: LabOp): Promise<SubmitOutcome>;
   fault(command: FaultCommand): Promise<LabFaults>;
-  /** Refuse further requests from a client (PBFT's "revoke access of faulty clients"). */
+  /**
+   * Revoke a client (its peer and all its logical clients): an operation ordered through PBFT, so
+   * every replica refuses its requests from then on, across restarts and state transfer. Resolves
+   * once f+1 replicas executed it; rejects if they answer NOT_ALLOWED (a replica's own client) or
+   * do not answer within 10 s.
+   */
   revokeClient(clientId: string): Promise<void>;
   /** The catalogue of Byzantine behaviours this replica can be switched to. */
   behaviours(): Promise<readonly BehaviourInfo[]>;
