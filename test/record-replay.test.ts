@@ -1,9 +1,9 @@
 /**
  * Issue 16, recording and replay on real machines' software: four replica processes on loopback
- * (real libp2p, real data directories), a Byzantine backup (corrupt replies), the primary killed
- * without warning and restarted. Every replica's record is gathered (`pbft-lab record collect`) and
- * replayed (`pbft-lab replay`): every output and state digest matches. A tampered record is reported
- * at the first step where the replay parts from it.
+ * (real libp2p, real data directories), a Byzantine backup (corrupt replies), a client revoked (an
+ * ordered operation), the primary killed without warning and restarted. Every replica's record is
+ * gathered (`pbft-lab record collect`) and replayed (`pbft-lab replay`): every output and state digest
+ * matches. A tampered record is reported at the first step where the replay parts from it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +32,17 @@ function pbftLab(args: string[]): Promise<{ code: number | null; out: string }> 
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+/** An ordered revoke through a replica's API (the dashboard's Revoke…). */
+async function revoke(apiUrl: string, clientId: string): Promise<void> {
+  const url = new URL(apiUrl);
+  const response = await fetch(`${url.origin}/api/revoke?token=${url.searchParams.get('token')}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ clientId }),
+  });
+  if (!response.ok) throw new Error(`revoke: HTTP ${response.status} ${await response.text()}`);
 }
 
 async function setBehaviour(apiUrl: string, id: string | null): Promise<void> {
@@ -97,6 +108,9 @@ describe.skipIf(!usable.ok)(
       for (let k = 0; k < 4; k++) await write(k);
       await setBehaviour(byId(2).apiUrl!, 'corrupt-reply');
       for (let k = 4; k < 8; k++) await write(k);
+      // A revoke, ordered and executed by the file store as the cluster runs it (only the replicas'
+      // own clients may revoke): the replay must rebuild that store, not a plain one.
+      await revoke(client.apiUrl!, 'some-other-client-peer');
       await byId(0).kill('SIGKILL');
       for (let k = 8; k < 12; k++) await write(k);
       byId(0).start();

@@ -11,6 +11,7 @@ import type { Digest } from '../pbft/messages.ts';
 import type { ReplicaEvent } from '../pbft/outputs.ts';
 import { FileStore } from '../app/file-store.ts';
 import { markOf, type Timeline, type TimelineEvent } from '../record/timeline.ts';
+import { recordedApp } from '../record/replay.ts';
 import { Checkers } from '../sim/checkers.ts';
 import type { HistoryEntry } from '../sim/workload.ts';
 import type { Check, Exercise, Interval } from './schema.ts';
@@ -341,7 +342,10 @@ function linearizable(t: Timeline, hasher: Hasher): CheckResult {
     ...t.run.ops.filter((o) => o.byzantine).map((o) => o.clientId),
   ]);
   const faulty = new Set(Array.from({ length: t.n }, (_, r) => r).filter((r) => !t.correct.has(r)));
-  const checkers = new Checkers((t.n - 1) / 3, () => new FileStore(hasher), faulty, exempt);
+  // The file store the replicas ran: a live cluster's lets the replicas' own clients revoke.
+  const start = t.run.sessions.map((s) => s.entries[0]).find((e) => e?.k === 'start');
+  const app = start?.k === 'start' ? recordedApp(start) : (h: Hasher) => new FileStore(h);
+  const checkers = new Checkers((t.n - 1) / 3, () => app(hasher), faulty, exempt);
   for (const o of t.run.ops) if (o.timestamp !== null) checkers.issued(o.clientId, o.timestamp, bytesOf(o.opBytes));
   for (const e of t.events) {
     if (e.kind === 'start' && e.session > 0) checkers.forgetReplica(e.replica);

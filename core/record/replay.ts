@@ -19,6 +19,7 @@ import type { Message } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
 import type { PersistedState } from '../pbft/persistence.ts';
 import { Replica } from '../pbft/replica.ts';
+import { clusterFileStore } from '../host/cluster-file-store.ts';
 import type { RecordEntry, RecordSession, StartEntry, StateSummary } from './format.ts';
 import { OracleMismatch, OracleReplay } from './oracles.ts';
 import { summaryOf } from './recording-replica.ts';
@@ -33,7 +34,10 @@ export interface CoalitionSpec {
 export interface ReplayOptions {
   readonly hasher: Hasher;
   readonly coalitions?: readonly CoalitionSpec[];
-  /** The application (default: the file store). */
+  /**
+   * The application (default: the file store; for a host's session, the one it records a roster for,
+   * the file store as a cluster runs it, whose roster's own clients may revoke: core/host/cluster-file-store.ts).
+   */
   readonly app?: (hasher: Hasher) => StateMachine;
   readonly observer?: ReplayObserver;
   /** Stop after this many entries in the run's order (replayRun; a scrubber's position). */
@@ -258,10 +262,19 @@ function apply(
   }
 }
 
+/**
+ * The application a session ran on: the file store, as a cluster's replicas run it when the session
+ * records a roster (a host's: the roster's own clients may revoke, core/host/cluster-file-store.ts).
+ */
+export function recordedApp(entry: StartEntry): (hasher: Hasher) => FileStore {
+  const roster = entry.roster;
+  return roster ? (hasher) => clusterFileStore(hasher, roster) : (hasher) => new FileStore(hasher);
+}
+
 function start(live: Live, entry: StartEntry, options: ReplayOptions): FaultyReplica {
   const { oracle } = live;
   const crypto = oracle.crypto((data) => options.hasher.digest(data));
-  const app = options.app ?? ((hasher: Hasher) => new FileStore(hasher));
+  const app = options.app ?? recordedApp(entry);
   oracle.begin(entry.o);
   const replica = new Replica({
     id: entry.replica,
