@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachLine } from '../core/process/lines.ts';
 import { exerciseById } from '../core/exercises/catalogue.ts';
 import { judgeRun } from '../core/exercises/judge.ts';
+import { LabApiCluster } from '../core/exercises/live-cluster.ts';
+import { ExerciseSession, type ExerciseProgress } from '../core/exercises/session.ts';
 import { parseRunFile } from '../core/record/run-file.ts';
 import { canUseNetns, LoopbackNamespace } from './helpers/netns.ts';
 import { eventually } from './helpers/replica-process.ts';
@@ -118,6 +120,59 @@ describe.skipIf(!usable.ok)(
         }
       }, 150_000);
     });
+
+    it("normal-case from a screen (the room's instructor panel): started, advanced by hand, each step reported, judged at the end", async () => {
+      const portBase = 26_000 + Math.floor(Math.random() * 300) * 10;
+      // The API on the namespace's own address, so that this process (outside it) drives the cluster.
+      const demo = start([
+        'demo',
+        '--data-dir',
+        join(base, 'session'),
+        '--api-port-base',
+        String(portBase),
+        '--api-host',
+        space.nsIp,
+      ]);
+      try {
+        await eventually(
+          () => (demo.lines.some((l) => /formed in/.test(l)) ? true : undefined),
+          90_000,
+          'the demo to form',
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\n${demo.lines.join('\n')}`);
+        });
+        const urls = [0, 1, 2, 3].map((k) => {
+          const line = demo.lines.find((l) => new RegExp(`^  replica ${k}  http`).test(l))!;
+          return /(http\S+)/.exec(line)![1]!;
+        });
+        const cluster = await LabApiCluster.connect(urls);
+        const progress: ExerciseProgress[] = [];
+        const session = new ExerciseSession(cluster, (p) => {
+          progress.push(p);
+          // The instructor ends the first step ("look around", 500 ms) at once.
+          if (p.stepIndex === 0 && !p.done) session.advance();
+        });
+        try {
+          session.start('normal-case');
+          expect(session.running).toBe(true);
+          expect(() => session.start('normal-case')).toThrow(/is running/);
+          await session.finished;
+        } finally {
+          await cluster.close();
+        }
+        const last = progress.at(-1)!;
+        expect(last.error, JSON.stringify(progress)).toBeUndefined();
+        expect(progress.filter((p) => !p.done).map((p) => p.stepIndex)).toEqual([-1, 0, 1, 2]);
+        expect(last).toMatchObject({ exerciseId: 'normal-case', done: true, replayOk: true });
+        expect(last.verdicts!.filter((v) => !v.ok)).toEqual([]);
+        expect(session.running).toBe(false);
+        expect(session.lastRun!.verdicts).toEqual(last.verdicts);
+        expect(() => session.advance()).toThrow(/no exercise is running/);
+      } finally {
+        demo.child.kill('SIGTERM');
+        await demo.exited;
+      }
+    }, 150_000);
 
     it('refuses an exercise that runs only in the simulator, and says why', async () => {
       const run = start(['exercise', 'run', 'colluding-replicas', '--urls', 'http://127.0.0.1:1/?token=x']);
