@@ -8,35 +8,18 @@ import {
   BEACON_INTERVAL_MS,
   BEACON_SERVICE,
   announcementsIn,
-  type BeaconRole,
   type ClusterAnnouncement,
   type Mdns,
 } from './cluster-beacon.ts';
 import type { ResponsePacket } from 'multicast-dns';
+import type { LanCluster, LanMachine } from './lan-cluster-info.ts';
+
+export type { LanCluster, LanMachine } from './lan-cluster-info.ts';
 
 /** A machine not heard for this long leaves the list (several missed announcements). */
 export const LAN_MACHINE_EXPIRY_MS = 3.5 * BEACON_INTERVAL_MS;
 /** The list holds at most this many machines: the LAN is not trusted to stay small. */
 const MACHINES_MAX = 256;
-
-/** One cluster seen on the LAN. */
-export interface LanCluster {
-  readonly cluster: string;
-  readonly size: number;
-  readonly fingerprint: string;
-  /** Members so far: the most any of its machines reports, and at least the machines heard. */
-  readonly members: number;
-  /** Some machine of it runs a replica: the roster is agreed (a newcomer beyond n observes). */
-  readonly formed: boolean;
-  readonly machines: readonly LanMachine[];
-}
-
-export interface LanMachine {
-  readonly peerId: string;
-  readonly role: BeaconRole;
-  readonly addresses: readonly string[];
-  readonly lastHeardMsAgo: number;
-}
 
 export interface LanScannerOptions {
   readonly mdns: Mdns;
