@@ -29,7 +29,7 @@ import {
 } from './protocol.ts';
 
 /** How often the beacon's announcement is refreshed from the host's snapshot. */
-const ANNOUNCEMENT_REFRESH_MS = 2_000;
+const ANNOUNCEMENT_REFRESH_MS = 1_000;
 
 /** What the lab process needs of a ReplicaHost. */
 export interface LabProcessHost extends LabApi {

@@ -489,6 +489,7 @@ if (scenario === 'remote') {
         .filter(([channel]) => channel === 'lab:events')
         .map(([, batch]) => batch),
     menu: () => applicationMenu,
+    reloads: () => report.reloads,
     quit: () => app.quit(),
   });
   // A test that ends its stubbed app with a signal gets the same clean quit as the menu's.

@@ -8,6 +8,7 @@
  *   {op:'events', since?}                                    the event batches the window got (counts, kinds, log lines)
  *   {op:'loop-delay', reset?}                                main's event-loop delay (ms: p50, p99, max)
  *   {op:'menu'} / {op:'menu-click', itemId}                  the application menu
+ *   {op:'reloads'}                                           how often main reloaded the window
  *   {op:'quit'}                                              the user quits
  *
  * An invoke's reply carries `ms`: the handler's time inside main, from the call to its resolved
@@ -35,6 +36,8 @@ export interface RemoteDriverDeps {
   /** What the window's web contents were sent on `lab:events`, in order. */
   readonly sentBatches: () => readonly unknown[];
   readonly menu: () => readonly MenuItem[];
+  /** How often main reloaded the window. */
+  readonly reloads: () => number;
   readonly quit: () => void;
 }
 
@@ -103,6 +106,8 @@ export function startRemoteDriver(deps: RemoteDriverDeps): void {
       }
       case 'menu':
         return { menu: describeMenu(deps.menu()) };
+      case 'reloads':
+        return { reloads: deps.reloads() };
       case 'menu-click': {
         const item = findItem(deps.menu(), String(request['itemId']));
         if (!item?.click) return { error: `no menu item ${String(request['itemId'])}` };
