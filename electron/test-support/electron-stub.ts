@@ -20,6 +20,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
+import { serialize } from 'node:v8';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRemoteDriver } from './stub-remote.ts';
@@ -107,15 +108,38 @@ export const ipcMain = new StubIpcMain();
 
 type WindowOpenHandler = (details: { url: string }) => { action: string };
 
+export interface SentSummary {
+  readonly bytes: number;
+  readonly events: number;
+  readonly kinds: readonly string[];
+  readonly logLines: readonly string[];
+}
+
 class StubWebContents extends EventEmitter {
   readonly id = 1;
-  sent: [string, unknown][] = [];
+  /**
+   * What main sent the page, as a summary per message: Electron serializes each message and keeps
+   * none of it, so neither does the stub (a flood's hundreds of thousands of events would otherwise
+   * pile up here and cost main garbage collections the real one does not pay).
+   */
+  sent: [string, SentSummary][] = [];
   windowOpenHandler: WindowOpenHandler | null = null;
   isDestroyed(): boolean {
     return false;
   }
   send(channel: string, payload: unknown): void {
-    this.sent.push([channel, payload]);
+    // The copy Electron's IPC makes of every message, so main pays for it here too.
+    const bytes = serialize(payload).length;
+    const events = Array.isArray(payload) ? (payload as { kind?: string; line?: string }[]) : [];
+    this.sent.push([
+      channel,
+      {
+        bytes,
+        events: events.length,
+        kinds: [...new Set(events.map((e) => e.kind ?? '?'))],
+        logLines: events.flatMap((e) => (e.kind === 'log' ? [e.line ?? ''] : [])).slice(-50),
+      },
+    ]);
   }
   setWindowOpenHandler(handler: WindowOpenHandler): void {
     this.windowOpenHandler = handler;
@@ -464,9 +488,7 @@ async function drive(window: BrowserWindow): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const batches = window.webContents.sent.filter(([channel]) => channel === 'lab:events');
     report.eventBatches = batches.length;
-    report.eventKinds = [
-      ...new Set(batches.flatMap(([, events]) => (events as { kind: string }[]).map((e) => e.kind))),
-    ];
+    report.eventKinds = [...new Set(batches.flatMap(([, summary]) => summary.kinds))];
 
     app.quit();
   } catch (error) {

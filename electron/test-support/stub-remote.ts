@@ -6,7 +6,8 @@
  *   {op:'invoke', channel, args?, sender?: 'page'|'foreign'}  an IPC call from the page (or another origin)
  *   {op:'listen'}                                            the page's `lab:listen`
  *   {op:'events', since?}                                    the event batches the window got (counts, kinds, log lines)
- *   {op:'loop-delay', reset?}                                main's event-loop delay (ms: p50, p99, max)
+ *   {op:'loop-delay', reset?}                                main's event-loop delay (ms: p50, p99, max), its loop's
+ *                                                            utilization and CPU time since the last reset
  *   {op:'menu'} / {op:'menu-click', itemId}                  the application menu
  *   {op:'reloads'}                                           how often main reloaded the window
  *   {op:'quit'}                                              the user quits
@@ -34,7 +35,12 @@ export interface RemoteDriverDeps {
   /** The URL main loaded into the window (the page), once it has. */
   readonly pageUrl: () => string | null;
   /** What the window's web contents were sent on `lab:events`, in order. */
-  readonly sentBatches: () => readonly unknown[];
+  readonly sentBatches: () => readonly {
+    events: number;
+    bytes: number;
+    kinds: readonly string[];
+    logLines: readonly string[];
+  }[];
   readonly menu: () => readonly MenuItem[];
   /** How often main reloaded the window. */
   readonly reloads: () => number;
@@ -48,6 +54,7 @@ const FOREIGN_URL = 'https://example.com/';
 export function startRemoteDriver(deps: RemoteDriverDeps): void {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  let since = { elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), at: performance.now() };
   const reply = (id: number, body: Record<string, unknown>): void => {
     process.stdout.write(`STUB-REPLY ${JSON.stringify({ id, ...body })}\n`);
   };
@@ -79,29 +86,33 @@ export function startRemoteDriver(deps: RemoteDriverDeps): void {
       }
       case 'events': {
         const since = typeof request['since'] === 'number' ? request['since'] : 0;
-        const batches = deps.sentBatches().slice(since) as { kind: string; line?: string }[][];
-        const events = batches.flat();
+        const batches = deps.sentBatches().slice(since);
         return {
           batches: batches.length,
           total: since + batches.length,
-          events: events.length,
-          kinds: [...new Set(events.map((e) => e.kind))],
-          logLines: events
-            .filter((e) => e.kind === 'log')
-            .map((e) => e.line ?? '')
-            .slice(-200),
-          largestBatch: Math.max(0, ...batches.map((b) => b.length)),
+          events: batches.reduce((sum, b) => sum + b.events, 0),
+          bytes: batches.reduce((sum, b) => sum + b.bytes, 0),
+          kinds: [...new Set(batches.flatMap((b) => b.kinds))],
+          logLines: batches.flatMap((b) => b.logLines).slice(-200),
+          largestBatch: Math.max(0, ...batches.map((b) => b.events)),
         };
       }
       case 'loop-delay': {
         const ms = (ns: number): number => ns / 1e6;
+        const cpu = process.cpuUsage(since.cpu);
         const stats = {
           p50: ms(loopDelay.percentile(50)),
           p99: ms(loopDelay.percentile(99)),
           max: ms(loopDelay.max),
           mean: ms(loopDelay.mean),
+          // The share of the time main's loop was busy, and its CPU time per second of wall time.
+          utilization: performance.eventLoopUtilization(since.elu).utilization,
+          cpuMsPerSecond: ((cpu.user + cpu.system) / 1000 / (performance.now() - since.at)) * 1000,
         };
-        if (request['reset'] === true) loopDelay.reset();
+        if (request['reset'] === true) {
+          loopDelay.reset();
+          since = { elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), at: performance.now() };
+        }
         return stats;
       }
       case 'menu':

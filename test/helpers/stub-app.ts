@@ -128,12 +128,21 @@ export class StubApp {
     });
   }
 
-  /** An IPC call from the page; resolves with the handler's reply (`{ok, value}` or `{ok, error}`) and its time. */
-  async invoke<T = unknown>(channel: string, ...args: unknown[]): Promise<{ reply: IpcReply<T>; ms: number }> {
+  /**
+   * An IPC call from the page; resolves with the handler's reply (`{ok, value}` or `{ok, error}`),
+   * the handler's time inside main (`ms`), and the round trip seen from here (`rttMs`: the pipe to
+   * the stubbed main, its event loop's queue, the handler, the pipe back).
+   */
+  async invoke<T = unknown>(
+    channel: string,
+    ...args: unknown[]
+  ): Promise<{ reply: IpcReply<T>; ms: number; rttMs: number }> {
+    const started = performance.now();
     const answer = await this.request('invoke', { channel, args });
+    const rttMs = performance.now() - started;
     if (answer['error']) throw new Error(`${this.name}: ${String(answer['error'])}`);
     if (answer['threw']) throw new Error(`${this.name}: ${channel} threw ${String(answer['threw'])}`);
-    return { reply: answer['result'] as IpcReply<T>, ms: answer['ms'] as number };
+    return { reply: answer['result'] as IpcReply<T>, ms: answer['ms'] as number, rttMs };
   }
 
   /** An IPC call that must succeed: its value. */
