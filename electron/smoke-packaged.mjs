@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 
 /** The lines that mean the replica is up, in the order they come. */
