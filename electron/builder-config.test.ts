@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
 import { DebugLogger } from 'builder-util';
 import type { Configuration } from 'electron-builder';
+import { BEACON_SERVICE } from '../core/net/cluster-beacon.ts';
+import { DEFAULT_MDNS_SERVICE_TAG } from '../core/net/node.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const projectDir = join(import.meta.dirname, '..');
@@ -132,8 +134,11 @@ describe('electron-builder.yml', () => {
   it('gives macOS the local-network keys: without them macOS 15+ silently blocks mDNS and LAN TCP', () => {
     const info = config.mac?.extendInfo as Record<string, unknown>;
     expect(info['NSLocalNetworkUsageDescription']).toMatch(/PBFT Lab .*lab machines/);
-    // libp2p's discovery (@libp2p/mdns: _p2p._udp.local) and the cluster beacon's service.
-    expect(info['NSBonjourServices']).toEqual(['_p2p._udp', '_pbft-lab._udp']);
+    // libp2p's discovery (its service tag, core/net/node.ts) and the cluster beacon's service.
+    expect(info['NSBonjourServices']).toEqual([
+      DEFAULT_MDNS_SERVICE_TAG.replace(/\.local$/, ''),
+      BEACON_SERVICE.replace(/\.local$/, ''),
+    ]);
   });
 
   it('has the macOS keys and the NSIS include checked by the schema too (a misspelt section key is rejected)', async () => {

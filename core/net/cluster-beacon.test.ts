@@ -17,6 +17,7 @@ import {
   type Mdns,
 } from './cluster-beacon.ts';
 import { LanScanner, type LanCluster } from './lan-clusters.ts';
+import { DEFAULT_MDNS_SERVICE_TAG } from './node.ts';
 
 const PEER_A = '12D3KooWA1nBuQJ2pCC3YtLdnWKL2L6SgCcpRZFkPR3dTgz6Vr8A';
 const PEER_B = '12D3KooWB2nBuQJ2pCC3YtLdnWKL2L6SgCcpRZFkPR3dTgz6Vr8B';
@@ -93,6 +94,11 @@ describe('an announcement', () => {
       `addr=/ip4/10.0.0.5/tcp/4001/p2p/${PEER_A}`,
     ])?.addresses;
     expect(addresses).toEqual([`/ip4/10.0.0.5/tcp/4001/p2p/${PEER_A}`]);
+  });
+
+  it('is a DNS-SD service of its own, apart from libp2p’s discovery (which answers queries for its tag)', () => {
+    expect(BEACON_SERVICE).toMatch(/^_[a-z-]{1,15}\._udp\.local$/);
+    expect(BEACON_SERVICE).not.toBe(DEFAULT_MDNS_SERVICE_TAG);
   });
 
   it('is DNS-SD: a PTR from the service to the instance, and the instance’s TXT', () => {

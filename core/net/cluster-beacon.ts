@@ -1,10 +1,11 @@
 /**
  * The cluster beacon: a machine that runs a replica says on the LAN, over mDNS (RFC 6762/6763 DNS-SD),
  * which cluster it belongs to, so a machine with no cluster yet can list the clusters it could join
- * (lan-clusters.ts). libp2p's own mDNS (`_p2p._udp`) says only who is there; the cluster's name and
- * size travel in HELLOs, inside connections that the cluster key keeps closed to a newcomer. So this
- * is a service of its own, `_pbft-lab._udp.local`, one instance per machine (its peer id), whose TXT
- * record carries:
+ * (lan-clusters.ts). libp2p's own mDNS (service `_pbft-lab._udp`, core/net/node.ts) says only who
+ * is there; the cluster's name and size travel in HELLOs, inside connections that the cluster key
+ * keeps closed to a newcomer. So this is a service of its own, `_pbft-cluster._udp.local` (apart
+ * from libp2p's, whose answers carry its addresses only), one instance per machine (its peer id),
+ * whose TXT record carries:
  *
  *   v=1 cluster=NAME size=N fp=FINGERPRINT role=forming|replica|observer members=K addr=MULTIADDR…
  *
@@ -19,7 +20,7 @@ import type { MulticastDNS, ResponsePacket, QueryPacket } from 'multicast-dns';
 type Answer = Extract<Parameters<MulticastDNS['respond']>[0], unknown[]>[number];
 
 /** The DNS-SD service type (RFC 6763 §7); macOS lists it in NSBonjourServices (electron-builder.yml). */
-export const BEACON_SERVICE = '_pbft-lab._udp.local';
+export const BEACON_SERVICE = '_pbft-cluster._udp.local';
 export const BEACON_VERSION = '1';
 /** @default for BeaconOptions.intervalMs: unsolicited announcements this often. */
 export const BEACON_INTERVAL_MS = 2_000;

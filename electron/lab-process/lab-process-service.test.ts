@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LabEvent, LabSnapshot } from '../../core/host/lab-api.ts';
 import type { ReplicaHostOptions } from '../../core/host/replica-host.ts';
-import { ClusterBeacon, type Mdns } from '../../core/net/cluster-beacon.ts';
+import { BEACON_SERVICE, ClusterBeacon, type Mdns } from '../../core/net/cluster-beacon.ts';
 import { ClusterKey } from '../../core/net/cluster-key.ts';
 import { LabProcessService, toAnnouncement, type LabProcessHost } from './lab-process-service.ts';
 import { localPorts } from './local-ports.ts';
@@ -145,7 +145,7 @@ describe('a LAN cluster', () => {
     bus.members[0]!.on('response', (packet: { answers: { type: string; data: unknown }[] }) =>
       heard.push(packet.answers.find((a) => a.type === 'TXT')?.data),
     );
-    bus.members[0]!.emit('query', { type: 'query', questions: [{ name: '_pbft-lab._udp.local', type: 'PTR' }] });
+    bus.members[0]!.emit('query', { type: 'query', questions: [{ name: BEACON_SERVICE, type: 'PTR' }] });
     expect(heard[0]).toEqual(
       expect.arrayContaining(['cluster=room-101', 'size=4', `addr=/ip4/10.0.0.5/tcp/4001/p2p/${PEER}`]),
     );
