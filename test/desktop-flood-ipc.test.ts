@@ -21,8 +21,8 @@
  * machines even while other work loads them (load average 12 when they were set): round trips
  * `lab:version` p95 < 50 ms and p99 < 250 ms, `lab:snapshot` p95 < 250 ms and p99 < 500 ms; and, not
  * at the mercy of the scheduler, main's event loop busy < 25 % of the time and < 150 ms of CPU a
- * second. With the replica in main (before issue 17) the same load kept main's loop busy ~72 % of
- * the time, with delays p99 ≈ 110 ms; here ~6 %. Events reach the window in at most 20 batches a
+ * second. With the replica in main (before issue 17) the same load kept main's loop busy 35–72 % of
+ * the time, with delays p99 47–114 ms; here ~6 %, p99 20–29 ms. Events reach the window in at most 20 batches a
  * second, plus a notice now and then.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
