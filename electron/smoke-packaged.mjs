@@ -68,7 +68,13 @@ export function smoke(options) {
     child.on('error', (error) => finish(false, `could not start ${options.command}: ${error.message}`));
     child.on('exit', (code, signal) => {
       finish(false, `the app exited (${signal ?? code}) before its replica listened`);
-      rmSync(userData, { recursive: true, force: true });
+      // On Windows the replica's process may still hold a file of it for a moment (EBUSY): retry, and
+      // never let a leftover temporary directory turn a passed smoke test into a crash.
+      try {
+        rmSync(userData, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      } catch (error) {
+        output.push(`(could not remove ${userData}: ${error instanceof Error ? error.message : error})`);
+      }
       resolvePromise({ ok, reason: verdict ?? '', output, exitCode: code });
     });
   });
