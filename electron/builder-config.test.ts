@@ -104,10 +104,11 @@ describe('electron-builder.yml', () => {
     expect(packageJson.main).toMatch(/^out\//);
   });
 
-  it('builds deb (recommended) and AppImage for Linux, NSIS for Windows, dmg for macOS', () => {
+  it('builds deb (recommended) and AppImage for Linux, NSIS for Windows, dmg for macOS (Apple silicon and Intel)', () => {
     expect(targetNames(config.linux?.target)).toEqual(['deb', 'AppImage']);
     expect(targetNames(config.win?.target)).toEqual(['nsis']);
     expect(targetNames(config.mac?.target)).toEqual(['dmg']);
+    expect([config.mac?.target].flat()).toEqual([{ target: 'dmg', arch: ['arm64', 'x64'] }]);
   });
 
   it('gives the deb package a maintainer with an e-mail address and a desktop category', () => {

@@ -154,6 +154,8 @@ describe('release.yml', () => {
     expect(smoke('Linux')?.run).toMatch(/xvfb-run --auto-servernum node electron\/smoke-packaged\.mjs .*-- pbft-lab/);
     expect(smoke('Windows')?.run).toMatch(/netsh advfirewall firewall show rule name="PBFT Lab"/);
     expect(smoke('macOS')?.run).toMatch(/PlistBuddy -c 'Print :NSBonjourServices'/);
+    // The runner is Apple silicon: its own app, not the Intel one under Rosetta.
+    expect(smoke('macOS')?.run).toContain('app="release/mac-arm64/PBFT Lab.app"');
   });
 
   it('drafts the release only for a version tag, with write access for that job alone', () => {
