@@ -4,8 +4,9 @@
 // path.txt and the executable. An interrupted download or extraction can leave all three in place and
 // the rest missing or cut short (path.txt from an earlier version stays behind; an unzip stopped
 // halfway leaves the files it reached), and `npm start` then dies in Chromium with an obscure error.
-// So this also checks the files every Electron build of the platform ships, each non-empty, and an
-// executable of a plausible size; a dist that fails is removed before the download runs again, so
+// So this also checks the files every Electron build of the platform ships, each non-empty, and its
+// main binary of a plausible size (the executable; on macOS the framework, as the executable there is
+// a launcher of a few hundred kilobytes); a dist that fails is removed before the download runs again, so
 // install.js extracts it afresh (from its cache, where @electron/get keeps only checksum-verified zips).
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,12 @@ export function requiredDistFiles(platform = process.platform) {
   const common = ['version', 'LICENSES.chromium.html'];
   switch (platform) {
     case 'darwin':
-      return [...common, 'Electron.app/Contents/Info.plist', 'Electron.app/Contents/Resources/default_app.asar'];
+      return [
+        ...common,
+        'Electron.app/Contents/Info.plist',
+        'Electron.app/Contents/Resources/default_app.asar',
+        MAC_FRAMEWORK_BINARY,
+      ];
     case 'win32':
       return [
         ...common,
@@ -52,8 +58,20 @@ export function requiredDistFiles(platform = process.platform) {
   }
 }
 
-/** An Electron executable is tens of megabytes; a smaller one was cut short. */
-const EXECUTABLE_MIN_BYTES = 1_000_000;
+/** Where a macOS build keeps Chromium and Node (the executable only loads it). */
+const MAC_FRAMEWORK_BINARY =
+  'Electron.app/Contents/Frameworks/Electron Framework.framework/Versions/A/Electron Framework';
+
+/**
+ * The file that holds Electron's code: tens of megabytes, so a smaller one was cut short. On macOS
+ * that is the framework; its executable is a small launcher.
+ */
+export function mainBinary(platform = process.platform) {
+  return platform === 'darwin' ? MAC_FRAMEWORK_BINARY : platformPath(platform);
+}
+
+/** A main binary smaller than this was cut short. */
+const MAIN_BINARY_MIN_BYTES = 1_000_000;
 
 /**
  * @param {string} electronDir node_modules/electron
@@ -86,7 +104,7 @@ export function electronDistState(electronDir, expected) {
       return { state: 'incomplete', reason: `dist/${file} is missing` };
     }
     if (size === 0) return { state: 'incomplete', reason: `dist/${file} is empty` };
-    if (file === executable && size < EXECUTABLE_MIN_BYTES)
+    if (file === mainBinary(platform) && size < MAIN_BINARY_MIN_BYTES)
       return { state: 'incomplete', reason: `dist/${file} has only ${size} bytes` };
   }
   return { state: 'complete' };

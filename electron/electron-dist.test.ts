@@ -7,7 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { electronDistState, ensureElectronDist, platformPath, requiredDistFiles } from './electron-dist.mjs';
+import {
+  electronDistState,
+  ensureElectronDist,
+  mainBinary,
+  platformPath,
+  requiredDistFiles,
+} from './electron-dist.mjs';
 
 const VERSION = '45.4.1';
 
@@ -20,7 +26,9 @@ function writeCompleteDist(electronDir: string, platform: NodeJS.Platform): void
   }
   const executable = join(dist, platformPath(platform));
   mkdirSync(dirname(executable), { recursive: true });
-  writeFileSync(executable, Buffer.alloc(2_000_000, 1));
+  // macOS's executable is a launcher of a few hundred kilobytes; the framework holds the code.
+  writeFileSync(executable, Buffer.alloc(platform === 'darwin' ? 100_000 : 2_000_000, 1));
+  writeFileSync(join(dist, mainBinary(platform)), Buffer.alloc(2_000_000, 1));
   writeFileSync(join(electronDir, 'path.txt'), platformPath(platform));
 }
 
@@ -38,7 +46,7 @@ describe.each(['linux', 'win32', 'darwin'] as const)('electronDistState on %s', 
     expect(state()).toEqual({ state: 'complete' });
   });
 
-  it('is incomplete when an extraction stopped halfway: files missing, empty, or the executable cut short', () => {
+  it('is incomplete when an extraction stopped halfway: files missing, empty, or the main binary cut short', () => {
     writeCompleteDist(dir, platform);
     rmSync(join(dir, 'dist', 'LICENSES.chromium.html'));
     expect(state()).toEqual({ state: 'incomplete', reason: 'dist/LICENSES.chromium.html is missing' });
@@ -47,7 +55,10 @@ describe.each(['linux', 'win32', 'darwin'] as const)('electronDistState on %s', 
     writeFileSync(join(dir, 'dist', last), '');
     expect(state()).toEqual({ state: 'incomplete', reason: `dist/${last} is empty` });
     writeCompleteDist(dir, platform);
-    truncateSync(join(dir, 'dist', platformPath(platform)), 4096);
+    writeFileSync(join(dir, 'dist', platformPath(platform)), '');
+    expect(state()).toEqual({ state: 'incomplete', reason: `dist/${platformPath(platform)} is empty` });
+    writeCompleteDist(dir, platform);
+    truncateSync(join(dir, 'dist', mainBinary(platform)), 4096);
     expect(state()).toMatchObject({ state: 'incomplete', reason: expect.stringContaining('has only 4096 bytes') });
   });
 
