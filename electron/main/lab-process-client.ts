@@ -31,7 +31,7 @@ export const CALL_TIMEOUT_MS: Readonly<Record<LabProcessMethod, number>> = {
   snapshot: 10_000,
   submit: 60_000,
   fault: 10_000,
-  revokeClient: 10_000,
+  revokeClient: 15_000, // an ordered operation: the host waits up to 10 s for f+1 replicas
   behaviours: 10_000,
   setBehaviour: 15_000,
 };
