@@ -3,10 +3,12 @@ import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXCEED_F_MESSAGE } from '../../../../core/host/lab-api.ts';
+import { useAppSetupStore } from '../../stores/app-setup.ts';
 import { useConnectionStore } from '../../stores/connection.ts';
 import { clockTime } from '../../stores/faulty-rows.ts';
 import { useMessagesStore } from '../../stores/messages.ts';
 import { useReplicaStore } from '../../stores/replica.ts';
+import { FakeAppBridge } from '../../test-support/fake-app-bridge.ts';
 import { FakeLabApi, PEER_IDS, fakeSnapshot, messageEvent } from '../../test-support/fake-lab-api.ts';
 import DashboardView from './index.vue';
 
@@ -52,6 +54,20 @@ describe('dashboard', () => {
     expect(rows[0]!.find('[data-testid=primary-badge]').exists()).toBe(true);
     expect(rows[2]!.text()).toContain('this machine');
     expect(testid(w, 'join-address').element.getAttribute('value')).toContain(PEER_IDS[2]);
+    expect(testid(w, 'join-hint').text()).toContain('pbft-lab replica --join');
+  });
+
+  it('in the desktop app, says another machine joins from its start screen, not with pbft-lab replica (issue 17, finding 1)', async () => {
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    useAppSetupStore().attach(new FakeAppBridge());
+    useConnectionStore().attach(api, 'electron');
+    wrapper = mount(DashboardView, { global: { plugins: [pinia] } });
+    await flushPromises();
+    const hint = testid(wrapper, 'join-hint').text();
+    expect(hint).toContain('start screen');
+    expect(hint).toContain('Not listed?');
+    expect(hint).not.toContain('pbft-lab replica');
   });
 
   it('revokes a client outside the roster after a second click, and shows it revoked (issue 13)', async () => {
