@@ -53,6 +53,10 @@ import { ProtocolDriver } from './protocol-driver.ts';
 import { ReplicaActivity } from './replica-activity.ts';
 import type { StoredBehaviours } from './storage-behaviours.ts';
 import { openDataDir, type DataDir } from './storage.ts';
+import { Telemetry } from './telemetry.ts';
+import { TelemetryPublisher } from './telemetry-feed.ts';
+import { TELEMETRY_SCHEMA } from './telemetry-events.ts';
+import { serveTelemetry } from '../net/telemetry-protocol.ts';
 import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
 
 export { short } from './host-events.ts';
@@ -117,6 +121,10 @@ export class ReplicaHost implements LabApi {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private clusterKey: ClusterKey | null = null;
+  /** The replica's vector clock and events (telemetry.ts), once it runs; served to observers by `publisher`. */
+  private telemetry: Telemetry | null = null;
+  private readonly publisher: TelemetryPublisher;
+  private stopServingTelemetry: () => Promise<void> = async () => {};
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -128,11 +136,26 @@ export class ReplicaHost implements LabApi {
       heardFrom: (peer) => this.membership.touchClient(peer),
       admit: (from, request) => {
         this.events.emitMessage('in', from, request);
+        this.telemetry?.clientRequest(from, request);
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
       askForKey: (peer) => this.askForKey(peer),
       note: (line) => this.note(line),
+    });
+    this.publisher = new TelemetryPublisher({
+      telemetry: () => this.telemetry,
+      hello: () => ({
+        schema: TELEMETRY_SCHEMA,
+        peerId: this.peerId,
+        cluster: this.options.cluster,
+        size: this.options.size,
+        replica: this.driver ? this.replicaId : null,
+        incarnation: this.telemetry?.incarnationText ?? null,
+        roster: this.membership?.adopted ?? [],
+      }),
+      snapshot: () => this.snapshot(),
+      note: (line) => this.note(line, 'debug'),
     });
   }
 
@@ -192,6 +215,7 @@ export class ReplicaHost implements LabApi {
     });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     await this.transport.start();
+    this.stopServingTelemetry = await serveTelemetry(this.node, (feed) => this.publisher.attach(feed));
     this.membership = new Membership({
       self: this.peerId,
       cluster,
@@ -285,6 +309,8 @@ export class ReplicaHost implements LabApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.driver?.stop();
+    this.publisher.stop();
+    await this.stopServingTelemetry();
     this.faults.stop();
     this.membership?.stop();
     this.ownClient?.close('replica host stopped');
@@ -338,6 +364,8 @@ export class ReplicaHost implements LabApi {
       { privateKey: signingKeyFromLibp2p(this.data.privateKey), publicKeys },
       (client) => this.gate.keyOf(client),
     );
+    const telemetry = new Telemetry({ replica: id, n });
+    this.telemetry = telemetry;
     const replica = new Replica({
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
@@ -352,9 +380,14 @@ export class ReplicaHost implements LabApi {
       data: this.data,
       sendBytes: (peer, bytes) => this.faults.send(peer, bytes),
       replyToOwnClient: (reply) => this.faults.deliverLocally(() => this.ownClient?.onReply(id, reply)),
-      onEvent: (event) => this.activity.onEvent(id, replica.view, event),
+      onEvent: (event) => {
+        telemetry.state(event);
+        this.activity.onEvent(id, replica.view, event);
+      },
       onMessageOut: (to, message) => this.events.emitMessage('out', to, message),
       note: (line) => this.note(line),
+      trace: (to, message) => telemetry.send(to, message),
+      onReply: (reply) => telemetry.reply(reply),
     });
     this.note(`replica ${id} started in view ${replica.view}, stable checkpoint ${replica.lowWatermark}`);
   }
@@ -393,6 +426,7 @@ export class ReplicaHost implements LabApi {
   private toOwnReplica(request: Request): void {
     this.faults.deliverLocally(() => {
       if (!this.driver) return;
+      this.telemetry?.clientRequest(this.peerId, request);
       this.driver.input(this.peerId, request);
       this.driver.drain();
     });
@@ -444,6 +478,7 @@ export class ReplicaHost implements LabApi {
         if (replicaId < 0)
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.events.emitMessage('in', replicaId, frame.message);
+        this.telemetry?.receive(replicaId, frame.trace, frame.message);
         if (frame.message.type === 'pre-prepare')
           for (const request of frame.message.requests) this.gate.wantKey(request.client);
         this.driver?.input(replicaId, frame.message);
@@ -546,6 +581,14 @@ export class ReplicaHost implements LabApi {
 
   async fault(command: FaultCommand): Promise<LabFaults> {
     const faults = this.faults.apply(command);
+    this.telemetry?.faults(
+      faults.paused,
+      faults.disconnectedFrom.map((peer) => {
+        const id = this.membership.replicaIdOf(peer);
+        return id >= 0 ? id : peer;
+      }),
+      faults.delayMs,
+    );
     this.note(
       `fault: ${command.kind}${'peerId' in command ? ` ${short(command.peerId)}` : ''}${'ms' in command ? ` ${command.ms} ms` : ''}`,
     );
@@ -580,6 +623,7 @@ export class ReplicaHost implements LabApi {
     }
     await ledger.record(id);
     driver.setBehaviour(id);
+    this.telemetry?.behaviour(id);
     this.shareBehaviourHistory();
     const info = CATALOGUE.find((b) => b.id === id);
     this.note(

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { Prepare, Request } from '../pbft/messages.ts';
+import { happenedBefore } from './telemetry-events.ts';
+import { Telemetry, TelemetryQueue } from './telemetry.ts';
+import { decodeTraceHeader } from './telemetry-trace.ts';
+import { encodeFrame, parseFrame } from './wire.ts';
+
+const prepare = (replica: number): Prepare => ({ type: 'prepare', view: 0, seq: 1, digest: 'ab'.repeat(32), replica });
+const request: Request = {
+  type: 'request',
+  client: 'c1',
+  timestamp: 7,
+  readOnly: false,
+  op: new Uint8Array([1]),
+  auth: [],
+};
+
+describe('telemetry', () => {
+  it('a traced frame carries the sender clock; the receiver pairs the receive with the send by id', () => {
+    const r0 = new Telemetry({ replica: 0, n: 4, incarnation: 0xabcdef01 });
+    const r1 = new Telemetry({ replica: 1, n: 4, incarnation: 2 });
+    const seen0 = r0.subscribe();
+    const seen1 = r1.subscribe();
+    r0.clientRequest('c1', request);
+    const trace = r0.send([1, 2, 3], prepare(0));
+    const parsed = parseFrame(encodeFrame({ kind: 'replica', message: prepare(0), trace }));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok || parsed.frame.kind !== 'replica') throw new Error('not a replica frame');
+    expect(parsed.frame.trace).toEqual({ incarnation: 0xabcdef01, index: 2, vc: [2, 0, 0, 0] });
+    r1.receive(0, parsed.frame.trace, parsed.frame.message);
+
+    const [received, sent] = [seen1.take().events, seen0.take().events];
+    expect(sent.map((e) => e.body.kind)).toEqual(['receive', 'send']);
+    const send = sent[1]!;
+    const receive = received[0]!;
+    expect(send.body.kind === 'send' && send.body.msgId).toBe('0.abcdef01.2');
+    expect(receive.body.kind === 'receive' && receive.body.msgId).toBe('0.abcdef01.2');
+    expect(receive.vc).toEqual([2, 1, 0, 0]);
+    expect(happenedBefore(send.vc, receive.vc)).toBe(true);
+  });
+
+  it('STATUS carries the clock but is not an event; nothing is built without a subscriber', () => {
+    const r0 = new Telemetry({ replica: 0, n: 4 });
+    const trace = r0.send([1], {
+      type: 'status',
+      view: 0,
+      normal: true,
+      lastExecuted: 0,
+      firstUncommitted: 1,
+      stableSeq: 0,
+      replica: 0,
+    });
+    expect(trace.vc).toEqual([0, 0, 0, 0]);
+    r0.send([1], prepare(0));
+    const queue = r0.subscribe();
+    expect(queue.length).toBe(0);
+    r0.send([1], prepare(0));
+    expect(queue.take().events[0]!.index).toBe(2);
+  });
+
+  it('a slow subscriber loses the oldest events and is told how many', () => {
+    const queue = new TelemetryQueue(3);
+    const r0 = new Telemetry({ replica: 0, n: 1 });
+    const event = (index: number) => ({
+      replica: 0,
+      incarnation: r0.incarnationText,
+      index,
+      vc: [index],
+      wallMs: 0,
+      body: { kind: 'behaviour' as const, behaviour: null, text: '' },
+    });
+    for (let i = 1; i <= 5; i++) queue.push(event(i));
+    const taken = queue.take();
+    expect(taken.lost).toBe(2);
+    expect(taken.events.map((e) => e.index)).toEqual([3, 4, 5]);
+    expect(queue.take()).toEqual({ events: [], lost: 0 });
+  });
+
+  it('a malformed trace makes the frame malformed', () => {
+    expect(decodeTraceHeader(new Uint8Array([0, 0, 0]))).toMatch(/cut short/);
+    expect(decodeTraceHeader(new Uint8Array([0, 0, 0, 0, 1, 0xff, 0x7f]))).toMatch(/entries/);
+    const bytes = encodeFrame({
+      kind: 'replica',
+      message: prepare(0),
+      trace: { incarnation: 1, index: 1, vc: [1, 0] },
+    });
+    expect(parseFrame(bytes.subarray(0, 6)).ok).toBe(false);
+  });
+});
