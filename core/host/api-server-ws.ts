@@ -152,6 +152,9 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
       return api.behaviours();
     case 'setBehaviour':
       return api.setBehaviour(parsed.id, parsed.options);
+    case 'room':
+      if (!api.room) throw Object.assign(new Error('this host has no room'), { name: 'NoRoomError' });
+      return api.room(parsed.query);
   }
 }
 

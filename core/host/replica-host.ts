@@ -43,9 +43,12 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomQuery,
+  RoomState,
   SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
+import { RoomObserver } from './room-observer.ts';
 import { labSnapshot } from './lab-snapshot.ts';
 import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
@@ -125,6 +128,8 @@ export class ReplicaHost implements LabApi {
   private telemetry: Telemetry | null = null;
   private readonly publisher: TelemetryPublisher;
   private stopServingTelemetry: () => Promise<void> = async () => {};
+  /** This dashboard's Room tab: the members' telemetry, subscribed to on its first look. */
+  private roomObserver: RoomObserver | null = null;
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -309,6 +314,7 @@ export class ReplicaHost implements LabApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.driver?.stop();
+    this.roomObserver?.stop();
     this.publisher.stop();
     await this.stopServingTelemetry();
     this.faults.stop();
@@ -593,6 +599,20 @@ export class ReplicaHost implements LabApi {
       `fault: ${command.kind}${'peerId' in command ? ` ${short(command.peerId)}` : ''}${'ms' in command ? ` ${command.ms} ms` : ''}`,
     );
     return faults;
+  }
+
+  async room(query: RoomQuery = {}): Promise<RoomState> {
+    if (!this.roomObserver) {
+      this.roomObserver = new RoomObserver({
+        node: this.node,
+        cluster: this.options.cluster,
+        note: (line) => this.note(line, 'debug'),
+      });
+      this.publisher.attach(this.roomObserver.localFeed(this.peerId));
+    }
+    for (const member of this.membership.adopted ?? [])
+      if (member !== this.peerId) this.roomObserver.watch(member, this.membership.addressesOf(member));
+    return this.roomObserver.room(query);
   }
 
   async revokeClient(clientId: string): Promise<void> {

@@ -50,7 +50,12 @@ export class TelemetryPublisher {
       this.options.note(`telemetry: refused an observer (already ${TELEMETRY_SUBSCRIBERS_MAX})`);
       return feed.close();
     }
-    const subscriber: Subscriber = { feed, queue: null, blocked: false, sinceSnapshotMs: 0 };
+    const subscriber: Subscriber = {
+      feed,
+      queue: this.options.telemetry()?.subscribe() ?? null,
+      blocked: false,
+      sinceSnapshotMs: 0,
+    };
     this.subscribers.add(subscriber);
     feed.onClose(() => this.detach(subscriber));
     this.write(subscriber, { t: 'hello', hello: this.options.hello() });
