@@ -153,7 +153,6 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
     case 'setBehaviour':
       return api.setBehaviour(parsed.id, parsed.options);
     case 'room':
-      if (!api.room) throw Object.assign(new Error('this host has no room'), { name: 'NoRoomError' });
       return api.room(parsed.query);
   }
 }

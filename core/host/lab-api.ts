@@ -261,9 +261,9 @@ export interface LabApi {
   setBehaviour(id: string | null, options?: SetBehaviourOptions): Promise<string | null>;
   /**
    * The room (issue 14): every replica's telemetry, the cross-replica log, the checker and the
-   * view-change explainer, and the diagram's events after `query.after`. Absent on a host that has none.
+   * view-change explainer, and the diagram's events after `query.after`.
    */
-  room?(query?: RoomQuery): Promise<RoomState>;
+  room(query?: RoomQuery): Promise<RoomState>;
 }
 
 export interface SetBehaviourOptions {

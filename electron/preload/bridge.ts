@@ -61,6 +61,7 @@ export function createLabBridge(ipc: BridgeIpc, reportListenerError: (error: unk
     revokeClient: call('lab:revokeClient'),
     behaviours: call('lab:behaviours'),
     setBehaviour: call('lab:setBehaviour'),
+    room: call('lab:room'),
     subscribe(listener) {
       if (typeof listener !== 'function') throw new TypeError('subscribe: expected a listener function');
       // Like a WebSocket connection, the page starts its event stream once (main replays the host's
