@@ -74,7 +74,8 @@ interface EpisodeBuilder {
   quorumAt: number | null;
   newView: ViewChangeEpisode['newView'];
   readonly installedBy: number[];
-  readonly steps: { at: number; text: string }[];
+  /** `order`: the sum of the event's vector clock, a causally consistent order across replicas. */
+  readonly steps: { at: number; order: number; text: string }[];
 }
 
 const PHASE_RANK: Record<CrossLogCell['phase'], number> = { 'pre-prepared': 1, prepared: 2, committed: 3, executed: 4 };
@@ -102,6 +103,8 @@ export class RoomModel {
   private readonly panels: RoomPanel[] = [];
   private size: number | null = null;
   private cluster: string | null = null;
+  /** The causal order (vector-clock sum) of the event being applied. */
+  private currentOrder = 0;
 
   constructor(options: RoomModelOptions = {}) {
     this.now = options.now ?? (() => performance.now());
@@ -163,6 +166,7 @@ export class RoomModel {
     source.connected = true;
     for (const event of events) {
       const roomEvent: RoomEvent = { ...event, at: this.nextAt++ };
+      this.currentOrder = event.vc.reduce((sum, v) => sum + v, 0);
       this.events.push(roomEvent);
       this.apply(roomEvent);
       for (const panel of this.panels) panel.ingest(roomEvent, this);
@@ -229,7 +233,14 @@ export class RoomModel {
         if (body.type === 'view-change' && body.view !== null) this.viewChangeSent(body.view, r, body.text, event.at);
         if (body.type === 'new-view' && body.view !== null) {
           const episode = this.episodeOf(body.view);
-          episode.steps.push({ at: event.at, text: `r${r} sends NEW-VIEW for view ${body.view} to every replica` });
+          episode.steps.push({
+            order: this.currentOrder,
+            at: event.at,
+            text:
+              r === body.view % (this.size ?? 1)
+                ? `r${r}, the new primary, sends NEW-VIEW for view ${body.view} to every replica`
+                : `r${r} relays the NEW-VIEW for view ${body.view} (to a replica still waiting for it)`,
+          });
         }
         return;
       case 'state':
@@ -557,10 +568,11 @@ export class RoomModel {
     const episode = this.episodeOf(view);
     const n = this.size ?? 1;
     const waiting = reason === 'request timer expired' ? this.pendingOf(replica).keys().next().value : undefined;
-    const why = waiting ? `${reason} (it was waiting for request ${waiting})` : reason;
+    const why = waiting ? `${reason} (it was waiting for request ${shortRequest(waiting)})` : reason;
     const vote = episode.votes.get(replica);
     episode.votes.set(replica, { replicaId: replica, reason: why, message: vote?.message ?? null, at: vote?.at ?? at });
     episode.steps.push({
+      order: this.currentOrder,
       at,
       text: `r${replica} stops trusting primary r${(view - 1 + n) % n} and moves to view ${view}: ${why}`,
     });
@@ -572,6 +584,7 @@ export class RoomModel {
     if (vote?.message) return;
     episode.votes.set(replica, { replicaId: replica, reason: vote?.reason ?? '(not seen)', message: text, at });
     episode.steps.push({
+      order: this.currentOrder,
       at,
       text: `r${replica} sends ${text.replace(/ from \d+$/, '')} (C: its stable checkpoint, P: prepared certificates, Q: pre-prepared batches)`,
     });
@@ -592,6 +605,7 @@ export class RoomModel {
     if (episode.quorumAt === null && episode.atPrimary.size >= 2 * f + 1) {
       episode.quorumAt = at;
       episode.steps.push({
+        order: this.currentOrder,
         at,
         text: `new primary r${episode.view % n} holds 2f+1 = ${2 * f + 1} VIEW-CHANGEs for view ${episode.view} (from ${names([...episode.atPrimary].sort((a, b) => a - b))})`,
       });
@@ -609,6 +623,7 @@ export class RoomModel {
       const real = order.filter((o) => !o.isNull).map((o) => `n=${o.seq}`);
       const nulls = order.filter((o) => o.isNull).map((o) => `n=${o.seq}`);
       episode.steps.push({
+        order: this.currentOrder,
         at: event.at,
         text:
           `NEW-VIEW: min-s = ${body.minSeq} (the latest stable checkpoint in the VIEW-CHANGEs), max-s = ${body.maxSeq} (the highest prepared number); ` +
@@ -618,6 +633,7 @@ export class RoomModel {
       });
     }
     episode.steps.push({
+      order: this.currentOrder,
       at: event.at,
       text: `r${r} installs view ${view} (primary r${body.primary ?? view % (this.size ?? 1)})`,
     });
@@ -633,7 +649,7 @@ export class RoomModel {
       quorumAt: builder.quorumAt,
       newView: builder.newView,
       installedBy: [...builder.installedBy],
-      steps: [...builder.steps].sort((a, b) => a.at - b.at),
+      steps: [...builder.steps].sort((a, b) => a.order - b.order || a.at - b.at).map(({ at, text }) => ({ at, text })),
     };
   }
 
@@ -704,6 +720,15 @@ export class RoomModel {
     }
     return best;
   }
+}
+
+/** `client:timestamp` with the client's peer id cut to its tail (what differs). */
+export function shortRequest(request: string): string {
+  const at = request.lastIndexOf(':');
+  const client = request.slice(0, at);
+  const [peer, logical] = client.split('/');
+  const tail = peer!.length > 12 ? `…${peer!.slice(-6)}` : peer!;
+  return `${tail}${logical === undefined ? '' : `/${logical}`}:${request.slice(at + 1)}`;
 }
 
 function names(replicas: readonly number[]): string {

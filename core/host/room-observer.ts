@@ -36,7 +36,13 @@ interface Watched {
   foreign: boolean;
   /** Why the last attempt failed (logged once per reason). */
   lastFailure: string | null;
+  /** Attempts that failed since the last success; a peer never reached is forgotten after FAILURES_MAX. */
+  failures: number;
+  everSubscribed: boolean;
 }
+
+/** A peer that never answered this many attempts is forgotten (discovery brings it back). */
+const FAILURES_MAX = 5;
 
 const utf8 = new TextDecoder();
 
@@ -77,6 +83,8 @@ export class RoomObserver {
       dialling: false,
       foreign: false,
       lastFailure: null,
+      failures: 0,
+      everSubscribed: false,
     };
     this.watched.set(peerId, watched);
     void this.subscribe(watched);
@@ -137,10 +145,21 @@ export class RoomObserver {
       else {
         watched.subscription = subscription;
         watched.lastFailure = null;
+        watched.failures = 0;
+        watched.everSubscribed = true;
         this.note(`room: subscribed to ${short(watched.peerId)}`);
       }
     } catch (error) {
       const why = (error as Error).message;
+      watched.failures++;
+      // A client (mDNS finds those too) publishes no telemetry: forget it quietly.
+      if (
+        /could not negotiate|protocol selection/i.test(why) ||
+        (!watched.everSubscribed && watched.failures >= FAILURES_MAX)
+      ) {
+        this.watched.delete(watched.peerId);
+        return;
+      }
       if (why !== watched.lastFailure) this.note(`room: cannot subscribe to ${short(watched.peerId)}: ${why}`);
       watched.lastFailure = why;
     } finally {

@@ -70,8 +70,8 @@ export interface SpaceTime {
   readonly receivesWithoutSend: number;
 }
 
-export const LANE_WIDTH = 130;
-export const LANE_MARGIN = 70;
+export const LANE_WIDTH = 105;
+export const LANE_MARGIN = 60;
 /** Client lanes drawn at most (the rest share the last, "other clients"). */
 export const CLIENT_LANES_MAX = 4;
 
