@@ -8,19 +8,23 @@ import { parseArgs } from 'node:util';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { startApiServer } from '../host/api-server.ts';
 import { RoomHost } from '../host/room-host.ts';
+import { ROOM_SIM_SCENARIOS, type RoomSimScenario } from '../host/room-sim.ts';
 import { readClusterHints, readHintedJoinCode } from './cluster-hints.ts';
 import { DEFAULT_CLUSTER, parseJoinCode } from './replica-command.ts';
 import { UsageError } from './usage-error.ts';
 
 export const ROOM_USAGE = `usage: pbft-lab room [--cluster-key CODE] [--cluster NAME] [--size N] [--join MULTIADDR]... [--port P] [--host HOST]
                      [--no-mdns] [--no-cache] [--allow-loopback]
+       pbft-lab room --simulate equivocation-coalition|silent-primary|honest [--size N] [--port P] [--host HOST]
   Finds the cluster's replicas, subscribes to each one's telemetry, and serves the Room page (every
   replica side by side, one space-time diagram, the cross-replica log, the live checker, the view-change
   explainer); prints its http:// URL.
   --cluster-key CODE: the join code the cluster's first replica printed (the demo's is found on its machine)
   --join MULTIADDR: a replica's address with its /p2p/ id (networks that block multicast)
   --port P, --host HOST: where the page is served (default: any free port on 127.0.0.1; 0.0.0.0 for the room's projector)
-  --allow-loopback: replicas on this machine (the one-machine demo; implied by the demo's addresses)`;
+  --allow-loopback: replicas on this machine (the one-machine demo; implied by the demo's addresses)
+  --simulate SCENARIO: watch a simulated cluster in this process instead (no network): f+1 colluding
+    equivocators break agreement there, which a LAN cluster allows only after an explicit confirmation`;
 
 /** The built dashboard (`npm run build` → out/renderer). */
 const DASHBOARD_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
@@ -39,6 +43,7 @@ export async function roomCommand(argv: string[], print: (line: string) => void)
       'allow-loopback': { type: 'boolean', default: false },
       'cluster-key': { type: 'string' },
       'open-cluster': { type: 'boolean', default: false },
+      simulate: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -49,13 +54,16 @@ export async function roomCommand(argv: string[], print: (line: string) => void)
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const simulate = values.simulate;
+  if (simulate !== undefined && !(ROOM_SIM_SCENARIOS as readonly string[]).includes(simulate))
+    throw new UsageError(`--simulate must be one of ${ROOM_SIM_SCENARIOS.join(', ')}, got "${simulate}"`);
   let join: Multiaddr[];
   try {
     join = (values.join ?? []).map((a) => multiaddr(a));
   } catch (error) {
     throw new UsageError(`--join: ${(error as Error).message}`);
   }
-  const useCache = !values['no-cache'];
+  const useCache = !values['no-cache'] && simulate === undefined;
   const hinted = useCache ? await readClusterHints(values.cluster, size) : [];
   for (const address of hinted) {
     try {
@@ -67,9 +75,9 @@ export async function roomCommand(argv: string[], print: (line: string) => void)
   const code = values['cluster-key'] ?? (useCache ? await readHintedJoinCode(values.cluster, size) : null);
   if (values['cluster-key'] !== undefined && values['open-cluster'])
     throw new UsageError('give --cluster-key CODE or --open-cluster, not both');
-  if (code === null && !values['open-cluster'])
+  if (code === null && !values['open-cluster'] && simulate === undefined)
     throw new UsageError("--cluster-key CODE is required: the join code the cluster's first replica printed");
-  const clusterKey = values['open-cluster'] ? null : parseJoinCode(code!);
+  const clusterKey = values['open-cluster'] || code === null ? null : parseJoinCode(code);
   const loopbackHints = hinted.some((a) => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1'));
 
   const stopSignal = new Promise<string>((resolve) => {
@@ -85,6 +93,7 @@ export async function roomCommand(argv: string[], print: (line: string) => void)
     mdns: !values['no-mdns'],
     allowLoopback: values['allow-loopback'] || loopbackHints,
     log: stamp,
+    simulate: simulate as RoomSimScenario | undefined,
   });
   await room.start();
   const api = await startApiServer({ api: room, host: values.host, port, staticDir: DASHBOARD_DIR, log: print });

@@ -2,6 +2,7 @@
  * The host behind `pbft-lab room`: a libp2p node holding the cluster key, mDNS discovery (and the
  * addresses given or last seen), a RoomObserver subscribed to every replica it finds, and the LabApi
  * the dashboard page talks to (its `room` call; it runs no replica and no client of its own).
+ * With `simulate`, the room watches a simulated cluster in this process instead (room-sim.ts).
  */
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
@@ -20,7 +21,12 @@ import type {
   RoomState,
   SubmitOutcome,
 } from './lab-api.ts';
+import type { RoomModel } from './room-model.ts';
 import { RoomObserver } from './room-observer.ts';
+import { RoomSimulation, type RoomSimScenario } from './room-sim.ts';
+
+/** The simulated cluster runs at this fraction of real time (slow enough to watch). */
+export const SIMULATION_SPEED = 0.5;
 
 export interface RoomHostOptions {
   /** Only replicas of this cluster name. */
@@ -35,6 +41,8 @@ export interface RoomHostOptions {
   /** One-machine demo and loopback tests. @default false */
   readonly allowLoopback?: boolean;
   readonly log?: (line: string) => void;
+  /** Watch a simulated cluster running this scenario instead of the LAN (no network at all). */
+  readonly simulate?: RoomSimScenario;
 }
 
 export class NotAReplicaError extends Error {
@@ -43,9 +51,11 @@ export class NotAReplicaError extends Error {
 
 export class RoomHost implements LabApi {
   private readonly options: RoomHostOptions;
-  private node!: LabNode;
+  private node: LabNode | null = null;
   private discovery: LabDiscovery | null = null;
-  private observer!: RoomObserver;
+  private observer: RoomObserver | null = null;
+  private simulation: RoomSimulation | null = null;
+  private simulationTimer: ReturnType<typeof setInterval> | null = null;
   private readonly startedAt = performance.now();
 
   constructor(options: RoomHostOptions) {
@@ -53,29 +63,42 @@ export class RoomHost implements LabApi {
   }
 
   get peerId(): string {
-    return this.node.peerId.toString();
+    return this.node?.peerId.toString() ?? 'simulated-room';
+  }
+
+  private get model(): RoomModel {
+    return (this.simulation?.model ?? this.observer?.model)!;
   }
 
   async start(): Promise<void> {
     const log = this.options.log ?? (() => {});
-    this.node = await createLabNode({
+    if (this.options.simulate) {
+      const simulation = new RoomSimulation({ scenario: this.options.simulate, n: this.options.size });
+      this.simulation = simulation;
+      this.simulationTimer = setInterval(() => simulation.run(100 * SIMULATION_SPEED), 100);
+      return;
+    }
+    const node = await createLabNode({
       listen: ['/ip4/0.0.0.0/tcp/0'],
       clusterKey: this.options.clusterKey ?? undefined,
       mdns: this.options.mdns === false ? false : { intervalMs: 2_000 },
       allowLoopback: this.options.allowLoopback,
     });
-    this.observer = new RoomObserver({ node: this.node, cluster: this.options.cluster, note: log });
+    this.node = node;
+    const observer = new RoomObserver({ node, cluster: this.options.cluster, note: log });
+    this.observer = observer;
     this.discovery =
-      this.options.mdns === false ? null : watchPeerDiscovery(this.node, { allowLoopback: this.options.allowLoopback });
-    this.discovery?.onPeerDiscovered((peer, addrs) => this.observer.watch(peer, addrs));
+      this.options.mdns === false ? null : watchPeerDiscovery(node, { allowLoopback: this.options.allowLoopback });
+    this.discovery?.onPeerDiscovered((peer, addrs) => observer.watch(peer, addrs));
     for (const address of this.options.join ?? []) {
       const peer = address.getComponents().find((c) => c.name === 'p2p')?.value;
-      if (peer) this.observer.watch(peer, [address]);
+      if (peer) observer.watch(peer, [address]);
       else log(`room: ${address.toString()} names no peer (/p2p/…): skipped`);
     }
   }
 
   async stop(): Promise<void> {
+    if (this.simulationTimer) clearInterval(this.simulationTimer);
     this.discovery?.stop();
     this.observer?.stop();
     await this.node?.stop();
@@ -83,15 +106,15 @@ export class RoomHost implements LabApi {
 
   /** Replicas the room hears from (connected subscriptions with a replica id). */
   replicasHeard(): number {
-    return this.observer.room({ limit: 0 }).replicas.filter((r) => r.connected && r.view !== null).length;
+    return this.model.state({ limit: 0 }).replicas.filter((r) => r.connected && r.view !== null).length;
   }
 
   async room(query: RoomQuery = {}): Promise<RoomState> {
-    return this.observer.room(query);
+    return this.model.state(query);
   }
 
   async snapshot(): Promise<LabSnapshot> {
-    const room = this.observer.room({ limit: 0 });
+    const room = this.model.state({ limit: 0 });
     const size = this.options.size;
     return {
       self: {
@@ -101,7 +124,7 @@ export class RoomHost implements LabApi {
         f: quorums(size).f,
         role: 'observer',
         replicaId: null,
-        addresses: this.node.getMultiaddrs().map(String),
+        addresses: this.node?.getMultiaddrs().map(String) ?? [],
         clusterKey: this.options.clusterKey ? { fingerprint: this.options.clusterKey.fingerprint, joinCode: '' } : null,
         roomOnly: true,
       },
