@@ -104,6 +104,12 @@ export class RoomHost implements LabApi {
     await this.node?.stop();
   }
 
+  /** Telemetry events taken in, and lost (by the replicas' queues) since the start. */
+  telemetryCounts(): { events: number; lost: number } {
+    const state = this.model.state({ limit: 0 });
+    return { events: this.model.ingested, lost: state.replicas.reduce((sum, r) => sum + r.lost, 0) };
+  }
+
   /** Replicas the room hears from (connected subscriptions with a replica id). */
   replicasHeard(): number {
     return this.model.state({ limit: 0 }).replicas.filter((r) => r.connected && r.view !== null).length;

@@ -95,6 +95,8 @@ export class RoomModel {
   private readonly byzantine = new Set<number>();
   /** Requests each replica has received and not yet executed, oldest first (a timer's request). */
   private readonly pending = new Map<number, Map<string, number>>();
+  /** The requests of each batch, by `view:seq`, from its PRE-PREPARE's send. */
+  private readonly batches = new Map<string, readonly string[]>();
   /** Digests each sender's PRE-PREPARE/PREPARE/COMMIT carried at (type, view, seq), with who received them. */
   private readonly votes = new Map<string, Map<string, { receivers: Set<number>; at: number }>>();
   private readonly viewSeen = new Map<number, { view: number; at: number }>();
@@ -114,6 +116,11 @@ export class RoomModel {
 
   addPanel(panel: RoomPanel): void {
     this.panels.push(panel);
+  }
+
+  /** Events taken in since the start. */
+  get ingested(): number {
+    return this.nextAt - 1;
   }
 
   /** The events kept, oldest first (for panels). */
@@ -230,6 +237,10 @@ export class RoomModel {
       }
       case 'send':
         if (typeof body.to === 'string') this.seeClient(body.to);
+        if (body.type === 'pre-prepare' && body.requests) {
+          this.batches.set(`${body.view}:${body.seq}`, body.requests);
+          if (this.batches.size > 2_000) this.batches.delete(this.batches.keys().next().value!);
+        }
         if (body.type === 'view-change' && body.view !== null) this.viewChangeSent(body.view, r, body.text, event.at);
         if (body.type === 'new-view' && body.view !== null) {
           const episode = this.episodeOf(body.view);
@@ -264,7 +275,7 @@ export class RoomModel {
         if (body.seq === null || body.digest === null) return;
         this.setCell(body.seq, r, 'executed', body.digest, body.view);
         this.setExecuted(body.seq, r, body.digest, event.at);
-        for (const request of body.requests ?? []) this.pendingOf(r).delete(request);
+        for (const request of this.batches.get(`${body.view}:${body.seq}`) ?? []) this.pendingOf(r).delete(request);
         return;
       case 'checkpoint':
         if (body.seq !== null && body.digest !== null) this.setCheckpoint(body.seq, r, body.digest, event.at);

@@ -15,6 +15,7 @@ import {
   type TelemetrySubscription,
 } from '../net/telemetry-protocol.ts';
 import { RoomModel } from './room-model.ts';
+import { expandWireEvents } from './telemetry-wire.ts';
 import type { RoomQuery, RoomState } from './room-types.ts';
 import type { TelemetryFrame } from './telemetry-events.ts';
 
@@ -191,7 +192,9 @@ export class RoomObserver {
         return this.model.snapshot(peerId, frame.snapshot);
       case 'events':
         if (watched?.foreign) return;
-        return this.model.ingest(peerId, frame.lost, frame.events);
+        if (!Number.isSafeInteger(frame.replica) || typeof frame.incarnation !== 'string' || !Array.isArray(frame.wire))
+          return this.note(`room: a malformed events frame from ${short(peerId)}; ignored`);
+        return this.model.ingest(peerId, frame.lost, expandWireEvents(frame.replica, frame.incarnation, frame.wire));
     }
   }
 

@@ -162,4 +162,11 @@ export interface TelemetryHello {
 export type TelemetryFrame =
   | { readonly t: 'hello'; readonly hello: TelemetryHello }
   | { readonly t: 'snapshot'; readonly snapshot: LabSnapshot }
-  | { readonly t: 'events'; readonly lost: number; readonly events: readonly TelemetryEvent[] };
+  /** Events of the publisher's replica in their wire form (telemetry-wire.ts, expandWireEvents). */
+  | {
+      readonly t: 'events';
+      readonly lost: number;
+      readonly replica: number;
+      readonly incarnation: string;
+      readonly wire: readonly unknown[];
+    };

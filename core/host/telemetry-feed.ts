@@ -90,7 +90,9 @@ export class TelemetryPublisher {
       const queue = subscriber.queue;
       while (queue && queue.length > 0 && !subscriber.blocked) {
         const { events, lost } = queue.take(TELEMETRY_EVENTS_PER_FRAME);
-        this.write(subscriber, { t: 'events', lost, events });
+        // Each event's JSON is built once, however many subscribe (PendingEvent).
+        const head = `{"t":"events","lost":${lost},"replica":${telemetry!.replica},"incarnation":"${telemetry!.incarnationText}"`;
+        this.writeText(subscriber, `${head},"wire":[${events.map((e) => e.toJson()).join(',')}]}`);
       }
     }
   }
@@ -112,8 +114,12 @@ export class TelemetryPublisher {
   }
 
   private write(subscriber: Subscriber, frame: TelemetryFrame): void {
+    this.writeText(subscriber, JSON.stringify(frame));
+  }
+
+  private writeText(subscriber: Subscriber, json: string): void {
     if (subscriber.feed.closed) return this.detach(subscriber);
-    if (subscriber.feed.send(utf8.encode(JSON.stringify(frame)))) return;
+    if (subscriber.feed.send(utf8.encode(json))) return;
     subscriber.blocked = true;
     subscriber.feed.onDrain(() => {
       subscriber.blocked = false;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Prepare, Request } from '../pbft/messages.ts';
 import { happenedBefore } from './telemetry-events.ts';
-import { Telemetry, TelemetryQueue } from './telemetry.ts';
+import { Telemetry } from './telemetry.ts';
 import { decodeTraceHeader } from './telemetry-trace.ts';
 import { encodeFrame, parseFrame } from './wire.ts';
 
@@ -29,7 +29,7 @@ describe('telemetry', () => {
     expect(parsed.frame.trace).toEqual({ incarnation: 0xabcdef01, index: 2, vc: [2, 0, 0, 0] });
     r1.receive(0, parsed.frame.trace, parsed.frame.message);
 
-    const [received, sent] = [seen1.take().events, seen0.take().events];
+    const [received, sent] = [seen1.take().events.map((e) => e.toEvent()), seen0.take().events.map((e) => e.toEvent())];
     expect(sent.map((e) => e.body.kind)).toEqual(['receive', 'send']);
     const send = sent[1]!;
     const receive = received[0]!;
@@ -59,17 +59,9 @@ describe('telemetry', () => {
   });
 
   it('a slow subscriber loses the oldest events and is told how many', () => {
-    const queue = new TelemetryQueue(3);
     const r0 = new Telemetry({ replica: 0, n: 1 });
-    const event = (index: number) => ({
-      replica: 0,
-      incarnation: r0.incarnationText,
-      index,
-      vc: [index],
-      wallMs: 0,
-      body: { kind: 'behaviour' as const, behaviour: null, text: '' },
-    });
-    for (let i = 1; i <= 5; i++) queue.push(event(i));
+    const queue = r0.subscribe(3);
+    for (let i = 1; i <= 5; i++) r0.behaviour(null);
     const taken = queue.take();
     expect(taken.lost).toBe(2);
     expect(taken.events.map((e) => e.index)).toEqual([3, 4, 5]);
@@ -85,5 +77,43 @@ describe('telemetry', () => {
       trace: { incarnation: 1, index: 1, vc: [1, 0] },
     });
     expect(parseFrame(bytes.subarray(0, 6)).ok).toBe(false);
+  });
+});
+
+describe('the wire form', () => {
+  it('PREPARE and COMMIT written by hand read back as the general form does', () => {
+    const r0 = new Telemetry({ replica: 0, n: 4, incarnation: 5, wallMs: () => 1.5 });
+    const queue = r0.subscribe();
+    const trace = r0.send([1, 2, 3], prepare(0));
+    r0.receive(2, { ...trace, vc: [1, 0, 3, 0] }, { ...prepare(2), type: 'commit' });
+    const [send, receive] = queue.take().events.map((e) => e.toEvent());
+    expect(send).toEqual({
+      replica: 0,
+      incarnation: '00000005',
+      index: 1,
+      vc: [1, 0, 0, 0],
+      wallMs: 1.5,
+      body: {
+        kind: 'send',
+        msgId: '0.00000005.1',
+        to: [1, 2, 3],
+        type: 'prepare',
+        view: 0,
+        seq: 1,
+        digest: 'ab'.repeat(8),
+        text: 'PREPARE v=0 n=1 d=ababab',
+      },
+    });
+    expect(receive!.body).toEqual({
+      kind: 'receive',
+      msgId: '2.00000005.1',
+      from: 2,
+      type: 'commit',
+      view: 0,
+      seq: 1,
+      digest: 'ab'.repeat(8),
+      text: 'COMMIT v=0 n=1 d=ababab',
+    });
+    expect(receive!.vc).toEqual([2, 0, 3, 0]);
   });
 });

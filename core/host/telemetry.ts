@@ -12,14 +12,12 @@ import type { Message, Reply, ReplicaMessage, Request } from '../pbft/messages.t
 import type { ReplicaEvent } from '../pbft/outputs.ts';
 import {
   replicaMessageId,
-  replyMessageId,
   requestKey,
-  requestMessageId,
   type TelemetryBody,
   type TelemetryEvent,
-  type TelemetryMessage,
   type TelemetryState,
 } from './telemetry-events.ts';
+import { DIGEST_CHARS, expandWireEvents, typeIndex, type WireFields } from './telemetry-wire.ts';
 import { VectorClock, type TraceHeader } from './telemetry-trace.ts';
 
 /** Events one subscriber's queue holds before the oldest are dropped. */
@@ -63,13 +61,7 @@ export class Telemetry {
       return { incarnation: this.incarnation, index: this.clock.own, vc: this.clock.snapshot() };
     const index = this.clock.tick();
     const vc = this.clock.snapshot();
-    if (this.subscribed)
-      this.publish(index, vc, {
-        kind: 'send',
-        msgId: replicaMessageId(this.replica, this.incarnationText, index),
-        to,
-        ...messageFacts(message),
-      });
+    if (this.subscribed) this.publish(index, vc, { kind: 'send', to, message });
     return { incarnation: this.incarnation, index, vc };
   }
 
@@ -79,34 +71,25 @@ export class Telemetry {
     if (message.type === 'status') return;
     const index = this.clock.tick();
     if (!this.subscribed) return;
-    const msgId = trace
-      ? replicaMessageId(from, incarnationText(trace.incarnation), trace.index)
-      : `untraced:${from}:${this.replica}:${index}`;
-    this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId, from, ...messageFacts(message) });
+    // The id is spelled out later, off the protocol's path (PendingEvent).
+    const msgId = trace ?? `untraced:${from}:${this.replica}:${index}`;
+    this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId, from, message });
   }
 
   /** A client's REQUEST admitted (from the client itself, or this machine's own client). */
   clientRequest(client: string, request: Request): void {
     const index = this.clock.tick();
     if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), {
-      kind: 'receive',
-      msgId: requestMessageId(request.client, request.timestamp),
-      from: client,
-      ...messageFacts(request),
-    });
+    // Its id, `req:client:timestamp`, is the observer's to spell (telemetry-wire.ts).
+    this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId: null, from: client, message: request });
   }
 
   /** A REPLY leaves for its client. */
   reply(reply: Reply): void {
     const index = this.clock.tick();
     if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), {
-      kind: 'send',
-      msgId: replyMessageId(this.replica, reply.client, reply.timestamp),
-      to: reply.client,
-      ...messageFacts(reply),
-    });
+    // Its id, `rep:replica:client:timestamp`, is the observer's to spell (telemetry-wire.ts).
+    this.publish(index, this.clock.snapshot(), { kind: 'send', to: reply.client, message: reply });
   }
 
   /** A protocol event of the replica (IGNORED messages are counted by the host, not published). */
@@ -114,16 +97,15 @@ export class Telemetry {
     if (event.type === 'ignored') return;
     const index = this.clock.tick();
     if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), stateOf(event));
+    this.publish(index, this.clock.snapshot(), { kind: 'state', event });
   }
 
   behaviour(behaviour: string | null): void {
     const index = this.clock.tick();
     if (!this.subscribed) return;
     this.publish(index, this.clock.snapshot(), {
-      kind: 'behaviour',
-      behaviour,
-      text: behaviour === null ? 'honest again' : `Byzantine: ${behaviour}`,
+      kind: 'body',
+      body: { kind: 'behaviour', behaviour, text: behaviour === null ? 'honest again' : `Byzantine: ${behaviour}` },
     });
   }
 
@@ -136,11 +118,14 @@ export class Telemetry {
       delayMs > 0 ? `+${delayMs} ms delay` : null,
     ].filter((p) => p !== null);
     this.publish(index, this.clock.snapshot(), {
-      kind: 'fault',
-      paused,
-      disconnectedFrom,
-      delayMs,
-      text: parts.length > 0 ? `faults: ${parts.join(', ')}` : 'faults cleared',
+      kind: 'body',
+      body: {
+        kind: 'fault',
+        paused,
+        disconnectedFrom,
+        delayMs,
+        text: parts.length > 0 ? `faults: ${parts.join(', ')}` : 'faults cleared',
+      },
     });
   }
 
@@ -151,16 +136,119 @@ export class Telemetry {
     return queue;
   }
 
-  private publish(index: number, vc: readonly number[], body: TelemetryBody): void {
-    const event: TelemetryEvent = {
-      replica: this.replica,
-      incarnation: this.incarnationText,
-      index,
-      vc,
-      wallMs: this.wallMs(),
-      body,
-    };
+  /** One object per event, shared by every queue; what it says is worked out later, once (PendingEvent). */
+  private publish(index: number, vc: readonly number[], raw: RawBody): void {
+    const event = new PendingEvent(this, index, vc, this.wallMs(), raw);
     for (const queue of this.queues) queue.push(event);
+  }
+}
+
+/** What the hot path keeps of an event: references only (messages are immutable once decoded or built). */
+type RawBody =
+  | {
+      readonly kind: 'send';
+      readonly to: readonly number[] | string;
+      readonly message: Message;
+    }
+  | {
+      readonly kind: 'receive';
+      /** The sender's trace (the id is spelled from it), an untraced frame's own id, or null: a client's REQUEST. */
+      readonly msgId: TraceHeader | string | null;
+      readonly from: number | string;
+      readonly message: Message;
+    }
+  | { readonly kind: 'state'; readonly event: Exclude<ReplicaEvent, { type: 'ignored' }> }
+  | { readonly kind: 'body'; readonly body: TelemetryBody };
+
+/**
+ * An event as recorded on the hot path; the JSON facts (descriptions, request names) are built when a
+ * subscriber's batch is written, off the protocol's path, and only once however many subscribe.
+ */
+export class PendingEvent {
+  private readonly source: Telemetry;
+  readonly index: number;
+  readonly vc: readonly number[];
+  readonly wallMs: number;
+  private readonly raw: RawBody;
+  private json: string | null = null;
+
+  constructor(source: Telemetry, index: number, vc: readonly number[], wallMs: number, raw: RawBody) {
+    this.source = source;
+    this.index = index;
+    this.vc = vc;
+    this.wallMs = wallMs;
+    this.raw = raw;
+  }
+
+  /** The event as the room sees it (through the wire form, as an observer would). */
+  toEvent(): TelemetryEvent {
+    const { replica, incarnationText } = this.source;
+    return expandWireEvents(replica, incarnationText, [JSON.parse(this.toJson())])[0]!;
+  }
+
+  /** The event's wire form as JSON (telemetry-wire.ts), built once. */
+  toJson(): string {
+    this.json ??= this.fastJson() ?? JSON.stringify(this.wire());
+    return this.json;
+  }
+
+  /** The receive's message id, `${sender}.${incarnation}.${index}` from the sender's trace (0: a REQUEST's). */
+  private receiveId(): string | 0 {
+    const raw = this.raw;
+    if (raw.kind !== 'receive' || raw.msgId === null) return 0;
+    if (typeof raw.msgId === 'string') return raw.msgId;
+    return replicaMessageId(raw.from as number, incarnationText(raw.msgId.incarnation), raw.msgId.index);
+  }
+
+  /**
+   * The messages a busy replica logs most, written without JSON.stringify: numbers, hex digests and
+   * ids made of those need no escaping (a client id is quoted by JSON.stringify alone).
+   */
+  private fastJson(): string | null {
+    const raw = this.raw;
+    if (raw.kind !== 'send' && raw.kind !== 'receive') return null;
+    const m = raw.message;
+    const head = `${this.index},[${numbers(this.vc)}],${this.wallMs}`;
+    const sent = raw.kind === 'send';
+    const peer = sent
+      ? typeof raw.to === 'string'
+        ? JSON.stringify(raw.to)
+        : `[${numbers(raw.to)}]`
+      : typeof raw.from === 'string'
+        ? JSON.stringify(raw.from)
+        : raw.from;
+    const id = sent ? '0' : `"${this.receiveId()}"`;
+    switch (m.type) {
+      case 'prepare':
+      case 'commit':
+        return `[${head},${sent ? 0 : 1},${peer},${id},${typeIndex(m.type)},${m.view},${m.seq},"${m.digest.slice(0, DIGEST_CHARS)}",0,0]`;
+      case 'pre-prepare':
+        if (sent) return null;
+        return `[${head},1,${peer},${id},${typeIndex(m.type)},${m.view},${m.seq},"${m.digest.slice(0, DIGEST_CHARS)}",0,0]`;
+      case 'request':
+        if (sent || raw.msgId !== null) return null;
+        return `[${head},1,${peer},0,${typeIndex(m.type)},null,null,null,[${JSON.stringify(requestKey(m.client, m.timestamp))}],0]`;
+      case 'reply':
+        if (!sent) return null;
+        return `[${head},0,${peer},0,${typeIndex(m.type)},${m.view},null,null,[${JSON.stringify(requestKey(m.client, m.timestamp))}],0]`;
+      default:
+        return null;
+    }
+  }
+
+  private wire(): unknown[] {
+    const raw = this.raw;
+    const head = [this.index, this.vc, this.wallMs];
+    switch (raw.kind) {
+      case 'send':
+        return [...head, 0, raw.to, 0, ...messageFields(raw.message, true)];
+      case 'receive':
+        return [...head, 1, raw.from, this.receiveId(), ...messageFields(raw.message, false)];
+      case 'state':
+        return [...head, 2, stateOf(raw.event)];
+      case 'body':
+        return [...head, 3, raw.body];
+    }
   }
 }
 
@@ -171,14 +259,14 @@ export class Telemetry {
 export class TelemetryQueue {
   private readonly max: number;
   private readonly onClose: () => void;
-  private ring: (TelemetryEvent | undefined)[];
+  private ring: (PendingEvent | undefined)[];
   private head = 0;
   private size = 0;
   private lost = 0;
 
   constructor(max: number, onClose: () => void = () => {}) {
     this.max = Math.max(1, max);
-    this.ring = new Array<TelemetryEvent | undefined>(Math.min(this.max, 1024));
+    this.ring = new Array<PendingEvent | undefined>(Math.min(this.max, 1024));
     this.onClose = onClose;
   }
 
@@ -186,7 +274,7 @@ export class TelemetryQueue {
     return this.size;
   }
 
-  push(event: TelemetryEvent): void {
+  push(event: PendingEvent): void {
     if (this.size === this.max) {
       this.head = (this.head + 1) % this.ring.length;
       this.size--;
@@ -197,9 +285,9 @@ export class TelemetryQueue {
   }
 
   /** Up to `count` of the oldest events, and how many were lost (dropped unseen) before them. */
-  take(count = Infinity): { events: TelemetryEvent[]; lost: number } {
+  take(count = Infinity): { events: PendingEvent[]; lost: number } {
     const n = Math.min(count, this.size);
-    const events: TelemetryEvent[] = [];
+    const events: PendingEvent[] = [];
     for (let i = 0; i < n; i++) {
       const at = (this.head + i) % this.ring.length;
       events.push(this.ring[at]!);
@@ -217,69 +305,70 @@ export class TelemetryQueue {
   }
 
   private grow(): void {
-    const bigger = new Array<TelemetryEvent | undefined>(Math.min(this.max, this.ring.length * 2));
+    const bigger = new Array<PendingEvent | undefined>(Math.min(this.max, this.ring.length * 2));
     for (let i = 0; i < this.size; i++) bigger[i] = this.ring[(this.head + i) % this.ring.length];
     this.ring = bigger;
     this.head = 0;
   }
 }
 
+const incarnationNames = new Map<number, string>();
+
+/** An incarnation as ids show it (8 hex digits); the few a replica meets are remembered. */
 export function incarnationText(incarnation: number): string {
-  return (incarnation >>> 0).toString(16).padStart(8, '0');
+  let name = incarnationNames.get(incarnation);
+  if (name === undefined) {
+    name = (incarnation >>> 0).toString(16).padStart(8, '0');
+    if (incarnationNames.size > 256) incarnationNames.clear();
+    incarnationNames.set(incarnation, name);
+  }
+  return name;
+}
+
+/** Numbers joined by commas (a clock, a list of replica ids), without Array.join's generic path. */
+function numbers(values: readonly number[]): string {
+  let out = values.length > 0 ? String(values[0]) : '';
+  for (let i = 1; i < values.length; i++) out += `,${values[i]}`;
+  return out;
 }
 
 function namedRequests(requests: readonly { client: string; timestamp: number }[]): string[] {
   return requests.slice(0, REQUESTS_NAMED_MAX).map((r) => requestKey(r.client, r.timestamp));
 }
 
-/** The facts of a message that the room shows and filters on. */
-export function messageFacts(message: Message): TelemetryMessage {
-  const text = describeMessage(message);
+/**
+ * A message's fields on the wire (telemetry-wire.ts). A PRE-PREPARE names its batch's requests on the
+ * primary's send only (its receives pair with it by id): batches are large, receives many. Only the
+ * rarer messages carry their description; the observer rebuilds the others' from the fields.
+ */
+export function messageFields(message: Message, sent: boolean): WireFields {
+  const t = typeIndex(message.type);
+  const digest = (d: string): string => d.slice(0, DIGEST_CHARS);
   switch (message.type) {
     case 'request':
-      return {
-        type: message.type,
-        view: null,
-        seq: null,
-        digest: null,
-        requests: [requestKey(message.client, message.timestamp)],
-        text,
-      };
+      return [t, null, null, null, [requestKey(message.client, message.timestamp)], 0];
     case 'reply':
-      return {
-        type: message.type,
-        view: message.view,
-        seq: null,
-        digest: null,
-        requests: [requestKey(message.client, message.timestamp)],
-        text,
-      };
+      return [t, message.view, null, null, [requestKey(message.client, message.timestamp)], 0];
     case 'pre-prepare':
-      return {
-        type: message.type,
-        view: message.view,
-        seq: message.seq,
-        digest: message.digest,
-        requests: namedRequests(message.requests),
-        text,
-      };
+      return [t, message.view, message.seq, digest(message.digest), sent ? namedRequests(message.requests) : 0, 0];
     case 'prepare':
     case 'commit':
-      return { type: message.type, view: message.view, seq: message.seq, digest: message.digest, text };
+      return [t, message.view, message.seq, digest(message.digest), 0, 0];
     case 'checkpoint':
+      return [t, null, message.seq, digest(message.stateDigest), 0, 0];
     case 'state-chunk':
-      return { type: message.type, view: null, seq: message.seq, digest: message.stateDigest, text };
+      return [t, null, message.seq, digest(message.stateDigest), 0, describeMessage(message)];
     case 'view-change':
-      return { type: message.type, view: message.newView, seq: message.stableSeq, digest: null, text };
+      return [t, message.newView, message.stableSeq, null, 0, describeMessage(message)];
     case 'new-view':
-      return { type: message.type, view: message.view, seq: null, digest: null, text };
+      return [t, message.view, null, null, 0, describeMessage(message)];
     case 'fetch-batch':
     case 'batch':
-      return { type: message.type, view: null, seq: message.seq, digest: message.digest, text };
+      return [t, null, message.seq, digest(message.digest), 0, describeMessage(message)];
     case 'fetch-state':
-      return { type: message.type, view: null, seq: message.seq, digest: null, text };
+      return [t, null, message.seq, null, 0, describeMessage(message)];
     case 'status':
-      return { type: message.type, view: message.view, seq: null, digest: null, text };
+      return [t, message.view, null, null, 0, describeMessage(message)];
   }
 }
 
@@ -304,7 +393,6 @@ function stateOf(event: Exclude<ReplicaEvent, { type: 'ignored' }>): TelemetrySt
         view: event.view,
         seq: event.seq,
         digest: event.digest,
-        requests: namedRequests(event.requests),
         text: `executed n=${event.seq} (${event.requests.length} requests)`,
       };
     case 'tentative-rolled-back':
