@@ -126,6 +126,24 @@ export interface LabSnapshot {
    * (core/host/behaviour-ledger.ts); null while forming (no roster yet).
    */
   readonly faultySoFar: FaultySoFar | null;
+  /**
+   * What this replica can honestly tell about its peers from its own inputs alone (peer-witness.ts):
+   * evidence such as "r0 (primary): no PRE-PREPARE for a request waiting 2.1 s".
+   */
+  readonly peerNotes?: readonly string[];
+  /** The truth about this replica itself that its own state does not show (silent, left behind in an old view). */
+  readonly selfNotes?: readonly string[];
+  /** Its view changes, oldest first, kept by the host (a dashboard polling later still sees them). */
+  readonly viewHistory?: readonly ViewHistoryEntry[];
+}
+
+export interface ViewHistoryEntry {
+  /** Host uptime when it happened, ms. */
+  readonly atMs: number;
+  readonly view: number;
+  /** It moved to `view` (sent VIEW-CHANGE), or installed it (NEW-VIEW accepted). */
+  readonly kind: 'started' | 'installed';
+  readonly text: string;
 }
 
 /** One switch of a replica's behaviour, as its history records it. */

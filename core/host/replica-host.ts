@@ -49,6 +49,7 @@ import type {
   SubmitOutcome,
 } from './lab-api.ts';
 import { RoomObserver } from './room-observer.ts';
+import { PeerWitness } from './peer-witness.ts';
 import { labSnapshot } from './lab-snapshot.ts';
 import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
@@ -126,6 +127,8 @@ export class ReplicaHost implements LabApi {
   private clusterKey: ClusterKey | null = null;
   /** The replica's vector clock and events (telemetry.ts), once it runs; served to observers by `publisher`. */
   private telemetry: Telemetry | null = null;
+  /** What the replica can tell about its peers from its own inputs (peer-witness.ts), once it runs. */
+  private witness: PeerWitness | null = null;
   private readonly publisher: TelemetryPublisher;
   private stopServingTelemetry: () => Promise<void> = async () => {};
   /** This dashboard's Room tab: the members' telemetry, subscribed to on its first look. */
@@ -142,6 +145,7 @@ export class ReplicaHost implements LabApi {
       admit: (from, request) => {
         this.events.emitMessage('in', from, request);
         this.telemetry?.clientRequest(from, request);
+        this.witness?.request(request.client, request.timestamp);
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
@@ -372,6 +376,8 @@ export class ReplicaHost implements LabApi {
     );
     const telemetry = new Telemetry({ replica: id, n });
     this.telemetry = telemetry;
+    const witness = new PeerWitness({ self: id, n });
+    this.witness = witness;
     const replica = new Replica({
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
@@ -388,9 +394,13 @@ export class ReplicaHost implements LabApi {
       replyToOwnClient: (reply) => this.faults.deliverLocally(() => this.ownClient?.onReply(id, reply)),
       onEvent: (event) => {
         telemetry.state(event);
+        witness.event(event);
         this.activity.onEvent(id, replica.view, event);
       },
-      onMessageOut: (to, message) => this.events.emitMessage('out', to, message),
+      onMessageOut: (to, message) => {
+        this.events.emitMessage('out', to, message);
+        witness.message(id, message);
+      },
       note: (line) => this.note(line),
       trace: (to, message) => telemetry.send(to, message),
       onReply: (reply) => telemetry.reply(reply),
@@ -433,6 +443,7 @@ export class ReplicaHost implements LabApi {
     this.faults.deliverLocally(() => {
       if (!this.driver) return;
       this.telemetry?.clientRequest(this.peerId, request);
+      this.witness?.request(request.client, request.timestamp);
       this.driver.input(this.peerId, request);
       this.driver.drain();
     });
@@ -485,6 +496,7 @@ export class ReplicaHost implements LabApi {
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.events.emitMessage('in', replicaId, frame.message);
         this.telemetry?.receive(replicaId, frame.trace, frame.message);
+        this.witness?.message(replicaId, frame.message);
         if (frame.message.type === 'pre-prepare')
           for (const request of frame.message.requests) this.gate.wantKey(request.client);
         this.driver?.input(replicaId, frame.message);
@@ -555,7 +567,8 @@ export class ReplicaHost implements LabApi {
   async snapshot(): Promise<LabSnapshot> {
     // Still forming until the agreed roster is on disk and the replica (or the observer's client) runs.
     const roster = this.ownClient ? this.membership.adopted : null;
-    return labSnapshot({
+    const replica = this.driver?.replica ?? null;
+    const snapshot = labSnapshot({
       peerId: this.peerId,
       cluster: this.options.cluster,
       size: this.options.size,
@@ -574,6 +587,13 @@ export class ReplicaHost implements LabApi {
       uptimeMs: this.events.elapsedMs(),
       now: performance.now(),
     });
+    if (!replica || !this.witness) return snapshot;
+    return {
+      ...snapshot,
+      peerNotes: this.witness.notes(replica.status === 'normal' ? replica.primary : null),
+      selfNotes: this.witness.selfNotes(replica.view, this.driver?.behaviourId ?? null),
+      viewHistory: [...this.activity.viewHistory],
+    };
   }
 
   subscribe(listener: (event: LabEvent) => void): () => void {
