@@ -42,8 +42,8 @@ export interface ProtocolDriverOptions {
   readonly note: (line: string) => void;
   /** The causal trace a replica frame to these replicas carries (telemetry.ts); none: untraced frames. */
   readonly trace?: (to: readonly ReplicaId[], message: ReplicaMessage) => TraceHeader;
-  /** A reply leaves for its client (telemetry). */
-  readonly onReply?: (reply: Reply) => void;
+  /** Replies leave for a client node in one frame (or one reply for this machine's own client): telemetry. */
+  readonly onReplies?: (node: string, replies: readonly Reply[]) => void;
 }
 
 /**
@@ -160,6 +160,7 @@ export class ProtocolDriver {
   /** The replies of one drain (a batch executed), grouped by client node: one frame per node, not per request. */
   private flushReplies(): void {
     for (const [peer, replies] of this.pendingReplies) {
+      this.options.onReplies?.(peer, replies);
       for (const frame of encodeGroupedFrames('replies', replies)) this.options.sendBytes(peer, frame);
     }
     this.pendingReplies.clear();
@@ -181,9 +182,10 @@ export class ProtocolDriver {
         return;
       }
       case 'reply':
-        this.options.onReply?.(out.reply);
-        if (out.client === self) this.options.replyToOwnClient(out.reply);
-        else {
+        if (out.client === self) {
+          this.options.onReplies?.(self, [out.reply]);
+          this.options.replyToOwnClient(out.reply);
+        } else {
           const peer = peerOfClient(out.client);
           const replies = this.pendingReplies.get(peer);
           if (replies) replies.push(out.reply);

@@ -403,7 +403,7 @@ export class ReplicaHost implements LabApi {
       },
       note: (line) => this.note(line),
       trace: (to, message) => telemetry.send(to, message),
-      onReply: (reply) => telemetry.reply(reply),
+      onReplies: (node, replies) => telemetry.replies(node, replies),
     });
     this.note(`replica ${id} started in view ${replica.view}, stable checkpoint ${replica.lowWatermark}`);
   }

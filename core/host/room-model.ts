@@ -291,7 +291,10 @@ export class RoomModel {
     }
   }
 
-  private seeClient(client: string): void {
+  /** Client nodes (logical clients `peer/j` are their node's), in order of appearance. */
+  private seeClient(id: string): void {
+    const slash = id.indexOf('/');
+    const client = slash < 0 ? id : id.slice(0, slash);
     if (this.clientSet.has(client) || this.clientSet.size >= 1_000) return;
     this.clientSet.add(client);
     this.clients.push(client);

@@ -182,7 +182,7 @@ export class RoomSimulation {
           break;
         }
         case 'reply':
-          telemetry.reply(out.reply);
+          telemetry.replies(out.client, [out.reply]);
           this.send(id, out.client, out.reply);
           break;
         case 'event':

@@ -13,7 +13,8 @@
  *     send (carried in the frame), so every receiver of a broadcast names the same id;
  *   - a client's REQUEST: `req:${client}:${timestamp}` (clients publish no telemetry: the room draws
  *     their lanes from the replicas' receives and replies);
- *   - a REPLY: `rep:${replica}:${client}:${timestamp}`.
+ *   - REPLYs: `rep:${sender}.${incarnation}.${index}`: one event for the replies a replica sends one client
+ *     node in one frame (a batch's replies to its logical clients), naming every request in `requests`.
  * Clock entries count only the events a replica logs while it runs; STATUS messages carry and merge
  * clocks but are not events (they repeat every few hundred ms). An exporter that needs every entry to
  * rise by exactly one per exported line (ShiViz) renumbers over the lines it exports.
@@ -119,11 +120,6 @@ export function replicaMessageId(sender: number, incarnation: string, index: num
 /** Message id of a client's REQUEST (the same at every replica that receives it). */
 export function requestMessageId(client: string, timestamp: number): string {
   return `req:${client}:${timestamp}`;
-}
-
-/** Message id of a REPLY. */
-export function replyMessageId(replica: number, client: string, timestamp: number): string {
-  return `rep:${replica}:${client}:${timestamp}`;
 }
 
 /** `client:timestamp`, the name of one request through its life. */

@@ -7,6 +7,9 @@
  *   send     [index, vc, wallMs, 0, to, 0, ...fields]        its id: a REPLY's `rep:${replica}:${request}`,
  *                                                             others' `${replica}.${incarnation}.${index}`
  *   receive  [index, vc, wallMs, 1, from, msgId | 0, ...fields]   0: a REQUEST's, `req:${request}`
+ *   replies  [index, vc, wallMs, 4, node, view, [rest…]]   REPLYs to one client node in one frame: each
+ *            `rest` is a client id's part after the node's peer id and `:timestamp` (or `=client:timestamp`);
+ *            id `rep:${replica}.${incarnation}.${index}`
  *   state    [index, vc, wallMs, 2, TelemetryState]
  *   other    [index, vc, wallMs, 3, TelemetryBehaviour | TelemetryFault]
  *   fields = [type (index in MESSAGE_TYPES), view, seq, digest (first DIGEST_CHARS), requests | 0, text | 0]
@@ -132,6 +135,30 @@ export function expandWireEvents(replica: number, incarnation: string, wire: rea
         if (id === null) continue;
         body = { kind: 'receive', msgId: id, from: peer, ...message };
       }
+    } else if (code === 4) {
+      const [node, view, rest] = entry.slice(4);
+      if (
+        typeof node !== 'string' ||
+        !isCount(view) ||
+        !Array.isArray(rest) ||
+        !rest.every((r) => typeof r === 'string')
+      )
+        continue;
+      const requests = (rest as string[]).map((r) => (r.startsWith('=') ? r.slice(1) : `${node}${r}`));
+      body = {
+        kind: 'send',
+        msgId: `rep:${replicaMessageId(replica, incarnation, index)}`,
+        to: node,
+        type: 'reply',
+        view,
+        seq: null,
+        digest: null,
+        requests,
+        text:
+          requests.length === 1
+            ? describeFields('reply', view, null, null, requests)
+            : `REPLY ×${requests.length} v=${view}`,
+      };
     } else if (code === 2 || code === 3) {
       const value = entry[4] as TelemetryBody | null;
       if (typeof value !== 'object' || value === null || typeof value.kind !== 'string') continue;

@@ -117,3 +117,31 @@ describe('the wire form', () => {
     expect(receive!.vc).toEqual([2, 0, 3, 0]);
   });
 });
+
+describe('replies', () => {
+  it("one event for a frame of replies to a client node, naming each request; the node's prefix travels once", () => {
+    const r2 = new Telemetry({ replica: 2, n: 4, incarnation: 9 });
+    const queue = r2.subscribe();
+    const reply = (client: string, timestamp: number) => ({
+      type: 'reply' as const,
+      view: 3,
+      timestamp,
+      client,
+      replica: 2,
+      tentative: false,
+      readOnly: false,
+      result: new Uint8Array(),
+    });
+    r2.replies('12D3KooWnode', [reply('12D3KooWnode/1', 5), reply('12D3KooWnode/2', 6)]);
+    const [event] = queue.take().events;
+    expect(event!.toJson()).not.toContain('12D3KooWnode/');
+    expect(event!.toEvent().body).toMatchObject({
+      kind: 'send',
+      msgId: 'rep:2.00000009.1',
+      to: '12D3KooWnode',
+      type: 'reply',
+      view: 3,
+      requests: ['12D3KooWnode/1:5', '12D3KooWnode/2:6'],
+    });
+  });
+});

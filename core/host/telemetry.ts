@@ -84,12 +84,15 @@ export class Telemetry {
     this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId: null, from: client, message: request });
   }
 
-  /** A REPLY leaves for its client. */
-  reply(reply: Reply): void {
+  /**
+   * REPLYs leave for one client node in one frame (CLIENT-REPLIES: a batch's replies to its logical
+   * clients), or one to this machine's own client: one event, one message, naming every request.
+   */
+  replies(node: string, replies: readonly Reply[]): void {
+    if (replies.length === 0) return;
     const index = this.clock.tick();
     if (!this.subscribed) return;
-    // Its id, `rep:replica:client:timestamp`, is the observer's to spell (telemetry-wire.ts).
-    this.publish(index, this.clock.snapshot(), { kind: 'send', to: reply.client, message: reply });
+    this.publish(index, this.clock.snapshot(), { kind: 'replies', node, replies });
   }
 
   /** A protocol event of the replica (IGNORED messages are counted by the host, not published). */
@@ -157,6 +160,7 @@ type RawBody =
       readonly from: number | string;
       readonly message: Message;
     }
+  | { readonly kind: 'replies'; readonly node: string; readonly replies: readonly Reply[] }
   | { readonly kind: 'state'; readonly event: Exclude<ReplicaEvent, { type: 'ignored' }> }
   | { readonly kind: 'body'; readonly body: TelemetryBody };
 
@@ -228,9 +232,6 @@ export class PendingEvent {
       case 'request':
         if (sent || raw.msgId !== null) return null;
         return `[${head},1,${peer},0,${typeIndex(m.type)},null,null,null,[${JSON.stringify(requestKey(m.client, m.timestamp))}],0]`;
-      case 'reply':
-        if (!sent) return null;
-        return `[${head},0,${peer},0,${typeIndex(m.type)},${m.view},null,null,[${JSON.stringify(requestKey(m.client, m.timestamp))}],0]`;
       default:
         return null;
     }
@@ -244,6 +245,16 @@ export class PendingEvent {
         return [...head, 0, raw.to, 0, ...messageFields(raw.message, true)];
       case 'receive':
         return [...head, 1, raw.from, this.receiveId(), ...messageFields(raw.message, false)];
+      case 'replies': {
+        // Client ids of one node share its peer id: only what follows it travels (`/j:timestamp`).
+        const node = raw.node;
+        const rest = raw.replies.map((r) =>
+          r.client.startsWith(node)
+            ? `${r.client.slice(node.length)}:${r.timestamp}`
+            : `=${requestKey(r.client, r.timestamp)}`,
+        );
+        return [...head, 4, node, raw.replies[0]!.view, rest];
+      }
       case 'state':
         return [...head, 2, stateOf(raw.event)];
       case 'body':

@@ -32,7 +32,7 @@ function run(): RoomEvent[] {
     ev(1, [2, 2], { kind: 'send', msgId: '1.i.2', to: [0], type: 'prepare', seq: 1, ...msg }),
     ev(1, [2, 3], { kind: 'state', type: 'prepared', view: 0, seq: 1, digest: msg.digest, text: 'prepared n=1' }),
     ev(0, [3, 2], { kind: 'receive', msgId: '1.i.2', from: 1, type: 'prepare', seq: 1, ...msg }),
-    ev(0, [4, 2], { kind: 'send', msgId: 'rep:0:c:1', to: 'c', type: 'reply', seq: null, ...msg, requests: ['c:1'] }),
+    ev(0, [4, 2], { kind: 'send', msgId: 'rep:0.i.4', to: 'c', type: 'reply', seq: null, ...msg, requests: ['c:1'] }),
     ev(1, [2, 4], { kind: 'send', msgId: '1.i.4', to: [0], type: 'commit', seq: 1, ...msg }),
   ];
 }

@@ -75,6 +75,17 @@ export const LANE_MARGIN = 60;
 /** Client lanes drawn at most (the rest share the last, "other clients"). */
 export const CLIENT_LANES_MAX = 4;
 
+/** A client's node: logical clients `peer/j` share their node's lane (and its reply frames). */
+export function clientNode(client: string): string {
+  const slash = client.indexOf('/');
+  return slash < 0 ? client : client.slice(0, slash);
+}
+
+/** Whether request `client:timestamp` is one of `node`'s logical clients'. */
+function ofNode(request: string, node: string): boolean {
+  return request.startsWith(node) && (request[node.length] === ':' || request[node.length] === '/');
+}
+
 export function shortClient(client: string): string {
   const [peer, logical] = client.split('/');
   const tail = peer!.length > 10 ? `…${peer!.slice(-6)}` : peer!;
@@ -95,13 +106,15 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
 
   const clients: string[] = [];
   const seeClient = (c: string): void => {
-    if (!clients.includes(c)) clients.push(c);
+    const node = clientNode(c);
+    if (!clients.includes(node)) clients.push(node);
   };
   for (const e of events) {
     if (e.body.kind === 'receive' && typeof e.body.from === 'string') seeClient(e.body.from);
     if (e.body.kind === 'send' && typeof e.body.to === 'string') seeClient(e.body.to);
   }
-  const clientLane = (client: string): number => n + Math.min(clients.indexOf(client), CLIENT_LANES_MAX - 1);
+  const clientLane = (client: string): number =>
+    n + Math.min(clients.indexOf(clientNode(client)), CLIENT_LANES_MAX - 1);
   const lanes: Lane[] = [];
   for (let r = 0; r < n; r++)
     lanes.push({ key: `r${r}`, label: `r${r}`, kind: 'replica', x: LANE_MARGIN + r * LANE_WIDTH });
@@ -129,8 +142,9 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
       if (seq !== filter.seq && !inBatch) return false;
     }
     if (filter.client) {
-      const mine = (requests ?? []).some((r) => r.startsWith(`${filter.client}:`));
-      const seqs = new Set([...seqOfRequest].filter(([r]) => r.startsWith(`${filter.client}:`)).map(([, s]) => s));
+      const node = clientNode(filter.client);
+      const mine = (requests ?? []).some((r) => ofNode(r, node));
+      const seqs = new Set([...seqOfRequest].filter(([r]) => ofNode(r, node)).map(([, s]) => s));
       if (!mine && !(seq !== null && seqs.has(seq))) return false;
     }
     return true;
