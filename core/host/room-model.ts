@@ -76,6 +76,20 @@ interface EpisodeBuilder {
   readonly installedBy: number[];
   /** `order`: the sum of the event's vector clock, a causally consistent order across replicas. */
   readonly steps: { at: number; order: number; text: string }[];
+  /** The order of the new primary's NEW-VIEW send, once seen, and the step explaining its O. */
+  primarySendOrder: number | null;
+  orderStep: { at: number; order: number; text: string } | null;
+}
+
+/** A replica's state as the latest of its snapshots and its events says (events arrive in between snapshots). */
+interface LiveState {
+  view: number | null;
+  primary: number | null;
+  status: 'normal' | 'view-change' | null;
+  lastExecuted: number | null;
+  stableSeq: number | null;
+  low: number | null;
+  high: number | null;
 }
 
 const PHASE_RANK: Record<CrossLogCell['phase'], number> = { 'pre-prepared': 1, prepared: 2, committed: 3, executed: 4 };
@@ -101,6 +115,8 @@ export class RoomModel {
   private readonly votes = new Map<string, Map<string, { receivers: Set<number>; at: number }>>();
   private readonly viewSeen = new Map<number, { view: number; at: number }>();
   private readonly viewChangeSince = new Map<number, number>();
+  /** Each replica's view, status and progress: its last snapshot, moved on by its events since. */
+  private readonly live = new Map<number, LiveState>();
   private viewRegression: { replica: number; from: number; to: number } | null = null;
   private readonly panels: RoomPanel[] = [];
   private size: number | null = null;
@@ -151,6 +167,15 @@ export class RoomModel {
     this.noteFaulty(snapshot.faultySoFar);
     if (id === null || snapshot.self.role !== 'replica') return;
     if (snapshot.behaviour !== null) this.byzantine.add(id);
+    this.live.set(id, {
+      view: snapshot.view?.view ?? null,
+      primary: snapshot.view?.primary ?? null,
+      status: snapshot.view?.status ?? null,
+      lastExecuted: snapshot.checkpoints?.lastExecuted ?? null,
+      stableSeq: snapshot.checkpoints?.stableSeq ?? null,
+      low: snapshot.checkpoints?.lowWatermark ?? null,
+      high: snapshot.checkpoints?.highWatermark ?? null,
+    });
     if (snapshot.view) {
       this.seeView(id, snapshot.view.view);
       if (snapshot.view.status === 'view-change')
@@ -244,6 +269,10 @@ export class RoomModel {
         if (body.type === 'view-change' && body.view !== null) this.viewChangeSent(body.view, r, body.text, event.at);
         if (body.type === 'new-view' && body.view !== null) {
           const episode = this.episodeOf(body.view);
+          if (r === body.view % (this.size ?? 1)) {
+            episode.primarySendOrder = this.currentOrder;
+            if (episode.orderStep) episode.orderStep.order = this.currentOrder + 0.5;
+          }
           episode.steps.push({
             order: this.currentOrder,
             at: event.at,
@@ -275,20 +304,33 @@ export class RoomModel {
         if (body.seq === null || body.digest === null) return;
         this.setCell(body.seq, r, 'executed', body.digest, body.view);
         this.setExecuted(body.seq, r, body.digest, event.at);
+        this.moveOn(r, { lastExecuted: Math.max(this.live.get(r)?.lastExecuted ?? 0, body.seq) });
         for (const request of this.batches.get(`${body.view}:${body.seq}`) ?? []) this.pendingOf(r).delete(request);
         return;
       case 'checkpoint':
         if (body.seq !== null && body.digest !== null) this.setCheckpoint(body.seq, r, body.digest, event.at);
         return;
+      case 'checkpoint-stable':
+        if (body.seq !== null) this.moveOn(r, { stableSeq: body.seq, low: body.low ?? null, high: body.high ?? null });
+        return;
       case 'view-change-started':
-        if (body.view !== null) this.viewChangeStarted(body.view, r, body.reason ?? '', event.at);
-        return;
+        if (body.view === null) return;
+        this.moveOn(r, { view: body.view, status: 'view-change', primary: body.view % (this.size ?? 1) });
+        this.viewChangeSince.set(r, this.viewChangeSince.get(r) ?? this.now());
+        return this.viewChangeStarted(body.view, r, body.reason ?? '', event.at);
       case 'new-view':
-        if (body.view !== null) this.newViewInstalled(event, body);
-        return;
+        if (body.view === null) return;
+        this.moveOn(r, { view: body.view, status: 'normal', primary: body.primary ?? body.view % (this.size ?? 1) });
+        this.viewChangeSince.delete(r);
+        return this.newViewInstalled(event, body);
       default:
         return;
     }
+  }
+
+  private moveOn(replica: number, change: Partial<LiveState>): void {
+    const live = this.live.get(replica);
+    if (live) Object.assign(live, change);
   }
 
   /** Client nodes (logical clients `peer/j` are their node's), in order of appearance. */
@@ -571,6 +613,8 @@ export class RoomModel {
         newView: null,
         installedBy: [],
         steps: [],
+        primarySendOrder: null,
+        orderStep: null,
       };
       this.episodes.set(view, episode);
       if (this.episodes.size > ROOM_VIEW_CHANGES_KEPT) this.episodes.delete(Math.min(...this.episodes.keys()));
@@ -636,15 +680,18 @@ export class RoomModel {
       episode.newView = { at: event.at, minSeq: body.minSeq, maxSeq: body.maxSeq, order };
       const real = order.filter((o) => !o.isNull).map((o) => `n=${o.seq}`);
       const nulls = order.filter((o) => o.isNull).map((o) => `n=${o.seq}`);
-      episode.steps.push({
-        order: this.currentOrder,
+      const step = {
+        // Right after the primary's NEW-VIEW send (fixed when that arrives later), before any install.
+        order: episode.primarySendOrder !== null ? episode.primarySendOrder + 0.5 : this.currentOrder - 0.5,
         at: event.at,
         text:
           `NEW-VIEW: min-s = ${body.minSeq} (the latest stable checkpoint in the VIEW-CHANGEs), max-s = ${body.maxSeq} (the highest prepared number); ` +
           (order.length === 0
             ? 'O is empty: nothing prepared above the checkpoint to carry over'
             : `O re-proposes ${real.length > 0 ? real.join(', ') : 'no batch'}${nulls.length > 0 ? `, and the null request at ${nulls.join(', ')} (gaps)` : ''}`),
-      });
+      };
+      episode.orderStep = step;
+      episode.steps.push(step);
     }
     episode.steps.push({
       order: this.currentOrder,
@@ -697,19 +744,20 @@ export class RoomModel {
       .sort(([a], [b]) => a - b)
       .map(([replicaId, source]) => {
         const s = source.snapshot;
+        const live = this.live.get(replicaId);
         const roster = s?.roster ?? source.hello?.roster ?? [];
         return {
           replicaId,
           peerId: source.peerId,
           connected: source.connected,
           lastHeardMsAgo: source.snapshotAt === null ? null : Math.round(now - source.snapshotAt),
-          view: s?.view?.view ?? null,
-          primary: s?.view?.primary ?? null,
-          status: s?.view?.status ?? null,
-          lastExecuted: s?.checkpoints?.lastExecuted ?? null,
-          stableSeq: s?.checkpoints?.stableSeq ?? null,
-          low: s?.checkpoints?.lowWatermark ?? null,
-          high: s?.checkpoints?.highWatermark ?? null,
+          view: live?.view ?? null,
+          primary: live?.primary ?? null,
+          status: live?.status ?? null,
+          lastExecuted: live?.lastExecuted ?? null,
+          stableSeq: live?.stableSeq ?? null,
+          low: live?.low ?? null,
+          high: live?.high ?? null,
           links: roster.flatMap((peer, id) => {
             if (id === replicaId) return [];
             const info = s?.peers.find((p) => p.peerId === peer);
