@@ -53,7 +53,7 @@ describe('the room diagram layout', () => {
 
   it("draws clients' lanes from the replicas' receives and replies", () => {
     const layout = layoutSpaceTime(run(), 2);
-    expect(layout.lanes.map((l) => l.label)).toEqual(['r0', 'r1', 'client c']);
+    expect(layout.lanes.map((l) => l.label)).toEqual(['r0', 'r1', 'c c']);
     const request = layout.edges.find((e) => e.type === 'request')!;
     expect(request.from.lane).toBe(2);
     expect(request.from.row).toBeLessThan(request.to.row);

@@ -124,7 +124,7 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
       label:
         i === CLIENT_LANES_MAX - 1 && clients.length > CLIENT_LANES_MAX
           ? `${clients.length - i} clients`
-          : `client ${shortClient(c)}`,
+          : `c ${shortClient(c)}`,
       kind: 'client',
       x: LANE_MARGIN + (n + i) * LANE_WIDTH,
     }),
