@@ -20,6 +20,8 @@ export interface TelemetryPublisherOptions {
   readonly hello: () => TelemetryHello;
   readonly snapshot: () => Promise<LabSnapshot>;
   readonly note: (line: string) => void;
+  /** Events one observer's queue holds before the oldest go. @default TELEMETRY_QUEUE_EVENTS */
+  readonly maxQueued?: number;
 }
 
 interface Subscriber {
@@ -52,7 +54,7 @@ export class TelemetryPublisher {
     }
     const subscriber: Subscriber = {
       feed,
-      queue: this.options.telemetry()?.subscribe() ?? null,
+      queue: this.options.telemetry()?.subscribe(this.options.maxQueued) ?? null,
       blocked: false,
       sinceSnapshotMs: 0,
     };
@@ -83,7 +85,7 @@ export class TelemetryPublisher {
     const telemetry = this.options.telemetry();
     for (const subscriber of this.subscribers) {
       // The replica starts after the roster is agreed: its events flow from then on.
-      if (telemetry && !subscriber.queue) subscriber.queue = telemetry.subscribe();
+      if (telemetry && !subscriber.queue) subscriber.queue = telemetry.subscribe(this.options.maxQueued);
       subscriber.sinceSnapshotMs += TELEMETRY_FLUSH_MS;
       if (subscriber.blocked) continue;
       if (subscriber.sinceSnapshotMs >= TELEMETRY_SNAPSHOT_MS) void this.sendSnapshot(subscriber);
