@@ -50,7 +50,7 @@ export interface BenchReport {
   /** libp2p: whether the cluster ran with a cluster secret. */
   readonly clusterKey?: boolean;
   /** libp2p with a telemetry subscriber: the events it received in the whole run, and how many it lost. */
-  readonly telemetry?: { readonly events: number; readonly lost: number };
+  readonly telemetry?: { readonly events: number; readonly lost: number; readonly bytes?: number };
   readonly replicas: number;
   readonly clients: number;
   readonly durationS: number;

@@ -17,6 +17,7 @@ export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [
   libp2p: C logical clients over P client processes (one libp2p node each; default 1); --cluster-key off runs
           the cluster without its secret (pnet), to measure what the secret costs; --telemetry-subscriber on
           subscribes a room observer (in the benchmark's process) to every replica's telemetry, to measure its cost
+  memory: --telemetry-subscriber on adds one observer's queue and JSON per replica (no stream)
   --ops N: close the measured window after N operations (and after --duration S if also given)
   echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
 
@@ -97,8 +98,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
   const telemetryFlag = values['telemetry-subscriber'];
   if (telemetryFlag !== 'on' && telemetryFlag !== 'off')
     throw new UsageError(`--telemetry-subscriber must be on or off, got "${telemetryFlag}"`);
-  if (telemetryFlag === 'on' && transport !== 'libp2p')
-    throw new UsageError('--telemetry-subscriber on is for --transport libp2p');
+  if (telemetryFlag === 'on' && transport === 'echo')
+    throw new UsageError('--telemetry-subscriber on is for --transport libp2p or memory');
   const cpuProfDir = values['cpu-prof'];
   if (cpuProfDir !== undefined && cpuProfDir.length === 0) throw new UsageError('--cpu-prof needs a directory');
   return {

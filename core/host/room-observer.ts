@@ -15,7 +15,7 @@ import {
   type TelemetrySubscription,
 } from '../net/telemetry-protocol.ts';
 import { RoomModel } from './room-model.ts';
-import { expandWireEvents } from './telemetry-wire.ts';
+import { decodeEventsFrame, EVENTS_FRAME_TAG } from './telemetry-binary.ts';
 import type { RoomQuery, RoomState } from './room-types.ts';
 import type { TelemetryFrame } from './telemetry-events.ts';
 
@@ -169,6 +169,12 @@ export class RoomObserver {
   }
 
   private onFrame(peerId: string, bytes: Uint8Array, watched?: Watched): void {
+    if (bytes[0] === EVENTS_FRAME_TAG) {
+      if (watched?.foreign) return;
+      const decoded = decodeEventsFrame(bytes);
+      if (!decoded) return this.note(`room: a malformed events frame from ${short(peerId)}; ignored`);
+      return this.model.ingest(peerId, decoded.lost, decoded.events);
+    }
     let frame: TelemetryFrame;
     try {
       frame = JSON.parse(utf8.decode(bytes)) as TelemetryFrame;
@@ -190,11 +196,6 @@ export class RoomObserver {
       case 'snapshot':
         if (watched?.foreign) return;
         return this.model.snapshot(peerId, frame.snapshot);
-      case 'events':
-        if (watched?.foreign) return;
-        if (!Number.isSafeInteger(frame.replica) || typeof frame.incarnation !== 'string' || !Array.isArray(frame.wire))
-          return this.note(`room: a malformed events frame from ${short(peerId)}; ignored`);
-        return this.model.ingest(peerId, frame.lost, expandWireEvents(frame.replica, frame.incarnation, frame.wire));
     }
   }
 

@@ -205,12 +205,7 @@ export class RoomSimulation {
   private publish(): void {
     for (let id = 0; id < this.n; id++) {
       const { events, lost } = this.queues[id]!.take();
-      if (events.length > 0 || lost > 0)
-        this.model.ingest(
-          this.peerOf(id),
-          lost,
-          events.map((e) => e.toEvent()),
-        );
+      if (events.length > 0 || lost > 0) this.model.ingest(this.peerOf(id), lost, events);
       this.model.snapshot(this.peerOf(id), this.snapshotOf(id));
     }
   }

@@ -152,17 +152,8 @@ export interface TelemetryHello {
 }
 
 /**
- * The frames of a telemetry stream, as UTF-8 JSON: a hello, then snapshots (once a second: the
- * replica's state, links and faults) and batches of events, with how many this subscriber lost.
+ * The JSON frames of a telemetry stream: a hello, then snapshots once a second (the replica's state,
+ * links and faults). Its events travel in binary frames between them (telemetry-binary.ts).
  */
 export type TelemetryFrame =
-  | { readonly t: 'hello'; readonly hello: TelemetryHello }
-  | { readonly t: 'snapshot'; readonly snapshot: LabSnapshot }
-  /** Events of the publisher's replica in their wire form (telemetry-wire.ts, expandWireEvents). */
-  | {
-      readonly t: 'events';
-      readonly lost: number;
-      readonly replica: number;
-      readonly incarnation: string;
-      readonly wire: readonly unknown[];
-    };
+  { readonly t: 'hello'; readonly hello: TelemetryHello } | { readonly t: 'snapshot'; readonly snapshot: LabSnapshot };

@@ -4,17 +4,23 @@ import type { LabSnapshot } from './lab-api.ts';
 import { TELEMETRY_FLUSH_MS, TelemetryPublisher } from './telemetry-feed.ts';
 import type { TelemetryFrame } from './telemetry-events.ts';
 import { Telemetry } from './telemetry.ts';
+import { decodeEventsFrame } from './telemetry-binary.ts';
 
 /** A feed whose stream takes frames until `full`, then needs a drain. */
 function fakeFeed() {
-  const frames: TelemetryFrame[] = [];
+  const frames: (TelemetryFrame | { t: 'events'; lost: number; count: number })[] = [];
   let drain: (() => void) | null = null;
   const state = { full: false };
   const feed: TelemetryFeed = {
     peer: 'observer',
     closed: false,
     send(bytes) {
-      frames.push(JSON.parse(new TextDecoder().decode(bytes)) as TelemetryFrame);
+      const events = decodeEventsFrame(bytes);
+      frames.push(
+        events
+          ? { t: 'events', lost: events.lost, count: events.events.length }
+          : (JSON.parse(new TextDecoder().decode(bytes)) as TelemetryFrame),
+      );
       return !state.full;
     },
     onDrain(callback) {
@@ -60,7 +66,7 @@ describe('serving telemetry', () => {
     drain();
     await vi.advanceTimersByTimeAsync(TELEMETRY_FLUSH_MS);
     const events = frames.find((f) => f.t === 'events');
-    expect(events?.t === 'events' && [events.lost, events.wire.length]).toEqual([150, 100]);
+    expect(events?.t === 'events' && [events.lost, events.count]).toEqual([150, 100]);
     publisher.stop();
   });
 });

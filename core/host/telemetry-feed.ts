@@ -1,7 +1,7 @@
 /**
- * Serving telemetry to observers: each observer's stream (core/net/telemetry-protocol.ts) gets a hello,
- * a snapshot every second and the replica's events in batches every FLUSH_MS, from its own bounded
- * queue (telemetry.ts). A stream that cannot keep up is not written to until it drains; meanwhile its
+ * Serving telemetry to observers: each observer's stream (core/net/telemetry-protocol.ts) gets a hello
+ * and a snapshot every second (JSON frames) and the replica's events every FLUSH_MS (binary frames,
+ * telemetry-binary.ts), from its own bounded buffer (telemetry.ts). A stream that cannot keep up is not written to until it drains; meanwhile its
  * queue drops the oldest events, and the next batch says how many.
  */
 import { TELEMETRY_SUBSCRIBERS_MAX, type TelemetryFeed } from '../net/telemetry-protocol.ts';
@@ -90,11 +90,10 @@ export class TelemetryPublisher {
       if (subscriber.blocked) continue;
       if (subscriber.sinceSnapshotMs >= TELEMETRY_SNAPSHOT_MS) void this.sendSnapshot(subscriber);
       const queue = subscriber.queue;
-      while (queue && queue.length > 0 && !subscriber.blocked) {
-        const { events, lost } = queue.take(TELEMETRY_EVENTS_PER_FRAME);
-        // Each event's JSON is built once, however many subscribe (PendingEvent).
-        const head = `{"t":"events","lost":${lost},"replica":${telemetry!.replica},"incarnation":"${telemetry!.incarnationText}"`;
-        this.writeText(subscriber, `${head},"wire":[${events.map((e) => e.toJson()).join(',')}]}`);
+      while (queue && (queue.length > 0 || queue.lostSinceTake > 0) && !subscriber.blocked) {
+        const taken = queue.takeFrame(TELEMETRY_EVENTS_PER_FRAME);
+        if (!taken) break;
+        this.writeBytes(subscriber, taken.frame);
       }
     }
   }
@@ -116,12 +115,12 @@ export class TelemetryPublisher {
   }
 
   private write(subscriber: Subscriber, frame: TelemetryFrame): void {
-    this.writeText(subscriber, JSON.stringify(frame));
+    this.writeBytes(subscriber, utf8.encode(JSON.stringify(frame)));
   }
 
-  private writeText(subscriber: Subscriber, json: string): void {
+  private writeBytes(subscriber: Subscriber, bytes: Uint8Array): void {
     if (subscriber.feed.closed) return this.detach(subscriber);
-    if (subscriber.feed.send(utf8.encode(json))) return;
+    if (subscriber.feed.send(bytes)) return;
     subscriber.blocked = true;
     subscriber.feed.onDrain(() => {
       subscriber.blocked = false;

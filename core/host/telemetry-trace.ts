@@ -119,6 +119,11 @@ export class VectorClock {
     }
   }
 
+  /** The entries, read-only (valid until the next tick or merge). */
+  get entriesView(): readonly number[] {
+    return this.entries;
+  }
+
   /** A copy, safe to keep. */
   snapshot(): number[] {
     return this.entries.slice();

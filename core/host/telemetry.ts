@@ -3,26 +3,21 @@
  * frame carries, and its events for the observers subscribed to it (telemetry-feed.ts).
  *
  * Off the hot path: with no subscriber, a message costs a clock tick and a copy of n numbers (the
- * frame's trace); events are built only while someone subscribes, and each subscriber's queue is
- * bounded (the oldest events go first, and the subscriber is told how many it lost). JSON encoding and
- * sending happen later, on the feed's timer.
+ * frame's trace). While someone subscribes, each event is written at once as a few dozen bytes into
+ * the subscriber's buffer (telemetry-binary.ts; once, then copied, however many subscribe): no object
+ * is kept for later, so nothing is left for the garbage collector. Each buffer is bounded (the oldest
+ * events go first, and the subscriber is told how many it lost); the feed sends it on its timer.
  */
 import { describe as describeMessage } from '../pbft/codec.ts';
 import type { Message, Reply, ReplicaMessage, Request } from '../pbft/messages.ts';
 import type { ReplicaEvent } from '../pbft/outputs.ts';
-import {
-  replicaMessageId,
-  requestKey,
-  type TelemetryBody,
-  type TelemetryEvent,
-  type TelemetryState,
-} from './telemetry-events.ts';
-import { DIGEST_CHARS, expandWireEvents, typeIndex, type WireFields } from './telemetry-wire.ts';
+import { ByteLog, decodeEventsFrame, eventsFrame, messageTypeIndex, stateTypeIndex } from './telemetry-binary.ts';
+import type { TelemetryBehaviour, TelemetryEvent, TelemetryFault, TelemetryState } from './telemetry-events.ts';
 import { VectorClock, type TraceHeader } from './telemetry-trace.ts';
 
-/** Events one subscriber's queue holds before the oldest are dropped. */
+/** Events one subscriber's buffer holds before the oldest are dropped. */
 export const TELEMETRY_QUEUE_EVENTS = 20_000;
-/** Requests named per message or executed batch (a batch may hold hundreds). */
+/** Requests named per PRE-PREPARE (a batch may hold hundreds). */
 export const REQUESTS_NAMED_MAX = 64;
 
 export interface TelemetryOptions {
@@ -34,17 +29,21 @@ export interface TelemetryOptions {
   readonly incarnation?: number;
 }
 
+const KIND = { send: 0, receive: 1, untraced: 2, request: 3, replies: 4, state: 5, other: 6 } as const;
+
 export class Telemetry {
   readonly replica: number;
+  readonly n: number;
   readonly incarnation: number;
   /** The incarnation as message ids and events show it (8 hex digits). */
   readonly incarnationText: string;
   private readonly clock: VectorClock;
   private readonly wallMs: () => number;
-  private readonly queues = new Set<TelemetryQueue>();
+  private readonly queues: TelemetryQueue[] = [];
 
   constructor(options: TelemetryOptions) {
     this.replica = options.replica;
+    this.n = options.n;
     this.clock = new VectorClock(options.replica, options.n);
     this.wallMs = options.wallMs ?? Date.now;
     this.incarnation = (options.incarnation ?? Math.floor(Math.random() * 2 ** 32)) >>> 0;
@@ -52,7 +51,7 @@ export class Telemetry {
   }
 
   get subscribed(): boolean {
-    return this.queues.size > 0;
+    return this.queues.length > 0;
   }
 
   /** A replica message leaves for `to`: the trace its frame carries. STATUS carries the clock but is no event. */
@@ -61,7 +60,14 @@ export class Telemetry {
       return { incarnation: this.incarnation, index: this.clock.own, vc: this.clock.snapshot() };
     const index = this.clock.tick();
     const vc = this.clock.snapshot();
-    if (this.subscribed) this.publish(index, vc, { kind: 'send', to, message });
+    const log = this.begin(KIND.send, index, vc);
+    if (log) {
+      log.byte(messageTypeIndex(message.type));
+      log.varint(to.length);
+      for (const r of to) log.varint(r);
+      writeFields(log, message, true);
+      this.copy(log);
+    }
     return { incarnation: this.incarnation, index, vc };
   }
 
@@ -70,18 +76,27 @@ export class Telemetry {
     if (trace) this.clock.merge(trace.vc);
     if (message.type === 'status') return;
     const index = this.clock.tick();
-    if (!this.subscribed) return;
-    // The id is spelled out later, off the protocol's path (PendingEvent).
-    const msgId = trace ?? `untraced:${from}:${this.replica}:${index}`;
-    this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId, from, message });
+    const log = this.begin(trace ? KIND.receive : KIND.untraced, index, null);
+    if (!log) return;
+    log.byte(messageTypeIndex(message.type));
+    log.varint(from);
+    if (trace) {
+      log.u32(trace.incarnation);
+      log.varint(trace.index);
+    }
+    writeFields(log, message, false);
+    this.copy(log);
   }
 
   /** A client's REQUEST admitted (from the client itself, or this machine's own client). */
   clientRequest(client: string, request: Request): void {
     const index = this.clock.tick();
-    if (!this.subscribed) return;
-    // Its id, `req:client:timestamp`, is the observer's to spell (telemetry-wire.ts).
-    this.publish(index, this.clock.snapshot(), { kind: 'receive', msgId: null, from: client, message: request });
+    const log = this.begin(KIND.request, index, null);
+    if (!log) return;
+    log.str(client);
+    log.str(request.client);
+    log.varint(request.timestamp);
+    this.copy(log);
   }
 
   /**
@@ -91,235 +106,168 @@ export class Telemetry {
   replies(node: string, replies: readonly Reply[]): void {
     if (replies.length === 0) return;
     const index = this.clock.tick();
-    if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), { kind: 'replies', node, replies });
+    const log = this.begin(KIND.replies, index, null);
+    if (!log) return;
+    log.str(node);
+    log.varint(replies[0]!.view);
+    log.varint(replies.length);
+    for (const reply of replies) {
+      // Client ids of one node share its peer id: only what follows it travels (`/j`).
+      if (reply.client.startsWith(node)) {
+        log.byte(0);
+        log.str(reply.client.slice(node.length));
+      } else {
+        log.byte(1);
+        log.str(reply.client);
+      }
+      log.varint(reply.timestamp);
+    }
+    this.copy(log);
   }
 
   /** A protocol event of the replica (IGNORED messages are counted by the host, not published). */
   state(event: ReplicaEvent): void {
     if (event.type === 'ignored') return;
     const index = this.clock.tick();
-    if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), { kind: 'state', event });
+    const log = this.begin(KIND.state, index, null);
+    if (!log) return;
+    switch (event.type) {
+      // The frequent ones straight from the event: type, view, sequence number, digest, no extra.
+      case 'pre-prepared':
+      case 'prepared':
+      case 'committed-local':
+      case 'executed':
+      case 'executed-tentatively':
+        log.byte(stateTypeIndex(event.type));
+        log.nullable(event.view);
+        log.nullable(event.seq);
+        log.digest(event.digest);
+        log.str('');
+        return this.copy(log);
+      default:
+        break;
+    }
+    const state = stateOf(event);
+    log.byte(stateTypeIndex(state.type));
+    log.nullable(state.view);
+    log.nullable(state.seq);
+    log.digest(state.digest);
+    log.str(extraOf(state));
+    this.copy(log);
   }
 
   behaviour(behaviour: string | null): void {
-    const index = this.clock.tick();
-    if (!this.subscribed) return;
-    this.publish(index, this.clock.snapshot(), {
-      kind: 'body',
-      body: { kind: 'behaviour', behaviour, text: behaviour === null ? 'honest again' : `Byzantine: ${behaviour}` },
-    });
+    this.other({ kind: 'behaviour', behaviour, text: behaviour === null ? 'honest again' : `Byzantine: ${behaviour}` });
   }
 
   faults(paused: boolean, disconnectedFrom: readonly (number | string)[], delayMs: number): void {
-    const index = this.clock.tick();
-    if (!this.subscribed) return;
     const parts = [
       paused ? 'paused' : null,
       disconnectedFrom.length > 0 ? `cut off from ${disconnectedFrom.join(', ')}` : null,
       delayMs > 0 ? `+${delayMs} ms delay` : null,
     ].filter((p) => p !== null);
-    this.publish(index, this.clock.snapshot(), {
-      kind: 'body',
-      body: {
-        kind: 'fault',
-        paused,
-        disconnectedFrom,
-        delayMs,
-        text: parts.length > 0 ? `faults: ${parts.join(', ')}` : 'faults cleared',
-      },
+    this.other({
+      kind: 'fault',
+      paused,
+      disconnectedFrom,
+      delayMs,
+      text: parts.length > 0 ? `faults: ${parts.join(', ')}` : 'faults cleared',
     });
   }
 
-  /** A bounded queue of the events from now on; `close` it when the subscriber goes. */
+  /** A bounded buffer of the events from now on; `close` it when the subscriber goes. */
   subscribe(maxEvents = TELEMETRY_QUEUE_EVENTS): TelemetryQueue {
-    const queue = new TelemetryQueue(maxEvents, () => this.queues.delete(queue));
-    this.queues.add(queue);
+    const queue = new TelemetryQueue(this, maxEvents, () => {
+      const at = this.queues.indexOf(queue);
+      if (at >= 0) this.queues.splice(at, 1);
+    });
+    this.queues.push(queue);
     return queue;
   }
 
-  /** One object per event, shared by every queue; what it says is worked out later, once (PendingEvent). */
-  private publish(index: number, vc: readonly number[], raw: RawBody): void {
-    const event = new PendingEvent(this, index, vc, this.wallMs(), raw);
-    for (const queue of this.queues) queue.push(event);
-  }
-}
-
-/** What the hot path keeps of an event: references only (messages are immutable once decoded or built). */
-type RawBody =
-  | {
-      readonly kind: 'send';
-      readonly to: readonly number[] | string;
-      readonly message: Message;
-    }
-  | {
-      readonly kind: 'receive';
-      /** The sender's trace (the id is spelled from it), an untraced frame's own id, or null: a client's REQUEST. */
-      readonly msgId: TraceHeader | string | null;
-      readonly from: number | string;
-      readonly message: Message;
-    }
-  | { readonly kind: 'replies'; readonly node: string; readonly replies: readonly Reply[] }
-  | { readonly kind: 'state'; readonly event: Exclude<ReplicaEvent, { type: 'ignored' }> }
-  | { readonly kind: 'body'; readonly body: TelemetryBody };
-
-/**
- * An event as recorded on the hot path; the JSON facts (descriptions, request names) are built when a
- * subscriber's batch is written, off the protocol's path, and only once however many subscribe.
- */
-export class PendingEvent {
-  private readonly source: Telemetry;
-  readonly index: number;
-  readonly vc: readonly number[];
-  readonly wallMs: number;
-  private readonly raw: RawBody;
-  private json: string | null = null;
-
-  constructor(source: Telemetry, index: number, vc: readonly number[], wallMs: number, raw: RawBody) {
-    this.source = source;
-    this.index = index;
-    this.vc = vc;
-    this.wallMs = wallMs;
-    this.raw = raw;
+  private other(body: TelemetryBehaviour | TelemetryFault): void {
+    const index = this.clock.tick();
+    const log = this.begin(KIND.other, index, null);
+    if (!log) return;
+    log.str(JSON.stringify(body));
+    this.copy(log);
   }
 
-  /** The event as the room sees it (through the wire form, as an observer would). */
-  toEvent(): TelemetryEvent {
-    const { replica, incarnationText } = this.source;
-    return expandWireEvents(replica, incarnationText, [JSON.parse(this.toJson())])[0]!;
+  /** Start an event in the first subscriber's buffer (null: nobody subscribes). */
+  private begin(kind: number, index: number, vc: readonly number[] | null): ByteLog | null {
+    const first = this.queues[0];
+    if (!first) return null;
+    const log = first.reserve();
+    log.byte(kind);
+    log.varint(index);
+    const clock = vc ?? this.clock.entriesView;
+    for (let i = 0; i < clock.length; i++) log.varint(clock[i]!);
+    log.varint(Math.max(0, Math.floor(this.wallMs())));
+    return log;
   }
 
-  /** The event's wire form as JSON (telemetry-wire.ts), built once. */
-  toJson(): string {
-    this.json ??= this.fastJson() ?? JSON.stringify(this.wire());
-    return this.json;
-  }
-
-  /** The receive's message id, `${sender}.${incarnation}.${index}` from the sender's trace (0: a REQUEST's). */
-  private receiveId(): string | 0 {
-    const raw = this.raw;
-    if (raw.kind !== 'receive' || raw.msgId === null) return 0;
-    if (typeof raw.msgId === 'string') return raw.msgId;
-    return replicaMessageId(raw.from as number, incarnationText(raw.msgId.incarnation), raw.msgId.index);
-  }
-
-  /**
-   * The messages a busy replica logs most, written without JSON.stringify: numbers, hex digests and
-   * ids made of those need no escaping (a client id is quoted by JSON.stringify alone).
-   */
-  private fastJson(): string | null {
-    const raw = this.raw;
-    if (raw.kind !== 'send' && raw.kind !== 'receive') return null;
-    const m = raw.message;
-    const head = `${this.index},[${numbers(this.vc)}],${this.wallMs}`;
-    const sent = raw.kind === 'send';
-    const peer = sent
-      ? typeof raw.to === 'string'
-        ? JSON.stringify(raw.to)
-        : `[${numbers(raw.to)}]`
-      : typeof raw.from === 'string'
-        ? JSON.stringify(raw.from)
-        : raw.from;
-    const id = sent ? '0' : `"${this.receiveId()}"`;
-    switch (m.type) {
-      case 'prepare':
-      case 'commit':
-        return `[${head},${sent ? 0 : 1},${peer},${id},${typeIndex(m.type)},${m.view},${m.seq},"${m.digest.slice(0, DIGEST_CHARS)}",0,0]`;
-      case 'pre-prepare':
-        if (sent) return null;
-        return `[${head},1,${peer},${id},${typeIndex(m.type)},${m.view},${m.seq},"${m.digest.slice(0, DIGEST_CHARS)}",0,0]`;
-      case 'request':
-        if (sent || raw.msgId !== null) return null;
-        return `[${head},1,${peer},0,${typeIndex(m.type)},null,null,null,[${JSON.stringify(requestKey(m.client, m.timestamp))}],0]`;
-      default:
-        return null;
-    }
-  }
-
-  private wire(): unknown[] {
-    const raw = this.raw;
-    const head = [this.index, this.vc, this.wallMs];
-    switch (raw.kind) {
-      case 'send':
-        return [...head, 0, raw.to, 0, ...messageFields(raw.message, true)];
-      case 'receive':
-        return [...head, 1, raw.from, this.receiveId(), ...messageFields(raw.message, false)];
-      case 'replies': {
-        // Client ids of one node share its peer id: only what follows it travels (`/j:timestamp`).
-        const node = raw.node;
-        const rest = raw.replies.map((r) =>
-          r.client.startsWith(node)
-            ? `${r.client.slice(node.length)}:${r.timestamp}`
-            : `=${requestKey(r.client, r.timestamp)}`,
-        );
-        return [...head, 4, node, raw.replies[0]!.view, rest];
-      }
-      case 'state':
-        return [...head, 2, stateOf(raw.event)];
-      case 'body':
-        return [...head, 3, raw.body];
-    }
+  /** The event just written, into every other subscriber's buffer. */
+  private copy(log: ByteLog): void {
+    for (let i = 1; i < this.queues.length; i++) log.copyLastTo(this.queues[i]!.reserve(false));
   }
 }
 
 /**
  * One subscriber's events, oldest first, at most `max`: when full, a new event pushes the oldest out
- * and counts it as lost; `take` hands out the events and the count lost since the last take.
+ * and counts it as lost; `take` hands out the oldest as one frame's bytes and the count lost before them.
  */
 export class TelemetryQueue {
+  private readonly source: Telemetry;
   private readonly max: number;
   private readonly onClose: () => void;
-  private ring: (PendingEvent | undefined)[];
-  private head = 0;
-  private size = 0;
+  private readonly log = new ByteLog();
   private lost = 0;
 
-  constructor(max: number, onClose: () => void = () => {}) {
+  constructor(source: Telemetry, max: number, onClose: () => void = () => {}) {
+    this.source = source;
     this.max = Math.max(1, max);
-    this.ring = new Array<PendingEvent | undefined>(Math.min(this.max, 1024));
     this.onClose = onClose;
   }
 
   get length(): number {
-    return this.size;
+    return this.log.count;
   }
 
-  push(event: PendingEvent): void {
-    if (this.size === this.max) {
-      this.head = (this.head + 1) % this.ring.length;
-      this.size--;
+  /** Events dropped since the last take. */
+  get lostSinceTake(): number {
+    return this.lost;
+  }
+
+  /** Room for one more event (the oldest goes, and counts as lost, when full); `begin` it unless copying. */
+  reserve(begin = true): ByteLog {
+    if (this.log.count >= this.max) {
+      this.log.dropOldest();
       this.lost++;
-    } else if (this.size === this.ring.length) this.grow();
-    this.ring[(this.head + this.size) % this.ring.length] = event;
-    this.size++;
+    }
+    if (begin) this.log.begin();
+    return this.log;
   }
 
-  /** Up to `count` of the oldest events, and how many were lost (dropped unseen) before them. */
-  take(count = Infinity): { events: PendingEvent[]; lost: number } {
-    const n = Math.min(count, this.size);
-    const events: PendingEvent[] = [];
-    for (let i = 0; i < n; i++) {
-      const at = (this.head + i) % this.ring.length;
-      events.push(this.ring[at]!);
-      this.ring[at] = undefined;
-    }
-    this.head = (this.head + n) % this.ring.length;
-    this.size -= n;
+  /** Up to `count` of the oldest events as one frame (telemetry-binary.ts), with how many were lost before them. */
+  takeFrame(count = Infinity): { frame: Uint8Array; events: number; lost: number } | null {
+    if (this.log.count === 0 && this.lost === 0) return null;
+    const { bytes, count: taken } = this.log.take(count);
     const lost = this.lost;
     this.lost = 0;
-    return { events, lost };
+    const { replica, n, incarnation } = this.source;
+    return { frame: eventsFrame(replica, n, incarnation, lost, taken, bytes), events: taken, lost };
+  }
+
+  /** The oldest events as the room sees them (tests, and the simulated room). */
+  take(count = Infinity): { events: TelemetryEvent[]; lost: number } {
+    const taken = this.takeFrame(count);
+    if (!taken) return { events: [], lost: 0 };
+    const decoded = decodeEventsFrame(taken.frame);
+    return { events: decoded?.events ?? [], lost: taken.lost };
   }
 
   close(): void {
     this.onClose();
-  }
-
-  private grow(): void {
-    const bigger = new Array<PendingEvent | undefined>(Math.min(this.max, this.ring.length * 2));
-    for (let i = 0; i < this.size; i++) bigger[i] = this.ring[(this.head + i) % this.ring.length];
-    this.ring = bigger;
-    this.head = 0;
   }
 }
 
@@ -336,50 +284,98 @@ export function incarnationText(incarnation: number): string {
   return name;
 }
 
-/** Numbers joined by commas (a clock, a list of replica ids), without Array.join's generic path. */
-function numbers(values: readonly number[]): string {
-  let out = values.length > 0 ? String(values[0]) : '';
-  for (let i = 1; i < values.length; i++) out += `,${values[i]}`;
-  return out;
-}
-
-function namedRequests(requests: readonly { client: string; timestamp: number }[]): string[] {
-  return requests.slice(0, REQUESTS_NAMED_MAX).map((r) => requestKey(r.client, r.timestamp));
-}
-
 /**
- * A message's fields on the wire (telemetry-wire.ts). A PRE-PREPARE names its batch's requests on the
- * primary's send only (its receives pair with it by id): batches are large, receives many. Only the
- * rarer messages carry their description; the observer rebuilds the others' from the fields.
+ * A message's fields. A PRE-PREPARE names its batch's requests on the primary's send only (its
+ * receives pair with it by id): batches are large, receives many. Only the rarer messages carry their
+ * description; the observer rebuilds the others' from the fields.
  */
-export function messageFields(message: Message, sent: boolean): WireFields {
-  const t = typeIndex(message.type);
-  const digest = (d: string): string => d.slice(0, DIGEST_CHARS);
+function writeFields(log: ByteLog, message: Message, sent: boolean): void {
+  let view: number | null = null;
+  let seq: number | null = null;
+  let digest: string | null = null;
+  let text = '';
   switch (message.type) {
     case 'request':
-      return [t, null, null, null, [requestKey(message.client, message.timestamp)], 0];
-    case 'reply':
-      return [t, message.view, null, null, [requestKey(message.client, message.timestamp)], 0];
-    case 'pre-prepare':
-      return [t, message.view, message.seq, digest(message.digest), sent ? namedRequests(message.requests) : 0, 0];
+      log.nullable(null);
+      log.nullable(null);
+      log.digest(null);
+      log.varint(1);
+      log.str(`${message.client}:${message.timestamp}`);
+      log.str('');
+      return;
+    case 'pre-prepare': {
+      log.nullable(message.view);
+      log.nullable(message.seq);
+      log.digest(message.digest);
+      const k = sent ? Math.min(message.requests.length, REQUESTS_NAMED_MAX) : 0;
+      log.varint(k);
+      for (let i = 0; i < k; i++) log.str(`${message.requests[i]!.client}:${message.requests[i]!.timestamp}`);
+      log.str('');
+      return;
+    }
     case 'prepare':
     case 'commit':
-      return [t, message.view, message.seq, digest(message.digest), 0, 0];
+      view = message.view;
+      seq = message.seq;
+      digest = message.digest;
+      break;
+    case 'reply':
+      view = message.view;
+      break;
     case 'checkpoint':
-      return [t, null, message.seq, digest(message.stateDigest), 0, 0];
+      seq = message.seq;
+      digest = message.stateDigest;
+      break;
     case 'state-chunk':
-      return [t, null, message.seq, digest(message.stateDigest), 0, describeMessage(message)];
+      seq = message.seq;
+      digest = message.stateDigest;
+      text = describeMessage(message);
+      break;
     case 'view-change':
-      return [t, message.newView, message.stableSeq, null, 0, describeMessage(message)];
+      view = message.newView;
+      seq = message.stableSeq;
+      text = describeMessage(message);
+      break;
     case 'new-view':
-      return [t, message.view, null, null, 0, describeMessage(message)];
+      view = message.view;
+      text = describeMessage(message);
+      break;
     case 'fetch-batch':
     case 'batch':
-      return [t, null, message.seq, digest(message.digest), 0, describeMessage(message)];
+      seq = message.seq;
+      digest = message.digest;
+      text = describeMessage(message);
+      break;
     case 'fetch-state':
-      return [t, null, message.seq, null, 0, describeMessage(message)];
+      seq = message.seq;
+      text = describeMessage(message);
+      break;
     case 'status':
-      return [t, message.view, null, null, 0, describeMessage(message)];
+      view = message.view;
+      text = describeMessage(message);
+      break;
+  }
+  log.nullable(view);
+  log.nullable(seq);
+  log.digest(digest);
+  log.varint(0);
+  log.str(text);
+}
+
+/** What a state event says beyond its type, view, sequence number and digest (JSON; '' for the frequent ones). */
+function extraOf(state: TelemetryState): string {
+  switch (state.type) {
+    case 'pre-prepared':
+    case 'prepared':
+    case 'committed-local':
+    case 'executed':
+    case 'executed-tentatively':
+    case 'checkpoint':
+      return '';
+    default: {
+      const { kind: _kind, type: _type, view: _view, seq: _seq, digest: _digest, ...extra } = state;
+      return JSON.stringify(extra);
+    }
   }
 }
 
