@@ -69,7 +69,7 @@ describe('ReplicaActivity', () => {
     activity.onEvent(0, 1, {
       type: 'view-change-started',
       newView: 1,
-      reason: 'request timer expired',
+      reason: 'request timer expired (c=alice t=1, not in our log, executed here up to 0)',
       timeoutTicks: 100,
     });
     activity.onEvent(0, 1, { type: 'state-transfer-completed', seq: 64, stateDigest: 'd' });

@@ -190,7 +190,7 @@ export class Replica {
    * and only on evidence that the request executed elsewhere — otherwise a primary that keeps f+1
    * backups just ahead of the one whose timer expires could censor a client for ever (issue 12).
    */
-  private readonly setAside = new Map<string, number>();
+  private readonly setAside = new Map<string, { times: number; total: number; executed: number }>();
   /** Per peer, the tick of our last answer to its STATUS and to its FETCH-STATE (bounded answers, issue 18). */
   private readonly answeredStatusAt = new Map<ReplicaId, number>();
   private readonly answeredFetchStateAt = new Map<ReplicaId, number>();
@@ -377,7 +377,7 @@ export class Replica {
       const cutOff = this.cutOff();
       if (this.status === 'normal') {
         if (cutOff || this.timedRequestExecutedElsewhere()) this.restartRequestTimer();
-        else this.startViewChange(this.view + 1, 'request timer expired');
+        else this.startViewChange(this.view + 1, `request timer expired (${this.describeTimed()})`);
       } else if (cutOff || this.peersNormalIn(this.view) >= this.q.weak) {
         // Or f+1 peers (one of them correct) work normally in the view we wait for: its NEW-VIEW exists
         // and we missed it (say, our outbound link came back after theirs). They relay it when our STATUS
@@ -1281,24 +1281,43 @@ export class Replica {
   }
 
   /**
-   * The timed request sits in our log at n, and f+1 peers (one of them correct) say they executed n in
-   * this view: it executed there, and we are only catching up — a VIEW-CHANGE from us alone could not
-   * move the others. Then the timer may be set aside, at most SET_ASIDE_MAX times for one request. Not
-   * on weaker evidence (peers that are merely ahead of us): a primary that keeps f+1 backups just ahead
-   * of the one whose timer expires, and never orders one client's request, would censor it for ever
-   * (issue 12); after the bound, the timer fires whatever peers say, so §4.5's liveness argument holds.
+   * Whether the expired request timer may be set aside: we are catching up, and a VIEW-CHANGE from us
+   * alone could not move the others (f+1 are needed) but would strand us in a view nobody else enters
+   * (seen on the network-namespace LAN). Evidence of catching up: the timed request sits in our log at
+   * n and f+1 peers in our view (one of them correct) report having executed n — or, weaker, f+1
+   * peers report having executed more than we have (the request may not have reached our log yet: an
+   * old primary back from a cut link). Either way at most SET_ASIDE_MAX times in a row without
+   * executing anything in between, and SET_ASIDE_TOTAL_MAX times in all. Unbounded, the weaker
+   * evidence let a primary that keeps f+1 backups just ahead of the one whose timer expires next, and
+   * never orders one client's request, censor that client for ever (issue 12); bounded, the timer
+   * fires within SET_ASIDE_TOTAL_MAX timeouts whatever peers say, so §4.5's liveness argument holds.
    */
   private timedRequestExecutedElsewhere(): boolean {
     const key = this.timedRequest;
-    const seq = key === null ? undefined : this.inLog.get(key);
-    if (key === null || seq === undefined) return false;
-    const times = this.setAside.get(key) ?? 0;
-    if (times >= SET_ASIDE_MAX) return false;
-    let executed = 0;
-    for (const peer of this.peerNormal.values()) if (peer.view === this.view && peer.executed >= seq) executed++;
-    if (executed < this.q.weak) return false;
-    this.setAside.set(key, times + 1);
+    if (key === null) return false;
+    const last = this.setAside.get(key) ?? { times: 0, total: 0, executed: this.lastExecuted };
+    const times = this.lastExecuted > last.executed ? 0 : last.times;
+    if (times >= SET_ASIDE_MAX || last.total >= SET_ASIDE_TOTAL_MAX) return false;
+    const seq = this.inLog.get(key);
+    let executedIt = 0;
+    let ahead = 0;
+    for (const peer of this.peerNormal.values()) {
+      if (peer.view !== this.view) continue;
+      if (seq !== undefined && peer.executed >= seq) executedIt++;
+      if (peer.executed > this.lastExecuted) ahead++;
+    }
+    if (executedIt < this.q.weak && ahead < this.q.weak) return false;
+    this.setAside.set(key, { times: times + 1, total: last.total + 1, executed: this.lastExecuted });
     return true;
+  }
+
+  /** The request the timer ran for, for the reason of a VIEW-CHANGE: its client, timestamp, and where it is in our log. */
+  private describeTimed(): string {
+    const key = this.timedRequest;
+    const req = key === null ? undefined : this.waiting.get(key);
+    if (!key || !req) return 'no request';
+    const seq = this.inLog.get(key);
+    return `c=${req.client} t=${req.timestamp}, ${seq === undefined ? 'not in our log' : `at n=${seq} in our log`}, executed here up to ${this.lastExecuted}`;
   }
 
   /**
@@ -1824,8 +1843,10 @@ const RECENT_NEW_VIEWS = 4;
 const READS_HELD_MAX = 4096;
 /** Log entries re-sent per STATUS, lowest first. */
 const RETRANSMIT_ENTRIES_MAX = 64;
-/** Times a request's view-change timer may be set aside while the replica catches up (timedRequestExecutedElsewhere). */
+/** Times in a row a request's view-change timer may be set aside without executing anything (timedRequestExecutedElsewhere). */
 const SET_ASIDE_MAX = 2;
+/** Times in all, progress or not: a bound on how long one request can wait on evidence (a censoring primary's reach). */
+const SET_ASIDE_TOTAL_MAX = 16;
 /**
  * Q claims kept per sequence number. Each view pre-prepares at most one digest per sequence number,
  * so more than this many only arise from a run of faulty primaries; the highest views are the ones
