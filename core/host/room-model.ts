@@ -625,8 +625,7 @@ export class RoomModel {
   private viewChangeStarted(view: number, replica: number, reason: string, at: number): void {
     const episode = this.episodeOf(view);
     const n = this.size ?? 1;
-    const waiting = reason === 'request timer expired' ? this.pendingOf(replica).keys().next().value : undefined;
-    const why = waiting ? `${reason} (it was waiting for request ${shortRequest(waiting)})` : reason;
+    const why = this.explainReason(replica, reason);
     const vote = episode.votes.get(replica);
     episode.votes.set(replica, { replicaId: replica, reason: why, message: vote?.message ?? null, at: vote?.at ?? at });
     episode.steps.push({
@@ -634,6 +633,21 @@ export class RoomModel {
       at,
       text: `r${replica} stops trusting primary r${(view - 1 + n) % n} and moves to view ${view}: ${why}`,
     });
+  }
+
+  /**
+   * A VIEW-CHANGE's reason as the room tells it. The replica names the request its timer ran for
+   * ("request timer expired (c=… t=…, not in our log, executed here up to 5)"); an older replica only
+   * says "request timer expired", and the room names the oldest request it saw reach that replica.
+   */
+  private explainReason(replica: number, reason: string): string {
+    const named = /^request timer expired \(c=(.+?) t=(\d+), (.*)\)$/.exec(reason);
+    if (named) {
+      const detail = named[3]!.replace('our log', 'its log').replace('executed here', 'it executed');
+      return `request timer expired (it was waiting for request ${shortRequest(`${named[1]}:${named[2]}`)}: ${detail})`;
+    }
+    const waiting = reason === 'request timer expired' ? this.pendingOf(replica).keys().next().value : undefined;
+    return waiting ? `${reason} (it was waiting for request ${shortRequest(waiting)})` : reason;
   }
 
   private viewChangeSent(view: number, replica: number, text: string, at: number): void {
