@@ -29,7 +29,8 @@ describe('the simulated room', () => {
     // The replicas name the request their timer ran for; the room says it in its own words.
     const timed = episode.votes.filter((v) => v.reason.startsWith('request timer expired'));
     expect(timed.length).toBeGreaterThan(0);
-    for (const vote of timed) expect(vote.reason).toMatch(/it was waiting for request \S+:\d+: .*it executed up to \d+\)$/);
+    for (const vote of timed)
+      expect(vote.reason).toMatch(/it was waiting for request \S+:\d+: .*it executed up to \d+\)$/);
   });
 
   it('f+1 colluding equivocators: the checker names the violation and the coalition', () => {
