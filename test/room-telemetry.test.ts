@@ -12,6 +12,7 @@ import { RoomHost } from '../core/host/room-host.ts';
 import type { RoomEvent, RoomState } from '../core/host/room-types.ts';
 import { happenedBefore } from '../core/host/telemetry-events.ts';
 import { eventually, startCluster, waitForRoster, type TestCluster } from './helpers/hostile-kit.ts';
+import { receivesAndUnpaired } from './helpers/room-process.ts';
 
 const N = 4;
 let cluster: TestCluster;
@@ -59,6 +60,10 @@ describe('the room on a four-replica cluster on loopback', () => {
       'four replicas in the room',
     );
     expect(Date.now() - started).toBeLessThan(10_000);
+    // Messages in flight while the room subscribed have no send in it: judge those sent from here on.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await poll();
+    const since = cursor;
     for (let i = 0; i < 6; i++) await hosts[i % N]!.submit({ kind: 'write', path: `/room${i}`, text: String(i) });
     const state = await eventually(
       async () => {
@@ -70,11 +75,10 @@ describe('the room on a four-replica cluster on loopback', () => {
       15_000,
       'six rows executed everywhere',
     );
-    const sends = new Map(events.flatMap((e) => (e.body.kind === 'send' ? [[e.body.msgId, e] as const] : [])));
-    const receives = events.filter((e) => e.body.kind === 'receive' && e.body.msgId.includes('.'));
+    const { receives, unpaired } = await receivesAndUnpaired(events, poll, since);
     expect(receives.length).toBeGreaterThan(50);
-    const unpaired = receives.filter((e) => e.body.kind === 'receive' && !sends.has(e.body.msgId));
     expect(unpaired).toEqual([]);
+    const sends = new Map(events.flatMap((e) => (e.body.kind === 'send' ? [[e.body.msgId, e] as const] : [])));
     for (const receive of receives) {
       const send = sends.get((receive.body as { msgId: string }).msgId)!;
       expect(happenedBefore(send.vc, receive.vc)).toBe(true);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectLabApi, type LabApiConnection } from '../../core/host/api-client.ts';
+import type { RoomEvent } from '../../core/host/room-types.ts';
 import { forEachLine } from '../../core/process/lines.ts';
 
 const MAIN = fileURLToPath(new URL('../../core/cli/main.ts', import.meta.url));
@@ -50,5 +51,29 @@ export class RoomProcess {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     });
+  }
+}
+
+/**
+ * The replica-to-replica receives the room took in after `since` (a room cursor) and those of them
+ * whose send it never took in within `timeoutMs`, polling meanwhile (`poll` appends to `events`).
+ * Each replica's feed flushes every 100 ms on its own clock, so a receive may reach the room a flush
+ * before its send: unpaired means never followed by its send. `since` should be some time after the
+ * room subscribed to every replica: a message sent before that has no send in the room to pair with.
+ */
+export async function receivesAndUnpaired(
+  events: readonly RoomEvent[],
+  poll: () => Promise<unknown>,
+  since: number,
+  timeoutMs = 5_000,
+): Promise<{ receives: RoomEvent[]; unpaired: RoomEvent[] }> {
+  const receives = events.filter((e) => e.at > since && e.body.kind === 'receive' && /^\d+\./.test(e.body.msgId));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const sends = new Set(events.flatMap((e) => (e.body.kind === 'send' ? [e.body.msgId] : [])));
+    const unpaired = receives.filter((e) => e.body.kind === 'receive' && !sends.has(e.body.msgId));
+    if (unpaired.length === 0 || Date.now() >= deadline) return { receives, unpaired };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await poll();
   }
 }
