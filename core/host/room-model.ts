@@ -22,6 +22,7 @@ import type {
   ViewChangeEpisode,
   ViewChangeVote,
 } from './room-types.ts';
+import { DIGEST_CHARS } from './telemetry-binary.ts';
 import type { TelemetryEvent, TelemetryHello } from './telemetry-events.ts';
 
 /** Events the room keeps for the diagram (the oldest go first). */
@@ -126,7 +127,7 @@ export class RoomModel {
 
   constructor(options: RoomModelOptions = {}) {
     this.now = options.now ?? (() => performance.now());
-    this.nullDigest = options.nullDigest ?? null;
+    this.nullDigest = options.nullDigest === undefined ? null : short(options.nullDigest);
     this.eventsKept = options.eventsKept ?? ROOM_EVENTS_KEPT;
   }
 
@@ -359,6 +360,7 @@ export class RoomModel {
     at: number,
   ): void {
     if (view === null || seq === null || digest === null) return;
+    digest = short(digest);
     const key = `${type}|${sender}|${view}|${seq}`;
     let digests = this.votes.get(key);
     if (!digests) {
@@ -403,6 +405,7 @@ export class RoomModel {
     digest: string | null,
     view: number | null,
   ): void {
+    digest = digest === null ? null : short(digest);
     const cells = this.seqRecord(seq).cells;
     const cell = cells.get(replica);
     const newerView = view !== null && cell?.view !== null && cell !== undefined && view > (cell.view ?? -1);
@@ -416,11 +419,13 @@ export class RoomModel {
   }
 
   private setExecuted(seq: number, replica: number, digest: string, at: number): void {
+    digest = short(digest);
     const executed = this.seqRecord(seq).executed;
     if (!executed.has(replica) || at > 0) executed.set(replica, { digest, at: at || executed.get(replica)?.at || 0 });
   }
 
   private setCheckpoint(seq: number, replica: number, digest: string, at: number): void {
+    digest = short(digest);
     const checkpoint = this.seqRecord(seq).checkpoint;
     if (!checkpoint.has(replica) || at > 0) checkpoint.set(replica, { digest, at });
   }
@@ -690,7 +695,7 @@ export class RoomModel {
     const r = event.replica;
     if (!episode.installedBy.includes(r)) episode.installedBy.push(r);
     if (!episode.newView && body.minSeq !== undefined && body.maxSeq !== undefined) {
-      const order = (body.order ?? []).map((o) => ({ ...o, isNull: o.digest === this.nullDigest }));
+      const order = (body.order ?? []).map((o) => ({ ...o, isNull: short(o.digest) === this.nullDigest }));
       episode.newView = { at: event.at, minSeq: body.minSeq, maxSeq: body.maxSeq, order };
       const real = order.filter((o) => !o.isNull).map((o) => `n=${o.seq}`);
       const nulls = order.filter((o) => o.isNull).map((o) => `n=${o.seq}`);
@@ -799,6 +804,15 @@ export class RoomModel {
 }
 
 /** `client:timestamp` with the client's peer id cut to its tail (what differs). */
+/**
+ * A digest as the room compares it: its first DIGEST_CHARS hex digits, which is all the events carry
+ * (telemetry-binary.ts), while snapshots carry the whole digest. Compared whole, the same batch from a
+ * snapshot and from an event would differ.
+ */
+function short(digest: string): string {
+  return digest.length > DIGEST_CHARS ? digest.slice(0, DIGEST_CHARS) : digest;
+}
+
 export function shortRequest(request: string): string {
   const at = request.lastIndexOf(':');
   const client = request.slice(0, at);
