@@ -51,6 +51,22 @@ describe('the room diagram layout', () => {
     expect(layout.nodes.find((n) => n.type === 'commit')?.unpaired).toBe(true);
   });
 
+  it('gives every arrow its own key, even a REQUEST the client sent again to the same replica', () => {
+    const again = ev(0, [5, 2], {
+      kind: 'receive',
+      msgId: 'req:c:1',
+      from: 'c',
+      type: 'request',
+      seq: null,
+      ...msg,
+      requests: ['c:1'],
+    });
+    const layout = layoutSpaceTime([...run(), again], 2);
+    expect(layout.edges.filter((e) => e.type === 'request')).toHaveLength(2);
+    const keys = layout.edges.map((e) => e.key);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
   it("draws clients' lanes from the replicas' receives and replies", () => {
     const layout = layoutSpaceTime(run(), 2);
     expect(layout.lanes.map((l) => l.label)).toEqual(['r0', 'r1', 'c c']);

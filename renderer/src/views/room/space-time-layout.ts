@@ -207,6 +207,8 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
   const edges: DiagramEdge[] = [];
   let receivesWithoutSend = 0;
   let paired = 0;
+  // An edge's key is unique: the diagram's v-for is keyed by it, and a duplicate leaves a stale arrow
+  // behind when the filter changes (a client's retransmitted REQUEST reaches the same replica twice).
   const edge = (from: DiagramNode, to: DiagramNode, key: string): void => {
     edges.push({
       key,
@@ -223,7 +225,7 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
     const send = sends.get(msgId);
     if (send) {
       paired++;
-      for (const receive of receives) edge(send, receive, `${msgId}>${receive.lane}`);
+      for (const receive of receives) edge(send, receive, `${msgId}>${receive.key}`);
       continue;
     }
     if (msgId.startsWith('req:')) {
@@ -244,7 +246,7 @@ export function layoutSpaceTime(events: readonly RoomEvent[], n: number, filter:
       };
       nodes.push(from);
       paired++;
-      for (const receive of receives) edge(from, receive, `${msgId}>${receive.lane}`);
+      for (const receive of receives) edge(from, receive, `${msgId}>${receive.key}`);
     } else receivesWithoutSend += receives.length;
   }
   for (const [msgId, send] of sends) {
