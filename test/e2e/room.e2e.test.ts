@@ -188,7 +188,19 @@ describe.skipIf(skipped !== null)(
       for (const id of ['agreement', 'checkpoints', 'views'])
         expect(await checkStatus(page, id), id).not.toBe('violated');
       expect(await checkStatus(page, 'assumption')).toBe('ok');
+      // The diagram filtered to VIEW-CHANGE: the backups' votes, each a paired arrow, and nothing else.
+      await page.getByTestId('room-filter-type').selectOption('view-change');
+      await eventually(
+        async () => ((await page.getByTestId('room-arrow').count()) >= 6 ? true : undefined),
+        10_000,
+        'VIEW-CHANGE arrows in the diagram',
+      );
+      const strokes = await page
+        .getByTestId('room-arrow')
+        .evaluateAll((paths) => paths.map((p) => p.getAttribute('stroke')));
+      expect(new Set(strokes)).toEqual(new Set(['#dc2626']));
       await shoot(page, 'room-view-change');
+      await page.getByTestId('room-filter-type').selectOption('');
     }, 90_000);
 
     it('f+1 colluding equivocators (simulated): the checker names the violation and the coalition', async () => {
