@@ -34,8 +34,12 @@ export default defineConfig({
       // Dependencies stay external and are loaded from node_modules at run time.
       externalizeDeps: true,
       rolldownOptions: {
-        input: { index: resolve(root, 'electron/main/index.ts') },
-        output: { format: 'es', entryFileNames: '[name].js' },
+        // Main, and the lab process it forks as a utility process (the replica runs there, not in main).
+        input: {
+          index: resolve(root, 'electron/main/index.ts'),
+          'lab-process': resolve(root, 'electron/lab-process/index.ts'),
+        },
+        output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
       },
     },
   },

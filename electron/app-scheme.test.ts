@@ -103,13 +103,57 @@ function fakeBridgeScript(): string {
   return `window.pbftLab = {
     version: async () => '0.0.0-scheme-test',
     snapshot: async () => (${snapshot}),
-    subscribe: () => () => {},
+    subscribeBatches: () => () => {},
     submit: async () => { throw new Error('not in this test'); },
     fault: async () => { throw new Error('not in this test'); },
     revokeClient: async () => {},
     behaviours: async () => (${behaviours}),
     setBehaviour: async (id) => id,
     room: async () => { throw new Error('not in this test'); },
+  };`;
+}
+
+/** What the preload exposes for the start screen, faked: no cluster yet, two seen on the LAN. */
+function fakeAppBridgeScript(): string {
+  const machine = (peer: string, ip: string) => ({
+    peerId: peer,
+    role: 'forming',
+    addresses: [`/ip4/${ip}/tcp/4001/p2p/${peer}`],
+    lastHeardMsAgo: 300,
+  });
+  const state = {
+    phase: 'choose',
+    cluster: null,
+    joinCode: null,
+    fingerprint: null,
+    error: null,
+    previous: null,
+    lan: {
+      clusters: [
+        {
+          cluster: 'room-101',
+          size: 4,
+          fingerprint: '099b930e',
+          members: 2,
+          formed: false,
+          machines: [
+            machine('12D3KooWA1nBuQJ2pCC3YtLdnWKL2L6SgCcpRZFkPR3dTgz6Vr8A', '10.0.0.5'),
+            machine('12D3KooWB2nBuQJ2pCC3YtLdnWKL2L6SgCcpRZFkPR3dTgz6Vr8B', '10.0.0.6'),
+          ],
+        },
+        { cluster: 'evening', size: 7, fingerprint: 'ffff0000', members: 7, formed: true, machines: [] },
+      ],
+      error: null,
+    },
+    dataDirRoot: '/home/student/.config/PBFT Lab/clusters',
+  };
+  return `window.pbftLabApp = {
+    state: async () => (${JSON.stringify(state)}),
+    createCluster: async () => { throw new Error('not in this test'); },
+    joinCluster: async () => { throw new Error('not in this test'); },
+    rejoin: async () => { throw new Error('not in this test'); },
+    changeCluster: async () => { throw new Error('not in this test'); },
+    chooseDataDir: async () => null,
   };`;
 }
 
@@ -167,6 +211,29 @@ describe.skipIf(skipped !== null)(
       // A path out of the renderer directory is refused by the handler, as the page sees it.
       const status = await page.evaluate(`fetch('/..%2F..%2Fpackage.json').then((r) => r.status)`);
       expect(status).toBe(400);
+      await page.close();
+    });
+
+    it('shows the start screen on the app bridge: the LAN list, the forms, no error and no CSP report', async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      await page.addInitScript({ content: fakeBridgeScript() });
+      await page.addInitScript({ content: fakeAppBridgeScript() });
+      await page.goto(`${base}/index.html`);
+      await page.getByTestId('start-screen').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('lan-cluster').count()).toBe(2);
+      expect(await page.getByTestId('lan-cluster').first().textContent()).toContain('2 of 4 so far');
+      await page.getByTestId('lan-pick').first().click();
+      await page.getByTestId('join-code').fill('D4E6-85K1-ZKF9-8VSJ-TNFC-FX2X-XVRD-SNJB-6AKQ-YYDE-C4EQ-EJX6-A7TW-DJZZ');
+      await mkdir(join(projectDir, 'test-results'), { recursive: true });
+      await page.screenshot({ path: join(projectDir, 'test-results', 'start-screen.png') });
+      // No dashboard behind it: the page made no LabApi call while no cluster runs.
+      expect(await page.getByTestId('dashboard-title').count()).toBe(0);
+      expect(problems).toEqual([]);
       await page.close();
     });
   },

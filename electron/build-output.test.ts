@@ -7,22 +7,23 @@
  *   (electron-builder ships `dependencies` only: a devDependency or a merely transitive package
  *   would be missing, or there by luck, in the installed app);
  * - the preload requires nothing but `electron` (a sandboxed preload can require nothing else);
+ * - the main process loads no libp2p: the replica runs in the lab process (a utility process);
  * - the main bundle runs under Node, with `electron` stubbed (test-support/electron-stub.ts):
  *   it registers app:// as privileged before `ready` and serves the renderer directory on it (and
  *   nothing outside), loads the window from app://, refuses navigation, redirects, new windows,
- *   webviews and every permission, starts a real ReplicaHost, answers IPC, forwards events and
- *   stops the host before quitting.
+ *   webviews and every permission but the clipboard write its own page needs, forks the lab process
+ *   (a real ReplicaHost in it), answers IPC through it, forwards events and stops it before quitting.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
-import { build as viteBuild, parseAst } from 'vite';
-import type { InlineConfig } from 'vite';
-import { resolveConfig } from 'electron-vite';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseAst } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataDir } from '../core/host/storage.ts';
+import { buildApp, StubApp, type BuiltApp } from '../test/helpers/stub-app.ts';
+import type { SetupState } from './shared/app-setup.ts';
 import type { StubReport } from './test-support/electron-stub.ts';
 
 const projectDir = join(import.meta.dirname, '..');
@@ -32,33 +33,22 @@ const packageJson = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'u
   devDependencies: Record<string, string>;
 };
 
+let built: BuiltApp;
 let scratchDir: string;
 let mainFile: string;
 let preloadFile: string;
 
 beforeAll(async () => {
-  // Inside the project (.cache/ is git-ignored), so bare imports resolve through its node_modules.
-  await mkdir(join(projectDir, '.cache'), { recursive: true });
-  scratchDir = await mkdtemp(join(projectDir, '.cache', 'electron-build-'));
-  const { config } = await resolveConfig({ root: projectDir, logLevel: 'silent' }, 'build', 'production');
-  for (const target of ['main', 'preload'] as const) {
-    const targetConfig = config?.[target] as InlineConfig | undefined;
-    if (!targetConfig?.build) throw new Error(`electron.vite.config.ts has no ${target} build`);
-    targetConfig.build.outDir = join(scratchDir, target);
-    await viteBuild(targetConfig);
-  }
-  mainFile = join(scratchDir, 'main', 'index.js');
-  preloadFile = join(scratchDir, 'preload', 'index.cjs');
-  // A stand-in renderer where main looks for the built one (out/main → out/renderer), for app://.
-  await mkdir(join(scratchDir, 'renderer', 'assets'), { recursive: true });
-  await writeFile(join(scratchDir, 'renderer', 'index.html'), '<!doctype html><title>stub renderer</title>');
-  await writeFile(join(scratchDir, 'renderer', 'assets', 'app.js'), 'export {};');
+  built = await buildApp();
+  scratchDir = built.dir;
+  mainFile = built.mainFile;
+  preloadFile = built.preloadFile;
   // What the app:// handler must never serve: a file beside the renderer directory.
   await writeFile(join(scratchDir, 'package.json'), '{"secret": true}');
 });
 
 afterAll(async () => {
-  if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+  await built?.remove();
 });
 
 /** Every module specifier in a bundle: static and dynamic imports, re-exports, require() calls. */
@@ -103,18 +93,46 @@ describe('package.json', () => {
   });
 });
 
+/** The bare specifiers of a bundle and of the chunks it imports (relative imports followed). */
+async function bareSpecifiers(entry: string, seen = new Set<string>()): Promise<string[]> {
+  if (seen.has(entry)) return [];
+  seen.add(entry);
+  const found: string[] = [];
+  for (const specifier of moduleSpecifiers(await readFile(entry, 'utf8'))) {
+    if (specifier.startsWith('./') || specifier.startsWith('../')) {
+      const chunk = resolve(dirname(entry), specifier);
+      // A chunk must be part of the build, next to main (it ships in out/main).
+      expect(relative(join(scratchDir, 'main'), chunk).startsWith('..')).toBe(false);
+      found.push(...(await bareSpecifiers(chunk, seen)));
+    } else found.push(specifier);
+  }
+  return found;
+}
+
+const isShippable = (s: string): boolean =>
+  s === 'electron' ||
+  (s.startsWith('node:') && builtinModules.includes(s.slice('node:'.length))) ||
+  Object.hasOwn(packageJson.dependencies, packageNameOf(s));
+
 describe('the main bundle', () => {
-  it('imports only electron, Node builtins and package.json dependencies', async () => {
-    const specifiers = moduleSpecifiers(await readFile(mainFile, 'utf8'));
+  it('imports only electron, Node builtins and package.json dependencies, and no libp2p: the replica is not in main', async () => {
+    const specifiers = await bareSpecifiers(mainFile);
     expect(specifiers).toContain('electron');
+    expect(
+      specifiers.filter((s) => !isShippable(s)),
+      'bare builtins, devDependencies or undeclared packages',
+    ).toEqual([]);
+    expect(specifiers.filter((s) => /^(libp2p|@libp2p\/|@chainsafe\/|multicast-dns)/.test(s))).toEqual([]);
+  });
+});
+
+describe('the lab process bundle', () => {
+  it('runs the replica (libp2p, mDNS) and imports no electron: a utility process is Node with a parent port', async () => {
+    const specifiers = await bareSpecifiers(join(scratchDir, 'main', 'lab-process.js'));
     expect(specifiers).toContain('libp2p');
-    const offending = specifiers.filter(
-      (s) =>
-        s !== 'electron' &&
-        !(s.startsWith('node:') && builtinModules.includes(s.slice('node:'.length))) &&
-        !Object.hasOwn(packageJson.dependencies, packageNameOf(s)),
-    );
-    expect(offending, 'relative chunks, bare builtins, devDependencies or undeclared packages').toEqual([]);
+    expect(specifiers).toContain('multicast-dns');
+    expect(specifiers).not.toContain('electron');
+    expect(specifiers.filter((s) => !isShippable(s))).toEqual([]);
   });
 });
 
@@ -132,7 +150,6 @@ function runMain(scenario: string, userDataDir: string, args: string[]): Promise
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PBFT_LAB_STUB_SCENARIO: scenario,
-      PBFT_LAB_STUB_USER_DATA: userDataDir,
       // No mDNS from a test: it would multicast on the machine's real network interface.
       PBFT_LAB_NO_MDNS: '1',
     };
@@ -141,7 +158,13 @@ function runMain(scenario: string, userDataDir: string, args: string[]): Promise
     delete env['PBFT_LAB_SIZE'];
     const child = spawn(
       process.execPath,
-      ['--import', join(import.meta.dirname, 'test-support', 'register-electron-stub.ts'), mainFile, ...args],
+      [
+        '--import',
+        join(import.meta.dirname, 'test-support', 'register-electron-stub.ts'),
+        mainFile,
+        `--user-data-dir=${userDataDir}`,
+        ...args,
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -168,19 +191,33 @@ describe('the main bundle run under Node with electron stubbed', () => {
     run = await runMain('run', userDataDir, [`--cluster=${cluster}`, '--size', '4']);
   });
 
-  it('quits at once when another instance holds the lock', async () => {
-    const { report } = await runMain('second-instance', userDataDir, []);
-    expect(report.calls).toEqual(['app.requestSingleInstanceLock', 'app.quit']);
+  it('takes its user data from --user-data-dir before the lock; a second launch on it says why it quits', async () => {
+    const { report, log } = await runMain('second-instance', userDataDir, []);
+    expect(report.calls).toEqual(['app.setPath userData', 'app.requestSingleInstanceLock', 'app.quit']);
+    expect(report.userData).toBe(userDataDir);
     expect(report.exitCode).toBe(0);
+    expect(log).toContain(`PBFT Lab is already running with the user data in ${userDataDir}`);
+    expect(log).toContain('--user-data-dir DIR');
   });
 
-  it('hosts a replica, answers the dashboard over IPC, and stops the replica before quitting', () => {
+  it('runs the replica in a utility process, answers the dashboard over IPC through it, and stops it before quitting', () => {
     const { report, log } = run;
     expect(report.exitCode, log).toBe(0);
     expect(report.errorBoxes).toEqual([]);
     expect(report.calls).toEqual(
-      expect.arrayContaining(['ipcMain.handle lab:snapshot', 'ipcMain.handle lab:setBehaviour', 'new BrowserWindow']),
+      expect.arrayContaining([
+        'ipcMain.handle lab:snapshot',
+        'ipcMain.handle lab:setBehaviour',
+        'ipcMain.handle app:state',
+        'new BrowserWindow',
+        'utilityProcess.fork',
+      ]),
     );
+    expect(report.utilityProcesses.map((p) => p.modulePath)).toEqual([join(scratchDir, 'main', 'lab-process.js')]);
+    expect(report.replies['state']).toMatchObject({ ok: true, value: { phase: 'running' } });
+    // The replica's own lines (it runs in the lab process) reach the app's output.
+    expect(log).toMatch(/peer 12D3KooW\w+ listening on/);
+    expect(log).toContain('SIGTERM: stopping the replica');
     expect(report.windowOptions).toMatchObject({ webPreferences: { sandbox: true, contextIsolation: true } });
     expect(report.replies['version']).toEqual({ ok: true, value: '0.0.0-stub' });
     expect(report.replies['snapshot.self']).toMatchObject({ cluster, size: 4, f: 1, role: 'forming' });
@@ -243,28 +280,57 @@ describe('the main bundle run under Node with electron stubbed', () => {
       expect(report.hardening['webviewPrevented']).toBe(true);
     });
 
-    it('denies every permission the page checks or requests, and every device, even to the app itself', () => {
+    it('denies every permission and every device, but the clipboard write to the app’s own page (the start screen’s Copy)', () => {
       const permissions = report.hardening['permissionCheck'] as Record<string, unknown>;
       expect(Object.keys(permissions).length).toBeGreaterThan(5);
-      expect(new Set(Object.values(permissions))).toEqual(new Set([false]));
+      const { 'clipboard-sanitized-write': clipboardWrite, ...others } = permissions;
+      expect(clipboardWrite).toBe(true);
+      expect(new Set(Object.values(others))).toEqual(new Set([false]));
       expect(report.hardening['permissionRequest']).toEqual(permissions);
+      const foreign = report.hardening['permissionCheckForeign'] as Record<string, unknown>;
+      expect(new Set(Object.values(foreign))).toEqual(new Set([false]));
+      expect(report.hardening['permissionRequestForeign']).toEqual(foreign);
       expect(report.hardening['devicePermission']).toBe(false);
     });
   });
 
-  it('shows an error box and exits 1 when the data directory belongs to another cluster', async () => {
-    const otherUserData = await mkdtemp(join(scratchDir, 'user-data-'));
-    const other = await openDataDir({ dir: join(otherUserData, 'replica'), cluster: 'evening', size: 7 });
-    await other.close();
-    const { report } = await runMain('start-failure', otherUserData, []);
+  it('shows an error box and exits 1 for a mistyped switch, listing the switches', async () => {
+    const { report } = await runMain('bad-switch', await mkdtemp(join(scratchDir, 'user-data-')), ['--size', '5']);
     expect(report.errorBoxes).toEqual([
-      {
-        title: 'PBFT Lab cannot use its data directory',
-        content: expect.stringContaining('belongs to cluster "evening" of size 7, not cluster "pbft-lab" of size 4'),
-      },
+      { title: 'PBFT Lab: invalid setting', content: expect.stringContaining('--size must be 3f+1') },
     ]);
+    expect(report.errorBoxes[0]!.content).toContain('--cluster-key CODE');
     expect(report.calls).not.toContain('new BrowserWindow');
     expect(report.calls.at(-1)).toBe('app.exit 1');
     expect(report.exitCode).toBe(1);
+  });
+
+  it('shows why on the start screen (no error box, no exit) when the data directory belongs to another cluster', async () => {
+    const otherUserData = await mkdtemp(join(scratchDir, 'user-data-'));
+    const other = await openDataDir({ dir: join(otherUserData, 'replica'), cluster: 'evening', size: 7 });
+    await other.close();
+    const app = new StubApp({
+      mainFile,
+      userDataDir: otherUserData,
+      args: ['--cluster', 'pbft-lab', '--no-mdns'],
+      name: 'app with another cluster’s directory',
+    });
+    app.start();
+    try {
+      const state = await app.waitFor(
+        async () => {
+          const s = await app.call<SetupState>('app:state');
+          return s.phase === 'failed' ? s : undefined;
+        },
+        20_000,
+        'failed',
+      );
+      expect(state.error).toContain('belongs to cluster "evening" of size 7, not cluster "pbft-lab" of size 4');
+      expect(state.error).toContain('choose a data directory of its own');
+      expect(state.cluster).toMatchObject({ cluster: 'pbft-lab', dataDir: join(otherUserData, 'replica') });
+      expect(await app.quit()).toBe(0);
+    } finally {
+      app.kill();
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Networks that block multicast: replicas formed by `--join` only (no mDNS), and a client that knows
  * one replica's address. It learns the roster from f+1 members, reaches them all, and its operations
- * are agreed. Then a replica revokes the client: its requests are refused with a reason.
+ * are agreed. Then one backup revokes the client (an ordered operation): every replica refuses it with
+ * a reason, and its write is executed nowhere.
  */
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,13 +48,20 @@ describe('without multicast: --join only', () => {
     );
   }, 60_000);
 
-  it('a revoked client is refused with a reason', async () => {
-    const primary = (await cluster.hosts[0]!.snapshot()).view!.primary;
-    const roster = (await cluster.hosts[0]!.snapshot()).roster;
-    const primaryHost = cluster.hosts.find((h) => h.peerId === roster[primary])!;
-    await primaryHost.revokeClient(client.peerId);
+  it('a client revoked through one backup is refused by every replica; its write is executed nowhere', async () => {
+    const { roster, view } = await cluster.hosts[0]!.snapshot();
+    const backup = roster[(view!.primary + 1) % roster.length];
+    const backupHost = cluster.hosts.find((h) => h.peerId === backup)!;
+    await backupHost.revokeClient(client.peerId);
+    // The primary never heard of it from its own LabApi: it refuses from the replicated state.
     await expect(
       client.submit({ kind: 'write', path: '/denied', data: text('x') }, { timeoutMs: 30_000 }),
     ).rejects.toThrow(ClientRefusedError);
-  }, 60_000);
+    await expect(client.submit({ kind: 'read', path: '/joined' }, { timeoutMs: 30_000 })).rejects.toThrow(/revoked/);
+    // Ask every replica's own client (ordered, f+1 matching): /denied does not exist anywhere.
+    for (const host of cluster.hosts) {
+      const outcome = await host.submit({ kind: 'stat', path: '/denied' });
+      expect(outcome.result).toMatchObject({ kind: 'error', code: 'NOT_FOUND' });
+    }
+  }, 90_000);
 });

@@ -9,10 +9,12 @@
  *   op     = tag:u8 ...   1 write  path:str data:bytes     4 delete path:str
  *                         2 append path:str data:bytes     5 list   dir:str
  *                         3 read   path:str                6 stat   path:str
+ *                                                         7 revoke client:str
  *   stat   = path:str size:u32 version:u64 modifiedSeq:u64
  *   result = tag:u8 ...   1 written  stat                  4 listing dir:str count:u32 stat*count
  *                         2 data     stat data:bytes       5 stat    stat
  *                         3 deleted  path:str              6 error   code:u8 message:str
+ *                                                         7 revoked client:str
  *
  * `decodeOp` checks structure only (tag, lengths, UTF-8, no trailing bytes); the store checks paths
  * and limits when it executes, so a bad path is a `BAD_PATH` result and bad bytes a `BAD_OP` result.
@@ -28,6 +30,10 @@ export const PATH_COMPONENTS_MAX = 32;
 export const FILE_BYTES_MAX = 1024 * 1024;
 /** Most files the store holds. */
 export const FILES_MAX = 10_000;
+/** Longest client id a revoke may name, in UTF-8 bytes. */
+export const CLIENT_BYTES_MAX = 255;
+/** Most clients the store keeps revoked. */
+export const REVOKED_MAX = 10_000;
 /**
  * Most bytes in all files together (64 MiB). FILES_MAX × FILE_BYTES_MAX would be 10 GiB: more than a
  * replica can snapshot at every checkpoint or send in a state transfer, and an easy way for one
@@ -48,7 +54,14 @@ export type FileOp =
   | { readonly kind: 'delete'; readonly path: string }
   /** Every file beneath `dir` at any depth, sorted by path (UTF-8 byte order). */
   | { readonly kind: 'list'; readonly dir: string }
-  | { readonly kind: 'stat'; readonly path: string };
+  | { readonly kind: 'stat'; readonly path: string }
+  /**
+   * Revoke a client's access (OSDI'99 §3: "services may provide operations to change the access
+   * permissions of a client"): from this
+   * point in the order on, every request of that client peer and its logical clients is refused at
+   * execution. Only the replicas' own clients may issue it (see FileStore's access rules).
+   */
+  | { readonly kind: 'revoke'; readonly client: string };
 
 export type FileOpKind = FileOp['kind'];
 
@@ -72,6 +85,8 @@ export const FILE_ERROR_CODES = [
   'IS_A_DIRECTORY', // a file operation named a directory
   'NOT_A_DIRECTORY', // a directory in the path (or list's directory) is a file
   'STORE_FULL', // the files together would exceed STORE_BYTES_MAX
+  'REVOKED', // the client was revoked: nothing it asks is executed
+  'NOT_ALLOWED', // a revoke from a client that is not a replica's own, or of a replica's own client
 ] as const;
 export type FileErrorCode = (typeof FILE_ERROR_CODES)[number];
 
@@ -83,6 +98,8 @@ export type FileResult =
   | { readonly kind: 'deleted'; readonly path: string }
   | { readonly kind: 'listing'; readonly dir: string; readonly entries: readonly FileStat[] }
   | { readonly kind: 'stat'; readonly stat: FileStat }
+  /** After revoke: the client peer now refused (the peer part of the id given). */
+  | { readonly kind: 'revoked'; readonly client: string }
   | { readonly kind: 'error'; readonly code: FileErrorCode; readonly message: string };
 
 export type FileResultKind = FileResult['kind'];
@@ -94,14 +111,19 @@ export interface FailedDecode {
 export type DecodedOp = { readonly ok: true; readonly op: FileOp } | FailedDecode;
 export type DecodedResult = { readonly ok: true; readonly result: FileResult } | FailedDecode;
 
-const OP_TAGS = { write: 1, append: 2, read: 3, delete: 4, list: 5, stat: 6 } as const satisfies Record<
+const OP_TAGS = { write: 1, append: 2, read: 3, delete: 4, list: 5, stat: 6, revoke: 7 } as const satisfies Record<
   FileOpKind,
   number
 >;
-const RESULT_TAGS = { written: 1, data: 2, deleted: 3, listing: 4, stat: 5, error: 6 } as const satisfies Record<
-  FileResultKind,
-  number
->;
+const RESULT_TAGS = {
+  written: 1,
+  data: 2,
+  deleted: 3,
+  listing: 4,
+  stat: 5,
+  error: 6,
+  revoked: 7,
+} as const satisfies Record<FileResultKind, number>;
 /** Smallest encoded stat: an empty path's length, size, version, modifiedSeq. */
 const STAT_BYTES_MIN = 4 + 4 + 8 + 8;
 
@@ -169,7 +191,7 @@ export function peekOpKind(bytes: Uint8Array): FileOpKind | undefined {
 const OP_KINDS_BY_TAG = new Map(Object.entries(OP_TAGS).map(([kind, tag]) => [tag as number, kind as FileOpKind]));
 
 export function encodeOp(op: FileOp): Uint8Array {
-  const writer = new ByteWriter(16 + 3 * (op.kind === 'list' ? op.dir : op.path).length + dataOf(op).length);
+  const writer = new ByteWriter(16 + 3 * textOf(op).length + dataOf(op).length);
   writer.u8(OP_TAGS[op.kind]);
   switch (op.kind) {
     case 'write':
@@ -185,8 +207,15 @@ export function encodeOp(op: FileOp): Uint8Array {
     case 'list':
       writer.string(op.dir);
       break;
+    case 'revoke':
+      writer.string(op.client);
+      break;
   }
   return writer.finish();
+}
+
+function textOf(op: FileOp): string {
+  return op.kind === 'list' ? op.dir : op.kind === 'revoke' ? op.client : op.path;
 }
 
 function dataOf(op: FileOp): Uint8Array {
@@ -223,6 +252,9 @@ function readOp(reader: ByteReader): FileOp {
     case OP_TAGS.stat:
       op = { kind: 'stat', path: reader.string('path') };
       break;
+    case OP_TAGS.revoke:
+      op = { kind: 'revoke', client: reader.string('client') };
+      break;
     default:
       throw new DecodeError(`unknown op tag ${tag}`);
   }
@@ -257,6 +289,9 @@ export function encodeResult(result: FileResult): Uint8Array {
       break;
     case 'deleted':
       writer.string(result.path);
+      break;
+    case 'revoked':
+      writer.string(result.client);
       break;
     case 'listing':
       writer.string(result.dir);
@@ -303,6 +338,9 @@ function readResult(reader: ByteReader): FileResult {
     }
     case RESULT_TAGS.deleted:
       result = { kind: 'deleted', path: reader.string('path') };
+      break;
+    case RESULT_TAGS.revoked:
+      result = { kind: 'revoked', client: reader.string('client') };
       break;
     case RESULT_TAGS.listing: {
       const dir = reader.string('dir');
@@ -356,6 +394,8 @@ export function describeOp(op: FileOp): string {
       return `${op.kind} ${showPath(op.path)} ${op.data.length}B`;
     case 'list':
       return `list ${showPath(op.dir)}`;
+    case 'revoke':
+      return `revoke ${showPath(op.client)}`;
     default:
       return `${op.kind} ${showPath(op.path)}`;
   }
@@ -370,6 +410,8 @@ export function describeResult(result: FileResult): string {
       return `${result.kind} ${describeStat(result.stat)}`;
     case 'deleted':
       return `deleted ${showPath(result.path)}`;
+    case 'revoked':
+      return `revoked ${showPath(result.client)}`;
     case 'listing':
       return `listing ${showPath(result.dir)} ${result.entries.length} file${result.entries.length === 1 ? '' : 's'}`;
     case 'error':

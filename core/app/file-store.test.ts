@@ -511,6 +511,7 @@ class Model {
     op: FileOp,
     seq: number,
   ): { kind: FileResult['kind']; code?: FileErrorCode; stat?: FileStat; data?: Uint8Array; paths?: string[] } {
+    if (op.kind === 'revoke') return { kind: 'error', code: 'NOT_ALLOWED' };
     const path = op.kind === 'list' ? op.dir : op.path;
     const valid =
       op.kind === 'list' && path === '/' ? true : /^(\/[^/\0]+)+$/.test(path) && !/\/\.\.?(\/|$)/.test(path);
@@ -719,7 +720,12 @@ describe('snapshot and restore', () => {
     ...extra,
   });
   const corrupt: [string, Uint8Array, string][] = [
-    ['bad magic', concat([0x50, 0x46, 0x53, 0x02, 0, 0, 0, 0]), 'not a file-store snapshot (bad magic)'],
+    ['bad magic', concat([0x50, 0x46, 0x53, 0x03, 0, 0, 0, 0]), 'not a file-store snapshot (bad magic)'],
+    [
+      'version 2 with no revoked client',
+      concat([0x50, 0x46, 0x53, 0x02, 0, 0, 0, 0]),
+      '0 revoked clients (1 to 10000)',
+    ],
     ['a trailing byte', concat(encodeSnapshot([file('/a')]), [0]), '1 trailing bytes after snapshot'],
     [
       'too many files',
@@ -1024,5 +1030,80 @@ describe('§5.1 tentative execution: seeded random batches, each rolled back or 
     for (const what of ['created', 'changed', 'deleted']) {
       expect(undone.get(what) ?? 0, `${why}: no rolled-back batch ${what} a file`).toBeGreaterThan(10);
     }
+  });
+});
+
+describe("access: revoked clients (OSDI'99 §3)", () => {
+  const access = { mayRevoke: (c: string) => c.split('/')[0] === 'op', principalOf: (c: string) => c.split('/')[0]! };
+  const by = (client: string, seq: number): ExecutionContext => ({ client, timestamp: seq, seq });
+
+  it('only an operator revokes; a revoked principal and its logical clients change nothing, reads included', () => {
+    const store = new FileStore(sha256, access);
+    expect(store.apply({ kind: 'write', path: '/a', data: text('1') }, by('eve/1', 1)).kind).toBe('written');
+    expect(errorCode(store.apply({ kind: 'revoke', client: 'bob' }, by('eve', 2)))).toBe('NOT_ALLOWED');
+    expect(errorCode(store.apply({ kind: 'revoke', client: 'op/2' }, by('op', 2)))).toBe('NOT_ALLOWED');
+    expect(errorCode(store.apply({ kind: 'revoke', client: '' }, by('op', 2)))).toBe('BAD_OP');
+    const digest = store.digest();
+    expect(store.apply({ kind: 'revoke', client: 'eve/7' }, by('op/1', 3))).toEqual({ kind: 'revoked', client: 'eve' });
+    expect(store.digest()).not.toBe(digest);
+    expect(store.isRevoked('eve/3')).toBe(true);
+    expect(store.revokedClients()).toEqual(['eve']);
+    for (const client of ['eve', 'eve/1']) {
+      const bytes = store.execute(encodeOp({ kind: 'read', path: '/a' }), by(client, 0));
+      expect(decodeResult(bytes)).toMatchObject({ ok: true, result: { kind: 'error', code: 'REVOKED' } });
+      expect(errorCode(store.apply({ kind: 'delete', path: '/a' }, by(client, 4)))).toBe('REVOKED');
+    }
+    expect(store.fileCount).toBe(1);
+    // Revoking again is harmless and changes nothing.
+    const after = store.digest();
+    expect(store.apply({ kind: 'revoke', client: 'eve' }, by('op', 5)).kind).toBe('revoked');
+    expect(store.digest()).toBe(after);
+  });
+
+  it('with no revoked client, digest and snapshot are exactly those of the files alone', () => {
+    const plain = new FileStore(sha256);
+    const guarded = new FileStore(sha256, access);
+    for (const store of [plain, guarded]) store.apply({ kind: 'write', path: '/x', data: text('y') }, at(1));
+    expect(guarded.digest()).toBe(plain.digest());
+    expect(guarded.snapshot()).toEqual(plain.snapshot());
+  });
+
+  it('the revoked set is in the snapshot and the digest: restore, from-scratch digest, refused corruptions', () => {
+    const store = new FileStore(sha256, access);
+    store.apply({ kind: 'write', path: '/x', data: text('y') }, at(1));
+    store.apply({ kind: 'revoke', client: 'zed' }, by('op', 2));
+    store.apply({ kind: 'revoke', client: 'amy' }, by('op', 3));
+    const snapshot = store.snapshot();
+    const copy = new FileStore(sha256, access);
+    expect(copy.restore(snapshot)).toEqual({ ok: true });
+    expect(copy.digest()).toBe(store.digest());
+    expect(copy.digestFromScratch()).toBe(store.digest());
+    expect(copy.revokedClients()).toEqual(['amy', 'zed']);
+    expect(copy.snapshot()).toEqual(snapshot);
+    // Swap the two (sorted) names: refused, state unchanged.
+    const swapped = snapshot.slice();
+    const a = swapped.indexOf(0x61); // 'a' of amy
+    const z = swapped.indexOf(0x7a); // 'z' of zed
+    swapped.set(text('zed'), a);
+    swapped.set(text('amy'), z);
+    const target = new FileStore(sha256, access);
+    const result = target.restore(swapped);
+    expect(result.ok).toBe(false);
+    expect(target.revokedClients()).toEqual([]);
+  });
+
+  it('a revoke executed tentatively is taken back by rollback and kept by release', () => {
+    const store = new FileStore(sha256, access);
+    const digest = store.digest();
+    store.savepoint();
+    store.apply({ kind: 'revoke', client: 'eve' }, by('op', 1));
+    expect(store.isRevoked('eve')).toBe(true);
+    store.rollback();
+    expect(store.isRevoked('eve')).toBe(false);
+    expect(store.digest()).toBe(digest);
+    store.savepoint();
+    store.apply({ kind: 'revoke', client: 'eve' }, by('op', 1));
+    store.release();
+    expect(store.isRevoked('eve')).toBe(true);
   });
 });

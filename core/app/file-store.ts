@@ -29,13 +29,27 @@
  * file as it was: its entry object and field values, or that there was none. File bytes are never
  * mutated in place, so the journal keeps references, not copies. `rollback()` puts each journaled
  * path back and the remembered values with it: O(paths touched), no hashing, no rebuilt indexes.
+ *
+ * Access (OSDI'99 §3: "deny access if the client issuing a request does not have the right to invoke
+ * the operation", and operations "to change the access permissions of a client"). The store keeps a
+ * set of revoked client principals as part of the replicated state: a `revoke` op, ordered like any
+ * write, adds one; from then on every operation of that principal (a client peer and all its logical
+ * clients, `FileStoreAccess.principalOf`) executes as a REVOKED error and changes nothing. The check
+ * is made at execution, against the state every correct replica has at that point of the order, so
+ * all of them refuse the same requests: a revocation made at one replica holds at all. Only clients
+ * `FileStoreAccess.mayRevoke` names (the replicas' own) may revoke, and they cannot be revoked. The
+ * set is in the digest and the snapshot; while it is empty both are exactly those of the files alone:
+ *
+ *   digest() = H("FSR1" ‖ files digest as 32 bytes ‖ u32 count ‖ principal:str … in UTF-8 byte order)
  */
 import type { Hasher } from '../pbft/crypto.ts';
 import type { Digest } from '../pbft/messages.ts';
 import { ByteReader, ByteWriter, DecodeError, compareBytes, hexToBytes } from './binary.ts';
 import {
+  CLIENT_BYTES_MAX,
   FILES_MAX,
   FILE_BYTES_MAX,
+  REVOKED_MAX,
   PATH_BYTES_MAX,
   STORE_BYTES_MAX,
   decodeOp,
@@ -50,7 +64,7 @@ import {
 import type { FileOp, FileResult, FileStat } from './file-ops.ts';
 import { SavepointError } from './state-machine.ts';
 import type { ExecutionContext, StateMachine } from './state-machine.ts';
-import { utf8Encode } from './utf8.ts';
+import { isWellFormed, utf8Encode, utf8Length } from './utf8.ts';
 
 /** Width of the digest's AdHash modulus (see the header for why). */
 export const DIGEST_SUM_BITS = 2048;
@@ -66,14 +80,30 @@ const TERM_HASHES = DIGEST_SUM_BITS / 256;
 const LEAF_TAG = utf8Encode('FSL1');
 const EXPAND_TAG = utf8Encode('FSX1');
 const DIGEST_TAG = utf8Encode('FSD1');
+const REVOKED_DIGEST_TAG = utf8Encode('FSR1');
 /** Leaves up to this size are built in a reused buffer. */
 const LEAF_SCRATCH_BYTES = 4096;
 
 /**
  * Snapshot layout: "PFS" 0x01, u32 fileCount, then per file in UTF-8 byte order of path:
  * path:str version:u64 modifiedSeq:u64 data:bytes. Nothing derived (sum, directories) is stored.
+ * With revoked clients: "PFS" 0x02, u32 revokedCount, principal:str … in UTF-8 byte order, then the
+ * same from u32 fileCount on.
  */
 const SNAPSHOT_MAGIC = new Uint8Array([0x50, 0x46, 0x53, 0x01]);
+const SNAPSHOT_MAGIC_REVOKED = new Uint8Array([0x50, 0x46, 0x53, 0x02]);
+
+/** Who may change clients' access, and what a client id's principal is. */
+export interface FileStoreAccess {
+  /** Whether `client` may revoke others (and is itself beyond revocation): a replica's own client. */
+  readonly mayRevoke: (client: string) => boolean;
+  /** The principal a revocation names and covers (a client peer for all its logical clients). @default the id itself */
+  readonly principalOf?: (client: string) => string;
+}
+
+/** Nobody may revoke: the default for a store without operators (tests, the simulator). */
+const NO_OPERATORS: FileStoreAccess = { mayRevoke: () => false };
+const NO_ONE: ReadonlySet<string> = new Set();
 const SNAPSHOT_FILE_BYTES_MIN = 4 + 1 + 8 + 8 + 4;
 
 interface FileEntry {
@@ -103,6 +133,8 @@ interface Savepoint {
   readonly digest: Digest | undefined;
   readonly bytesTotal: number;
   readonly sorted: FileEntry[] | undefined;
+  /** The revoked set at the savepoint (a revoke replaces the set, never changes it). */
+  readonly revoked: ReadonlySet<string>;
   /** Path → its file at the savepoint (null: none), recorded at the path's first change after it. */
   readonly journal: Map<string, FileBefore | null>;
 }
@@ -122,6 +154,9 @@ export class FileStore implements StateMachine {
   #sorted: FileEntry[] | undefined = [];
   /** Open while a tentative execution may still be taken back (§5.1; see the header). */
   #savepoint: Savepoint | undefined;
+  readonly #access: FileStoreAccess;
+  /** Revoked client principals; replaced, never mutated (savepoints keep the old set). */
+  #revoked: ReadonlySet<string> = NO_ONE;
   /**
    * Reused inputs for the hasher, which reads its input synchronously and keeps nothing: a fresh
    * typed array costs about as much as a small SHA-256 here.
@@ -129,8 +164,9 @@ export class FileStore implements StateMachine {
   readonly #leafScratch = new Uint8Array(LEAF_SCRATCH_BYTES);
   readonly #expandScratch = new Uint8Array(EXPAND_TAG.length + 32 + 1);
 
-  constructor(hasher: Hasher) {
+  constructor(hasher: Hasher, access: FileStoreAccess = NO_OPERATORS) {
     this.#hasher = hasher;
+    this.#access = access;
     this.#expandScratch.set(EXPAND_TAG);
   }
 
@@ -148,16 +184,30 @@ export class FileStore implements StateMachine {
    * for a host bug: a write or delete with `ctx.seq` not a non-negative safe integer (before any change).
    */
   execute(op: Uint8Array, ctx: ExecutionContext): Uint8Array {
+    const refusal = this.#refuseRevoked(ctx.client);
+    if (refusal !== undefined) return encodeResult(refusal);
     const decoded = decodeOp(op);
-    const result = decoded.ok ? this.#apply(decoded.op, ctx.seq) : fileError('BAD_OP', `bad op: ${decoded.reason}`);
+    const result = decoded.ok ? this.#apply(decoded.op, ctx) : fileError('BAD_OP', `bad op: ${decoded.reason}`);
     return encodeResult(result);
   }
 
   /** The same as `execute`, typed (for tests, the simulator's checker, local tools); copies data both ways. */
   apply(op: FileOp, ctx: ExecutionContext): FileResult {
+    const refusal = this.#refuseRevoked(ctx.client);
+    if (refusal !== undefined) return refusal;
     const owned = op.kind === 'write' || op.kind === 'append' ? { ...op, data: op.data.slice() } : op;
-    const result = this.#apply(owned, ctx.seq);
+    const result = this.#apply(owned, ctx);
     return result.kind === 'data' ? { ...result, data: result.data.slice() } : result;
+  }
+
+  /** Whether the principal of `client` is revoked in the current state. */
+  isRevoked(client: string): boolean {
+    return this.#revoked.size > 0 && this.#revoked.has(this.#principalOf(client));
+  }
+
+  /** The revoked principals, in UTF-8 byte order. */
+  revokedClients(): string[] {
+    return sortedPrincipals(this.#revoked);
   }
 
   /** read, list and stat, judged by the tag byte alone; malformed bytes behind such a tag also change nothing. */
@@ -167,7 +217,7 @@ export class FileStore implements StateMachine {
   }
 
   digest(): Digest {
-    this.#digest ??= this.#digestOf(this.#files.size, this.#sum);
+    this.#digest ??= this.#withRevoked(this.#digestOf(this.#files.size, this.#sum));
     return this.#digest;
   }
 
@@ -175,15 +225,23 @@ export class FileStore implements StateMachine {
   digestFromScratch(): Digest {
     let sum = 0n;
     for (const entry of this.#files.values()) sum = (sum + this.#termOf(entry)) & SUM_MASK;
-    return this.#digestOf(this.#files.size, sum);
+    return this.#withRevoked(this.#digestOf(this.#files.size, sum));
   }
 
   snapshot(): Uint8Array {
     const entries = this.#sortedEntries();
+    const revoked = sortedPrincipals(this.#revoked).map(utf8Encode);
     let length = SNAPSHOT_MAGIC.length + 4;
     for (const entry of entries) length += SNAPSHOT_FILE_BYTES_MIN - 1 + entry.pathBytes.length + entry.data.length;
-    const writer = new ByteWriter(length);
-    writer.raw(SNAPSHOT_MAGIC);
+    for (const principal of revoked) length += 4 + principal.length;
+    const writer = new ByteWriter(length + (revoked.length > 0 ? 4 : 0));
+    if (revoked.length > 0) {
+      writer.raw(SNAPSHOT_MAGIC_REVOKED);
+      writer.u32(revoked.length);
+      for (const principal of revoked) writer.bytes(principal);
+    } else {
+      writer.raw(SNAPSHOT_MAGIC);
+    }
     writer.u32(entries.length);
     for (const entry of entries) {
       writer.bytes(entry.pathBytes);
@@ -200,8 +258,9 @@ export class FileStore implements StateMachine {
    */
   restore(snapshot: Uint8Array): { ok: true } | { ok: false; reason: string } {
     let entries: FileEntry[];
+    let revoked: ReadonlySet<string>;
     try {
-      entries = parseSnapshot(snapshot);
+      ({ entries, revoked } = parseSnapshot(snapshot));
     } catch (error) {
       if (error instanceof DecodeError) return { ok: false, reason: `bad snapshot: ${error.message}` };
       throw error;
@@ -228,6 +287,7 @@ export class FileStore implements StateMachine {
     this.#bytesTotal = bytesTotal;
     this.#sum = sum;
     this.#sorted = entries;
+    this.#revoked = revoked;
     this.#digest = undefined;
     this.#savepoint = undefined;
     return { ok: true };
@@ -246,6 +306,7 @@ export class FileStore implements StateMachine {
       digest: this.#digest,
       bytesTotal: this.#bytesTotal,
       sorted: this.#sorted,
+      revoked: this.#revoked,
       journal: new Map(),
     };
   }
@@ -275,6 +336,7 @@ export class FileStore implements StateMachine {
     this.#digest = savepoint.digest;
     this.#bytesTotal = savepoint.bytesTotal;
     this.#sorted = savepoint.sorted;
+    this.#revoked = savepoint.revoked;
   }
 
   release(): void {
@@ -303,7 +365,8 @@ export class FileStore implements StateMachine {
   // ---- operations ---------------------------------------------------------------------------
 
   /** `op.data` is owned by the store from here on; a `data` result aliases the store's bytes. */
-  #apply(op: FileOp, seq: number): FileResult {
+  #apply(op: FileOp, ctx: ExecutionContext): FileResult {
+    const { seq } = ctx;
     switch (op.kind) {
       case 'write':
         return this.#write(op.path, op.data, seq, false);
@@ -321,7 +384,41 @@ export class FileStore implements StateMachine {
         return this.#delete(op.path, seq);
       case 'list':
         return this.#list(op.dir);
+      case 'revoke':
+        return this.#revoke(op.client, ctx);
     }
+  }
+
+  // ---- access (see the header) ----------------------------------------------------------------
+
+  #principalOf(client: string): string {
+    return this.#access.principalOf?.(client) ?? client;
+  }
+
+  #refuseRevoked(client: string): FileResult | undefined {
+    if (!this.isRevoked(client)) return undefined;
+    return fileError('REVOKED', `client ${showPath(this.#principalOf(client))} was revoked`);
+  }
+
+  #revoke(target: string, ctx: ExecutionContext): FileResult {
+    checkSeq(ctx.seq);
+    if (!this.#access.mayRevoke(ctx.client)) {
+      return fileError('NOT_ALLOWED', `only a replica's own client may revoke clients, not ${showPath(ctx.client)}`);
+    }
+    if (target === '' || !isWellFormed(target) || utf8Length(target) > CLIENT_BYTES_MAX) {
+      return fileError('BAD_OP', `bad client id ${showPath(target)} (non-empty, at most ${CLIENT_BYTES_MAX} bytes)`);
+    }
+    if (this.#access.mayRevoke(target)) {
+      return fileError('NOT_ALLOWED', `${showPath(target)} is a replica's own client: it cannot be revoked`);
+    }
+    const principal = this.#principalOf(target);
+    if (this.#revoked.has(principal)) return { kind: 'revoked', client: principal };
+    if (this.#revoked.size >= REVOKED_MAX) {
+      return fileError('NOT_ALLOWED', `${REVOKED_MAX} clients are revoked already (max)`);
+    }
+    this.#revoked = new Set([...this.#revoked, principal]);
+    this.#digest = undefined;
+    return { kind: 'revoked', client: principal };
   }
 
   #write(path: string, data: Uint8Array, seq: number, append: boolean): FileResult {
@@ -444,6 +541,20 @@ export class FileStore implements StateMachine {
     return BigInt(`0x${hex}`) & SUM_MASK;
   }
 
+  /** The files' digest as it is with no revoked client, or bound to the revoked set (see the header). */
+  #withRevoked(filesDigest: Digest): Digest {
+    if (this.#revoked.size === 0) return filesDigest;
+    const principals = sortedPrincipals(this.#revoked).map(utf8Encode);
+    let length = REVOKED_DIGEST_TAG.length + 32 + 4;
+    for (const principal of principals) length += 4 + principal.length;
+    const input = new ByteWriter(length);
+    input.raw(REVOKED_DIGEST_TAG);
+    input.raw(hexToBytes(filesDigest));
+    input.u32(principals.length);
+    for (const principal of principals) input.bytes(principal);
+    return this.#hasher.digest(input.finish());
+  }
+
   #digestOf(fileCount: number, sum: bigint): Digest {
     const input = new ByteWriter(DIGEST_TAG.length + 4 + SUM_BYTES);
     input.raw(DIGEST_TAG);
@@ -454,11 +565,39 @@ export class FileStore implements StateMachine {
 }
 
 /** Files in canonical order, every rule checked; terms are left for the caller to compute. */
-function parseSnapshot(snapshot: Uint8Array): FileEntry[] {
+function parseSnapshot(snapshot: Uint8Array): { entries: FileEntry[]; revoked: ReadonlySet<string> } {
   const reader = new ByteReader(snapshot);
-  if (compareBytes(reader.raw(SNAPSHOT_MAGIC.length, 'magic'), SNAPSHOT_MAGIC) !== 0) {
+  const magic = reader.raw(SNAPSHOT_MAGIC.length, 'magic');
+  let revoked: ReadonlySet<string> = NO_ONE;
+  if (compareBytes(magic, SNAPSHOT_MAGIC_REVOKED) === 0) {
+    revoked = parseRevoked(reader);
+  } else if (compareBytes(magic, SNAPSHOT_MAGIC) !== 0) {
     throw new DecodeError('not a file-store snapshot (bad magic)');
   }
+  return { entries: parseFiles(reader), revoked };
+}
+
+/** Revoked principals: at least one (else the snapshot is version 1), sorted, no duplicates. */
+function parseRevoked(reader: ByteReader): ReadonlySet<string> {
+  const count = reader.u32('revoked count');
+  if (count === 0 || count > REVOKED_MAX) throw new DecodeError(`${count} revoked clients (1 to ${REVOKED_MAX})`);
+  if (count * 5 > reader.remaining) throw new DecodeError(`${count} revoked clients do not fit`);
+  const revoked = new Set<string>();
+  let previous: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const principal = reader.string(`revoked client ${i}`, CLIENT_BYTES_MAX);
+    const bytes = utf8Encode(principal);
+    if (bytes.length === 0) throw new DecodeError(`revoked client ${i} is empty`);
+    if (previous !== undefined && compareBytes(previous, bytes) >= 0) {
+      throw new DecodeError(`revoked client ${i} is not after the one before (unsorted or duplicate)`);
+    }
+    previous = bytes;
+    revoked.add(principal);
+  }
+  return revoked;
+}
+
+function parseFiles(reader: ByteReader): FileEntry[] {
   const count = reader.u32('file count');
   if (count > FILES_MAX) throw new DecodeError(`${count} files (max ${FILES_MAX})`);
   if (count * SNAPSHOT_FILE_BYTES_MIN > reader.remaining) throw new DecodeError(`${count} files do not fit`);
@@ -482,6 +621,12 @@ function parseSnapshot(snapshot: Uint8Array): FileEntry[] {
   }
   reader.end('snapshot');
   return entries;
+}
+
+/** Principals in UTF-8 byte order (canonical for the digest and the snapshot). */
+function sortedPrincipals(principals: ReadonlySet<string>): string[] {
+  if (principals.size === 0) return [];
+  return [...principals].sort((a, b) => compareBytes(utf8Encode(a), utf8Encode(b)));
 }
 
 function statOf(entry: FileEntry): FileStat {

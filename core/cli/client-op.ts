@@ -42,6 +42,7 @@ export function parseClientOp(positionals: string[]): FileOp {
  * replicas would answer BAD_PATH, or drop a request whose operation is over MAX_OP_BYTES.
  */
 export function checkClientOp(op: FileOp): FileOp {
+  if (op.kind === 'revoke') return op;
   const path = op.kind === 'list' ? op.dir : op.path;
   const check = op.kind === 'list' ? validateDir(path) : validatePath(path);
   if (!check.ok) {

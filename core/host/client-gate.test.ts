@@ -1,6 +1,6 @@
 /**
  * The client gate alone: a peer speaks only for itself and its logical clients, keys are kept only
- * for peers we know, and revoking one logical client refuses its whole peer.
+ * for peers we know, and a peer the replicated state revoked is turned away with the reason.
  */
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../pbft/messages.ts';
@@ -15,7 +15,7 @@ const request = (client: string): Request => ({
   auth: [],
 });
 
-function setup(known: readonly string[] = ['peer-a', 'peer-b']) {
+function setup(known: readonly string[] = ['peer-a', 'peer-b'], revoked: readonly string[] = []) {
   const admitted: string[] = [];
   const refused: { peer: string; reason: string }[] = [];
   const heard: string[] = [];
@@ -25,6 +25,7 @@ function setup(known: readonly string[] = ['peer-a', 'peer-b']) {
     heardFrom: (peer) => heard.push(peer),
     admit: (_, r) => admitted.push(r.client),
     refuse: (peer, reason) => refused.push({ peer, reason }),
+    revokedReason: (peer) => (revoked.includes(peer) ? `client ${peer} was revoked` : undefined),
     note: (line) => notes.push(line),
   });
   return { gate, admitted, refused, heard, notes };
@@ -77,16 +78,15 @@ describe('ClientGate', () => {
     expect(gate.keyOf('peer-a')).toBeUndefined();
   });
 
-  it('revoking a logical client refuses its peer and every logical client of it, telling the peer why', () => {
-    const { gate, admitted, refused } = setup();
-    gate.revoke('peer-a/2', 1);
+  it('turns a revoked peer away for itself and every logical client of it, telling the peer why', () => {
+    const { gate, admitted, refused } = setup(['peer-a', 'peer-b'], ['peer-a']);
     gate.onRequest('peer-a', request('peer-a'));
     gate.onRequest('peer-a', request('peer-a/9'));
     gate.onRequest('peer-b', request('peer-b'));
     expect(admitted).toEqual(['peer-b']);
     expect(refused).toEqual([
-      { peer: 'peer-a', reason: 'client peer-a was revoked by replica 1' },
-      { peer: 'peer-a', reason: 'client peer-a was revoked by replica 1' },
+      { peer: 'peer-a', reason: 'client peer-a was revoked' },
+      { peer: 'peer-a', reason: 'client peer-a was revoked' },
     ]);
   });
 });

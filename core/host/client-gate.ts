@@ -3,6 +3,10 @@
  * its logical clients, client-id.ts), which peer may speak for which client, and revocation
  * (PBFT's "revoke access of faulty clients"). A request that passes goes on to the replica.
  *
+ * Revocation itself is replicated state (a `revoke` operation ordered through PBFT, FileStore's
+ * access rules): every replica refuses a revoked client's operations at execution, whichever replica
+ * revoked it. The gate only reads that state, to turn such a client away early and tell it why.
+ *
  * A replica without a client's key cannot authenticate its requests, neither those the client sends
  * nor those in a PRE-PREPARE, and then cannot help order them: with one replica down, one replica
  * lacking the key stalls that client (issue 13, finding 6). Clients send their keys every second,
@@ -23,6 +27,8 @@ export interface ClientGateOptions {
   readonly admit: (from: string, request: Request) => void;
   /** Tell `peer` its requests are refused. */
   readonly refuse: (peer: string, reason: string) => void;
+  /** Why client peer `peer` is refused, if the replicated state revoked it. @default none is */
+  readonly revokedReason?: (peer: string) => string | undefined;
   /** Ask client peer `peer` for its key (a HELLO, which a client answers with CLIENT-KEY). @default no asking */
   readonly askForKey?: (peer: string) => void;
   /** @default performance.now */
@@ -39,8 +45,6 @@ export class ClientGate {
   private readonly options: ClientGateOptions;
   /** MAC keys by client peer: one per peer, for all its logical clients. */
   private readonly keys = new Map<string, Uint8Array>();
-  /** Refusal reasons by revoked client peer. */
-  private readonly revoked = new Map<string, string>();
   /** When each client peer was last asked for its key (bounded: see wantKey). */
   private readonly asked = new Map<string, number>();
 
@@ -67,7 +71,7 @@ export class ClientGate {
    */
   wantKey(client: ClientId): void {
     const peer = peerOfClient(client);
-    if (this.keys.has(peer) || this.revoked.has(peer) || !this.options.askForKey) return;
+    if (this.keys.has(peer) || !this.options.askForKey || this.options.revokedReason?.(peer)) return;
     const now = this.options.now?.() ?? performance.now();
     if (now - (this.asked.get(peer) ?? -Infinity) < ASK_INTERVAL_MS) return;
     if (this.asked.size >= ASKED_TRACKED) {
@@ -87,22 +91,10 @@ export class ClientGate {
         `request from ${short(from)} ignored: it names client ${JSON.stringify(client)}, not that peer or one of its logical clients`,
       );
     this.options.heardFrom(from);
-    const refusal = this.revoked.get(from);
+    const refusal = this.options.revokedReason?.(from);
     if (refusal) return this.options.refuse(from, refusal);
     this.wantKey(client);
     this.options.admit(from, request);
-  }
-
-  /**
-   * Revocation is per peer: a logical client `peer/j` is not authenticated apart from its peer (which
-   * could use any other j), so revoking one revokes the peer and all its logical clients.
-   */
-  revoke(clientId: string, byReplica: number | null): void {
-    const peer = peerOfClient(clientId);
-    this.revoked.set(peer, `client ${peer} was revoked by replica ${byReplica ?? '?'}`);
-    this.options.note(
-      `revoked client ${short(peer)}: its requests, and those of its logical clients ${short(peer)}/…, are refused`,
-    );
   }
 
   /** A peer was forgotten (Membership): its key goes too. */

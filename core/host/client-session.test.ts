@@ -3,7 +3,7 @@
  * §4.1 and §5.1), and its timeouts, which are checked at ticks (no timer per operation).
  */
 import { describe, expect, it } from 'vitest';
-import { decodeOp, type FileOp } from '../app/file-ops.ts';
+import { decodeOp, encodeResult, fileError, type FileOp } from '../app/file-ops.ts';
 import { hmacClientCrypto } from '../crypto/node.ts';
 import { requestBytes } from '../pbft/codec.ts';
 import type { Reply, ReplicaId, Request } from '../pbft/messages.ts';
@@ -15,7 +15,12 @@ const STAT: FileOp = { kind: 'stat', path: '/x' };
 function session(options: { keys?: readonly Uint8Array[] } = {}) {
   const sent: { to: ReplicaId | 'all'; request: Request }[] = [];
   const s = new ClientSession({ id: 'peer/3', n: N, send: (to, request) => sent.push({ to, request }), ...options });
-  const reply = (replica: ReplicaId, request: Request, result = new Uint8Array([1]), tentative = request.readOnly) => {
+  const reply = (
+    replica: ReplicaId,
+    request: Request,
+    result: Uint8Array = new Uint8Array([1]),
+    tentative = request.readOnly,
+  ) => {
     const r: Reply = {
       type: 'reply',
       view: 0,
@@ -90,11 +95,32 @@ describe('ClientSession', () => {
     expect(await second).toMatchObject({ timestamp: sent[1]!.request.timestamp });
   });
 
-  it('fails the outstanding operation when a replica refuses the client', async () => {
-    const { s } = session();
+  it('stops when f+1 replicas refuse the client (one lying replica cannot): fails what is outstanding and queued, sends nothing more', async () => {
+    const { s, sent } = session();
     const done = s.submit(STAT);
-    s.refused('revoked');
+    const queued = s.submit(STAT);
+    s.refused('revoked', 3);
+    s.refused('revoked again', 3); // the same replica twice is still one
+    expect(s.refusedBecause).toBeNull();
+    s.refused('revoked', 1);
     await expect(done).rejects.toThrow(ClientRefusedError);
+    await expect(queued).rejects.toThrow('revoked');
+    const before = sent.length;
+    for (let i = 0; i < 200; i++) s.tick();
+    expect(sent).toHaveLength(before); // no retransmissions
+    await expect(s.submit(STAT)).rejects.toThrow(ClientRefusedError);
+  });
+
+  it('a REVOKED result agreed by f+1 replicas also stops the client, with the result delivered', async () => {
+    const { s, sent, reply } = session();
+    const done = s.submit(STAT);
+    const queued = s.submit(STAT);
+    const revoked = encodeResult(fileError('REVOKED', 'client peer was revoked'));
+    reply(0, sent[0]!.request, revoked);
+    reply(2, sent[0]!.request, revoked);
+    expect((await done).result).toEqual(revoked);
+    await expect(queued).rejects.toThrow(ClientRefusedError);
+    expect(s.refusedBecause).toMatch(/revoked/);
   });
 
   it('authenticates with the MAC keys it is given (the logical clients of one node share them)', () => {

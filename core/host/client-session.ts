@@ -9,7 +9,7 @@
  * replica host, 50 ms in a NetworkClient).
  */
 import { randomBytes } from 'node:crypto';
-import { encodeOp, type FileOp } from '../app/file-ops.ts';
+import { encodeOp, encodeResult, fileError, type FileOp } from '../app/file-ops.ts';
 import { hmacClientCrypto } from '../crypto/node.ts';
 import { Client } from '../pbft/client.ts';
 import type { Reply, ReplicaId, Request } from '../pbft/messages.ts';
@@ -58,6 +58,9 @@ export interface SessionResult {
   readonly latencyMs: number;
 }
 
+/** A REVOKED error result starts with these two bytes: the error tag and REVOKED's code. */
+const REVOKED_ERROR = encodeResult(fileError('REVOKED', ''));
+
 export class ClientRefusedError extends Error {
   override readonly name = 'ClientRefusedError';
 }
@@ -88,10 +91,16 @@ export class ClientSession {
   private readonly queue: Pending[] = [];
   /** The operation whose request the Client has outstanding (null once it timed out: its late result is dropped). */
   private current: Pending | null = null;
+  /** Replicas that refused us, with their reasons (a lone faulty replica cannot stop us: f+1 can). */
+  private readonly refusals = new Map<ReplicaId, string>();
+  /** Set once f+1 replicas refused us, or f+1 agreed our operation was REVOKED: nothing more is sent. */
+  private revokedReason: string | null = null;
+  private readonly f: number;
 
   constructor(options: ClientSessionOptions) {
     this.id = options.id;
     this.send = options.send;
+    this.f = Math.floor((options.n - 1) / 3);
     this.keys = options.keys ?? Array.from({ length: options.n }, () => new Uint8Array(randomBytes(CLIENT_KEY_BYTES)));
     if (this.keys.length !== options.n) throw new RangeError(`${this.keys.length} MAC keys for ${options.n} replicas`);
     // Timestamps start at the wall clock in µs so a restarted client never reuses an old one (§4.1).
@@ -109,7 +118,13 @@ export class ClientSession {
     return this.current === null && this.queue.length === 0;
   }
 
+  /** Why the replicas refuse this client (revoked), once f+1 of them said so; null while they do not. */
+  get refusedBecause(): string | null {
+    return this.revokedReason;
+  }
+
   submit(op: FileOp, options: SubmitOptions = {}): Promise<SessionResult> {
+    if (this.revokedReason !== null) return Promise.reject(new ClientRefusedError(this.revokedReason));
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? Infinity;
       this.queue.push({
@@ -138,12 +153,25 @@ export class ClientSession {
     this.expire(now);
   }
 
-  /** A replica refused us: fail what is outstanding (others may still answer, but the lab shows the refusal). */
-  refused(reason: string): void {
+  /**
+   * Replica `from` refused us (we are revoked, it says). One replica may lie, so only when f+1 have
+   * refused (one of them correct) does the session stop: what is outstanding and queued fails with
+   * the reason, nothing is retransmitted, and later submits fail at once.
+   */
+  refused(reason: string, from: ReplicaId): void {
+    if (this.revokedReason !== null) return;
+    this.refusals.set(from, reason);
+    if (this.refusals.size > this.f) this.stop(reason);
+  }
+
+  /** Stop for good: the replicas refuse this client. */
+  private stop(reason: string): void {
+    this.revokedReason = reason;
+    this.client.abandon();
     const current = this.current;
-    if (!current) return;
     this.current = null;
-    current.reject(new ClientRefusedError(reason));
+    current?.reject(new ClientRefusedError(reason));
+    for (const q of this.queue.splice(0)) q.reject(new ClientRefusedError(reason));
   }
 
   close(reason = 'client closed'): void {
@@ -188,6 +216,13 @@ export class ClientSession {
       else if (this.current && out.timestamp === this.current.timestamp) {
         const { resolve, startedAt } = this.current;
         this.current = null;
+        if (out.result[0] === REVOKED_ERROR[0] && out.result[1] === REVOKED_ERROR[1]) {
+          // f+1 replicas (one correct) executed it as REVOKED: the replicated state revoked us.
+          const reason = 'this client was revoked: every replica refuses its requests';
+          this.revokedReason = reason;
+          this.client.abandon();
+          for (const q of this.queue.splice(0)) q.reject(new ClientRefusedError(reason));
+        }
         resolve({
           timestamp: out.timestamp,
           result: out.result,

@@ -32,6 +32,8 @@ export type LabResult =
   | { readonly kind: 'deleted'; readonly path: string }
   | { readonly kind: 'listing'; readonly dir: string; readonly entries: readonly LabFileStat[] }
   | { readonly kind: 'stat'; readonly stat: LabFileStat }
+  /** The answer to revokeClient's ordered revoke: the client peer now refused by every replica. */
+  | { readonly kind: 'revoked'; readonly client: string }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 export interface SubmitOutcome {
@@ -126,6 +128,11 @@ export interface LabSnapshot {
    * (core/host/behaviour-ledger.ts); null while forming (no roster yet).
    */
   readonly faultySoFar: FaultySoFar | null;
+  /**
+   * Client peers revoked by the replicated state (ordered revokes, executed here): every replica
+   * refuses their requests. Absent on a machine that runs no replica.
+   */
+  readonly revokedClients?: readonly string[];
   /**
    * What this replica can honestly tell about its peers from its own inputs alone (peer-witness.ts):
    * evidence such as "r0 (primary): no PRE-PREPARE for a request waiting 2.1 s".
@@ -267,7 +274,12 @@ export interface LabApi {
   /** Submit a file-store operation as this machine's client; resolves when f+1 replicas agree. */
   submit(op: LabOp): Promise<SubmitOutcome>;
   fault(command: FaultCommand): Promise<LabFaults>;
-  /** Refuse further requests from a client (PBFT's "revoke access of faulty clients"). */
+  /**
+   * Revoke a client (its peer and all its logical clients): an operation ordered through PBFT, so
+   * every replica refuses its requests from then on, across restarts and state transfer. Resolves
+   * once f+1 replicas executed it; rejects if they answer NOT_ALLOWED (a replica's own client) or
+   * do not answer within 10 s.
+   */
   revokeClient(clientId: string): Promise<void>;
   /** The catalogue of Byzantine behaviours this replica can be switched to. */
   behaviours(): Promise<readonly BehaviourInfo[]>;

@@ -52,6 +52,8 @@ export function labResultFromFile(result: FileResult): LabResult {
     }
     case 'deleted':
       return { kind: 'deleted', path: result.path };
+    case 'revoked':
+      return { kind: 'revoked', client: result.client };
     case 'listing':
       return { kind: 'listing', dir: result.dir, entries: result.entries.map(stat) };
     case 'error':

@@ -25,6 +25,8 @@ export interface SnapshotParts {
   readonly behaviour: string | null;
   /** The members' behaviour histories (behaviour-ledger.ts), null while forming. */
   readonly faultySoFar: FaultySoFar | null;
+  /** Revoked client peers in this replica's state, or null (no replica here). */
+  readonly revokedClients: readonly string[] | null;
   readonly peers: readonly KnownPeer[];
   readonly transport: FrameTransportStats;
   readonly counters: ReplicaCounters;
@@ -90,5 +92,6 @@ export function labSnapshot(parts: SnapshotParts): LabSnapshot {
     faults: parts.faults,
     behaviour: parts.behaviour,
     faultySoFar: parts.faultySoFar,
+    ...(parts.revokedClients ? { revokedClients: [...parts.revokedClients] } : {}),
   };
 }

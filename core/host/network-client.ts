@@ -321,7 +321,8 @@ export class NetworkClient {
     else if (frame.kind === 'client-replies')
       for (const reply of frame.replies) this.sessionById.get(reply.client)?.onReply(replica, reply);
     // Revocation is per peer (client-id.ts): every logical client of ours is refused.
-    else if (frame.kind === 'client-refused') for (const session of this.sessions) session.refused(frame.reason);
+    else if (frame.kind === 'client-refused')
+      for (const session of this.sessions) session.refused(frame.reason, replica);
   }
 
   private onHello(from: string, json: string): void {

@@ -3,9 +3,9 @@
  * ClientSession with a MAC key per replica, its requests to the replicas as frames — to this
  * machine's own replica without the network — and their replies back.
  */
-import { decodeResult } from '../app/file-ops.ts';
+import { decodeResult, type FileOp } from '../app/file-ops.ts';
 import type { Reply, ReplicaId, Request } from '../pbft/messages.ts';
-import { ClientSession } from './client-session.ts';
+import { ClientSession, type SubmitOptions } from './client-session.ts';
 import type { LabOp, SubmitOutcome } from './lab-api.ts';
 import { fileOpFromLab, labResultFromFile } from './lab-ops.ts';
 import { encodeFrame, type WireFrame } from './wire.ts';
@@ -53,7 +53,24 @@ export class OwnClient {
 
   async submit(op: LabOp): Promise<SubmitOutcome> {
     const readOnly = 'readOnly' in op && op.readOnly === true;
-    const outcome = await this.session.submit(fileOpFromLab(op), { readOnly });
+    return this.submitFileOp(fileOpFromLab(op), { readOnly });
+  }
+
+  /**
+   * Order a revocation of `client` (its peer and all its logical clients): once executed, every
+   * replica refuses its requests (FileStore's access rules). Throws if the replicas answer with an
+   * error (e.g. NOT_ALLOWED) or do not agree within `timeoutMs`.
+   */
+  async revoke(client: string, timeoutMs: number): Promise<SubmitOutcome> {
+    const outcome = await this.submitFileOp({ kind: 'revoke', client }, { timeoutMs });
+    if (outcome.result.kind === 'error') {
+      throw new Error(`revoke ${client}: ${outcome.result.code}: ${outcome.result.message}`);
+    }
+    return outcome;
+  }
+
+  private async submitFileOp(op: FileOp, options: SubmitOptions): Promise<SubmitOutcome> {
+    const outcome = await this.session.submit(op, options);
     const decoded = decodeResult(outcome.result);
     if (!decoded.ok) throw new Error(`replicas agreed on a result that does not decode: ${decoded.reason}`);
     return {
@@ -70,8 +87,8 @@ export class OwnClient {
     this.session.onReply(from, reply);
   }
 
-  refused(reason: string): void {
-    this.session.refused(reason);
+  refused(reason: string, from: ReplicaId): void {
+    this.session.refused(reason, from);
   }
 
   tick(): void {

@@ -31,6 +31,7 @@ import type { ReplicaId, Request } from '../pbft/messages.ts';
 import { Replica } from '../pbft/replica.ts';
 import { BehaviourLedger, describeSwitch } from './behaviour-ledger.ts';
 import { ClientGate } from './client-gate.ts';
+import { peerOfClient } from './client-id.ts';
 import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
 import type { ClusterKey } from '../net/cluster-key.ts';
 import { HostEvents, short } from './host-events.ts';
@@ -67,6 +68,8 @@ export { short } from './host-events.ts';
 
 export const TICK_MS = 10;
 const HELLO_INTERVAL_MS = 1_000;
+/** How long revokeClient waits for the replicas to order and execute the revoke. */
+const REVOKE_TIMEOUT_MS = 10_000;
 /** A member sends its behaviour history when it changes and this often (a peer that restarted, or just met, learns it). */
 export const BEHAVIOUR_HISTORY_INTERVAL_MS = 5_000;
 
@@ -114,6 +117,8 @@ export class ReplicaHost implements LabApi {
   private discovery: LabDiscovery | null = null;
   /** Set once the agreed roster is on disk, if this machine is one of its replicas. */
   private driver: ProtocolDriver | null = null;
+  /** The replicated file store, whose access rules say which clients are revoked (null: no replica here). */
+  private app: FileStore | null = null;
   /** Set once the agreed roster is on disk (observers have one too). */
   private ownClient: OwnClient | null = null;
   /** Set once the agreed roster is on disk (observers keep one too, of the members' histories). */
@@ -149,6 +154,10 @@ export class ReplicaHost implements LabApi {
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
+      revokedReason: (peer) =>
+        this.app?.isRevoked(peer)
+          ? `client ${peer} was revoked (an ordered revoke): every replica refuses its requests`
+          : undefined,
       askForKey: (peer) => this.askForKey(peer),
       note: (line) => this.note(line),
     });
@@ -378,11 +387,17 @@ export class ReplicaHost implements LabApi {
     this.telemetry = telemetry;
     const witness = new PeerWitness({ self: id, n });
     this.witness = witness;
+    // The replicas' own clients (their peer ids) may revoke other clients, and cannot be revoked.
+    const members = new Set(roster);
+    this.app = new FileStore(crypto, {
+      mayRevoke: (client) => members.has(peerOfClient(client)),
+      principalOf: peerOfClient,
+    });
     const replica = new Replica({
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
       crypto,
-      app: new FileStore(crypto),
+      app: this.app,
       persisted: this.data.persisted,
     });
     this.driver = new ProtocolDriver({
@@ -522,9 +537,12 @@ export class ReplicaHost implements LabApi {
           this.ownClient?.onReply(replicaId, reply);
         return;
       }
-      case 'client-refused':
-        this.note(`replica ${short(from)} refuses our requests: ${frame.reason}`);
-        return this.ownClient?.refused(frame.reason);
+      case 'client-refused': {
+        const replicaId = this.membership.replicaIdOf(from);
+        if (replicaId < 0) return this.note(`refusal from ${short(from)} ignored: not a member of the roster`);
+        this.note(`replica ${replicaId} refuses our requests: ${frame.reason}`);
+        return this.ownClient?.refused(frame.reason, replicaId);
+      }
       case 'behaviour-history': {
         // Before the roster is agreed nobody's history can be placed; the member sends it again.
         const why = this.ledger ? this.ledger.accept(from, frame.signed) : null;
@@ -580,6 +598,7 @@ export class ReplicaHost implements LabApi {
       replica: this.driver?.replica ?? null,
       behaviour: this.driver?.behaviourId ?? null,
       faultySoFar: this.ledger?.tally() ?? null,
+      revokedClients: this.app?.revokedClients() ?? null,
       peers: this.membership.knownPeers(),
       transport: this.transport.stats(),
       counters: this.activity.counters,
@@ -635,8 +654,14 @@ export class ReplicaHost implements LabApi {
     return this.roomObserver.room(query);
   }
 
+  /**
+   * Revocation is an ordered operation (FileStore's access rules): it holds at every replica from its
+   * place in the order on, survives restarts and state transfer, and is in the checkpoint digest.
+   */
   async revokeClient(clientId: string): Promise<void> {
-    this.gate.revoke(clientId, this.replicaId);
+    if (!this.ownClient) throw new Error('the cluster has not formed yet: no roster');
+    await this.ownClient.revoke(clientId, REVOKE_TIMEOUT_MS);
+    this.note(`revoked client ${short(peerOfClient(clientId))} (ordered; every replica refuses its requests)`);
   }
 
   async behaviours(): Promise<readonly BehaviourInfo[]> {

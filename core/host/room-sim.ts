@@ -224,6 +224,7 @@ export class RoomSimulation {
       replica: this.replicas[id]!.replica,
       behaviour: this.faulty.includes(id) ? this.behaviourName : null,
       faultySoFar: this.faultySoFar(),
+      revokedClients: null,
       // Every simulated link is up.
       peers: this.roster()
         .filter((_, r) => r !== id)

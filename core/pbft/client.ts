@@ -99,6 +99,11 @@ export class Client {
     });
   }
 
+  /** Stop waiting for the outstanding request (the replicas refuse this client): no more retransmissions. */
+  abandon(): void {
+    this.outstanding = null;
+  }
+
   /** On timeout, broadcast to all replicas (§4.1); a read-only request that timed out is retried as read-write (§5.1). */
   tick(): void {
     const out = this.outstanding;

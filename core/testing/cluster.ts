@@ -3,7 +3,7 @@
  * until the test delivers them (all, some, or none), so a test can stage exactly the interleaving a
  * paper section talks about. Messages go through the codec, as on a network.
  */
-import { FileStore } from '../app/file-store.ts';
+import { FileStore, type FileStoreAccess } from '../app/file-store.ts';
 import { encodeOp, decodeResult, type FileOp, type FileResult } from '../app/file-ops.ts';
 import { simulatedCrypto, type SimulatedCrypto } from '../crypto/node.ts';
 import { Client } from '../pbft/client.ts';
@@ -39,6 +39,8 @@ export interface ClientResult {
 export interface DiskOptions {
   readonly disk?: 'instant' | 'host';
   readonly writeAhead?: boolean;
+  /** The file stores' access rules (which clients may revoke). @default nobody may revoke */
+  readonly access?: FileStoreAccess;
 }
 
 export class TestCluster {
@@ -97,7 +99,7 @@ export class TestCluster {
       id,
       config: this.config,
       crypto: this.crypto.replica(id),
-      app: new FileStore(this.crypto.hasher),
+      app: new FileStore(this.crypto.hasher, this.diskOptions.access),
       persisted,
     });
   }

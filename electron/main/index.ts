@@ -1,22 +1,36 @@
 /**
- * The Electron main process: a thin host for one ReplicaHost. Decisions live in plain functions
- * (lab-host.ts, lab-events.ts, ipc.ts, window.ts, app-protocol.ts, web-contents-guard.ts,
- * session-policy.ts, csp.ts) that are tested under Node; this file only wires them to Electron.
+ * The Electron main process: windows, menus and IPC, nothing heavier. This machine's replica runs
+ * in the lab process, a utility process (electron/lab-process) that main forks and talks to over its
+ * MessagePort; the window's LabApi calls are forwarded there and its events come back in batches.
+ * Decisions live in plain functions and classes tested under Node (lab-host.ts, cluster-setup.ts,
+ * lab-process-client.ts, lab-events.ts, ipc.ts, window.ts, app-protocol.ts, web-contents-guard.ts,
+ * session-policy.ts, csp.ts, app-menu.ts, user-data.ts); this file only wires them to Electron.
  */
-import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
-import { ReplicaHost } from '../../core/host/replica-host.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell, utilityProcess } from 'electron';
+import { ClusterKey } from '../../core/net/cluster-key.ts';
 import { labEventsChannel } from '../shared/ipc.ts';
+import type { SetupState } from '../shared/app-setup.ts';
+import type { LabChild } from './lab-process-client.ts';
+import { LabProcessClient } from './lab-process-client.ts';
+import { appMenuTemplate } from './app-menu.ts';
+import { AppSettingsStore } from './app-settings.ts';
 import { APP_SCHEME, appScheme, createAppProtocolHandler } from './app-protocol.ts';
-import { labHandlersFor, registerLabEventControl, registerLabHandlers } from './ipc.ts';
+import { ClusterSetup } from './cluster-setup.ts';
+import { labHandlersFor, registerAppHandlers, registerLabEventControl, registerLabHandlers } from './ipc.ts';
 import { LabEventForwarder } from './lab-events.ts';
-import { createQuitGuard, startLabHost } from './lab-host.ts';
-import type { LabHost } from './lab-host.ts';
+import { createQuitGuard, describeStartFailure, LabSettingsError, planLaunch } from './lab-host.ts';
+import type { LaunchPlan } from './lab-host.ts';
 import { applySessionPolicy } from './session-policy.ts';
+import { secondInstanceMessage, userDataDirFor } from './user-data.ts';
 import { guardWebContents } from './web-contents-guard.ts';
-import { createMainWindowOptions, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
+import { createMainWindowOptions, isAppOrigin, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
 import type { RendererEntry } from './window.ts';
 
 const mainDir = import.meta.dirname;
+/** The lab process's entry, built beside this file (electron.vite.config.ts). */
+const labProcessPath = join(mainDir, 'lab-process.js');
 
 const rendererEntry: RendererEntry = resolveRendererEntry({
   isPackaged: app.isPackaged,
@@ -30,11 +44,19 @@ function log(line: string): void {
   console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
 }
 
+// Before the lock and before `ready`: the lock, the settings and Chromium's profile are per userData.
+const userDataDir = userDataDirFor({
+  argv: process.argv,
+  isPackaged: app.isPackaged,
+  appDataDir: app.getPath('appData'),
+});
+if (userDataDir !== null) app.setPath('userData', userDataDir);
+
 let mainWindow: BrowserWindow | null = null;
 /** Event forwarders by `webContents.id`: one per window, listening once its page has asked. */
 const forwarders = new Map<number, LabEventForwarder>();
 
-function createMainWindow(host: LabHost): BrowserWindow {
+function createMainWindow(lab: LabProcessClient): BrowserWindow {
   const window = new BrowserWindow(createMainWindowOptions(preloadScriptPath(mainDir)));
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => {
@@ -45,7 +67,7 @@ function createMainWindow(host: LabHost): BrowserWindow {
   const contents = window.webContents;
   const contentsId = contents.id;
   const forwarder = new LabEventForwarder({
-    subscribe: (listener) => host.subscribe(listener),
+    subscribe: (listener) => lab.subscribe(listener),
     send: (events) => {
       if (!contents.isDestroyed()) contents.send(labEventsChannel, events);
     },
@@ -76,13 +98,53 @@ function hardenSession(): void {
   if (rendererEntry.kind === 'app') {
     protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererEntry.rendererDir));
   }
-  applySessionPolicy(session.defaultSession, rendererEntry.kind === 'url' ? 'development' : 'production');
+  applySessionPolicy(
+    session.defaultSession,
+    rendererEntry.kind === 'url' ? 'development' : 'production',
+    (urlOrOrigin) => isAppOrigin(urlOrOrigin, rendererEntry),
+  );
 }
 
 function focusMainWindow(): void {
   if (mainWindow === null) return;
   if (mainWindow.isMinimized()) mainWindow.restore();
   mainWindow.focus();
+}
+
+/** A folder for the replica's data, from the system's dialog. */
+async function chooseDataDir(defaultPath: string): Promise<string | null> {
+  const options: Electron.OpenDialogOptions = {
+    title: 'Data directory for this machine’s replica',
+    buttonLabel: 'Use this folder',
+    defaultPath,
+    properties: ['openDirectory', 'createDirectory', 'promptToCreate'],
+  };
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
+/** Missing or empty: a new cluster may take it. */
+async function isFreshDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+function setMenu(setup: ClusterSetup): void {
+  const state = setup.state();
+  const template = appMenuTemplate(
+    {
+      changeCluster: () => void setup.change().catch((error: unknown) => log(`change cluster: ${String(error)}`)),
+      showDataDir: () => {
+        const dir = setup.state().cluster?.dataDir;
+        if (dir) void shell.openPath(dir);
+      },
+    },
+    { running: state.phase === 'running' || state.phase === 'failed', platform: process.platform },
+  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
 }
 
 async function start(): Promise<void> {
@@ -96,25 +158,69 @@ async function start(): Promise<void> {
   await app.whenReady();
   hardenSession();
 
-  const host = await startLabHost(
-    { argv: process.argv, env: process.env, userDataDir: app.getPath('userData') },
-    {
-      createHost: (options) => new ReplicaHost(options),
-      showErrorBox: (title, content) => dialog.showErrorBox(title, content),
-      log,
-    },
-  );
-  if (host === null) {
-    // startLabHost has shown why and released what the host had opened.
+  const settingsStore = new AppSettingsStore(app.getPath('userData'), log);
+  const remembered = await settingsStore.load();
+  let plan: LaunchPlan;
+  try {
+    plan = planLaunch({ argv: process.argv, env: process.env, userDataDir: app.getPath('userData') }, remembered);
+  } catch (error) {
+    // A mistyped switch is a script's mistake: say so and exit, as a command would.
+    if (!(error instanceof LabSettingsError)) throw error;
+    const { title, content } = describeStartFailure(error, null);
+    log(`${title}: ${error.message}`);
+    dialog.showErrorBox(title, content);
     app.exit(1);
     return;
   }
-  // Quitting (the menu, closing the last window, …) first stops the replica.
-  app.on('before-quit', createQuitGuard({ stopHost: () => host.stop(), quit: () => app.quit(), log }));
 
-  const removeHandlers = registerLabHandlers(
+  const lab = new LabProcessClient({
+    fork: () =>
+      utilityProcess.fork(labProcessPath, [], {
+        serviceName: 'PBFT Lab replica',
+        // The replica's log lines go where main's go (a terminal, the smoke test's log).
+        stdio: 'inherit',
+      }) as unknown as LabChild,
+    log,
+  });
+  const setup = new ClusterSetup({
+    lab,
+    settings: settingsStore,
+    userDataDir: app.getPath('userData'),
+    newJoinCode: () => ClusterKey.generate().joinCode,
+    readJoinCode: (code) => {
+      const key = ClusterKey.fromJoinCode(code);
+      return { joinCode: key.joinCode, fingerprint: key.fingerprint };
+    },
+    isFreshDir,
+    log,
+    onChange: (state: SetupState, before: SetupState) => {
+      if (state.phase !== before.phase) setMenu(setup);
+      // The replica stopped (a change from the menu, a crash): the window starts over at the start screen.
+      if (before.phase === 'running' && state.phase !== 'running') {
+        for (const forwarder of forwarders.values()) forwarder.unlisten();
+        mainWindow?.webContents.reload();
+      }
+    },
+  });
+
+  // Quitting (the menu, closing the last window, …) first stops the replica and its process.
+  app.on('before-quit', createQuitGuard({ stopHost: () => lab.close(), quit: () => app.quit(), log }));
+
+  const removeLabHandlers = registerLabHandlers(
     ipcMain,
-    labHandlersFor(host, () => app.getVersion()),
+    labHandlersFor(lab, () => app.getVersion()),
+    isTrustedSender,
+  );
+  const removeAppHandlers = registerAppHandlers(
+    ipcMain,
+    {
+      'app:state': () => setup.state(),
+      'app:createCluster': (request) => setup.create(request),
+      'app:joinCluster': (request) => setup.join(request),
+      'app:rejoin': () => setup.rejoin(),
+      'app:changeCluster': () => setup.change(),
+      'app:chooseDataDir': () => chooseDataDir(setup.state().dataDirRoot),
+    },
     isTrustedSender,
   );
   const removeEventControl = registerLabEventControl(
@@ -124,20 +230,24 @@ async function start(): Promise<void> {
     log,
   );
 
-  mainWindow = createMainWindow(host);
+  setMenu(setup);
+  mainWindow = createMainWindow(lab);
   app.on('activate', () => {
     // macOS: clicking the dock icon with no window open reopens it.
-    if (mainWindow === null) mainWindow = createMainWindow(host);
+    if (mainWindow === null) mainWindow = createMainWindow(lab);
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
   app.on('will-quit', () => {
-    // The host has stopped by now (before-quit waited for it).
+    // The replica has stopped by now (before-quit waited for it).
     for (const forwarder of forwarders.values()) forwarder.unlisten();
     removeEventControl();
-    removeHandlers();
+    removeAppHandlers();
+    removeLabHandlers();
   });
+
+  await setup.launch(plan, remembered);
 }
 
 if (app.requestSingleInstanceLock()) {
@@ -146,5 +256,6 @@ if (app.requestSingleInstanceLock()) {
     app.exit(1);
   });
 } else {
+  console.log(secondInstanceMessage(app.getPath('userData')));
   app.quit();
 }

@@ -7,6 +7,7 @@ import type {
   FaultCommand,
   LabApi,
   LabApiCall,
+  LabEvent,
   LabOp,
   LabSnapshot,
   SubmitOutcome,
@@ -118,10 +119,11 @@ function registered(api: LabApi = fakeHost().host) {
 describe('the channel map', () => {
   const apiChannels = LAB_API_CALLS.map((call) => `lab:${call}`);
 
-  it('gives the bridge exactly the LabApi plus version (compile time)', () => {
+  it('gives the bridge exactly the LabApi’s calls, version, and events in batches (compile time)', () => {
     // (Flattened: expect-type compares intersections by their structure, not their members.)
     type Flatten<T> = { [K in keyof T]: T[K] };
-    expectTypeOf<Flatten<LabInvokeBridge & Pick<LabApi, 'subscribe'>>>().toEqualTypeOf<Flatten<PbftLabBridge>>();
+    type BatchSubscribe = { subscribeBatches(listener: (events: readonly LabEvent[]) => void): () => void };
+    expectTypeOf<Flatten<LabInvokeBridge & BatchSubscribe>>().toEqualTypeOf<Flatten<PbftLabBridge>>();
     expectTypeOf<keyof LabIpc>().toEqualTypeOf<`lab:${LabApiCall}` | 'lab:version'>();
     // Each channel carries its LabApi method's parameters and resolved result.
     expectTypeOf<{ [K in LabApiCall]: LabChannelArgs<`lab:${K}`> }>().toEqualTypeOf<{

@@ -16,7 +16,8 @@ import {
 import { errorInfo } from '../../core/host/api-server-ws.ts';
 import type { LabApi } from '../../core/host/lab-api.ts';
 import { labListenChannel } from '../shared/ipc.ts';
-import type { LabChannel, LabChannelArgs, LabHandlers, LabIpcReply, LabMethodName } from '../shared/ipc.ts';
+import type { LabChannel, LabChannelArgs, LabHandlers, LabIpcReply } from '../shared/ipc.ts';
+import type { AppChannel, AppHandlers, AppIpc, CreateClusterRequest, JoinClusterRequest } from '../shared/app-setup.ts';
 
 /** A frame that is not the app's own page invoked a channel. */
 export class UntrustedSenderError extends Error {
@@ -55,18 +56,18 @@ export const labArgParsers: LabArgParsers = {
   },
 };
 
-function noArgs(call: LabMethodName<LabChannel>, args: readonly unknown[]): [] {
+function noArgs(call: string, args: readonly unknown[]): [] {
   expectArgs(call, args, 0);
   return [];
 }
 
-function oneArg(call: LabMethodName<LabChannel>, args: readonly unknown[]): unknown {
+function oneArg(call: string, args: readonly unknown[]): unknown {
   expectArgs(call, args, 1);
   return args[0];
 }
 
 /** Same wording as the WebSocket server's arity check. */
-function expectArgs(call: LabMethodName<LabChannel>, args: readonly unknown[], count: number, most = count): void {
+function expectArgs(call: string, args: readonly unknown[], count: number, most = count): void {
   if (args.length < count || args.length > most)
     throw new BadRequestError(
       `${call}: expected ${count === most ? count : `${count} or ${most}`} argument(s), got ${args.length}`,
@@ -114,10 +115,49 @@ export function registerLabHandlers(
   isTrustedSender: (senderUrl: string) => boolean,
   parsers: LabArgParsers = labArgParsers,
 ): () => void {
-  const channels = Object.keys(handlers) as LabChannel[];
+  return registerChannels(ipcMain, handlers, parsers, isTrustedSender);
+}
+
+/**
+ * The start screen's calls, `app:*` (electron/shared/app-setup.ts), registered like the LabApi's:
+ * trusted senders only, arguments parsed, errors as data.
+ */
+export function registerAppHandlers(
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
+  handlers: AppHandlers,
+  isTrustedSender: (senderUrl: string) => boolean,
+): () => void {
+  return registerChannels(ipcMain, handlers, appArgParsers, isTrustedSender);
+}
+
+/** The app's arguments: a request object for create and join (checked field by field in cluster-setup.ts), none else. */
+export const appArgParsers: { readonly [C in AppChannel]: (args: readonly unknown[]) => AppIpc[C]['args'] } = {
+  'app:state': (args) => noArgs('state', args),
+  'app:createCluster': (args) => [requestObject('createCluster', args) as unknown as CreateClusterRequest],
+  'app:joinCluster': (args) => [requestObject('joinCluster', args) as unknown as JoinClusterRequest],
+  'app:rejoin': (args) => noArgs('rejoin', args),
+  'app:changeCluster': (args) => noArgs('changeCluster', args),
+  'app:chooseDataDir': (args) => noArgs('chooseDataDir', args),
+};
+
+function requestObject(call: string, args: readonly unknown[]): Record<string, unknown> {
+  expectArgs(call, args, 1);
+  const request = args[0];
+  if (typeof request !== 'object' || request === null || Array.isArray(request))
+    throw new BadRequestError(`${call}: expected a request object`);
+  return request as Record<string, unknown>;
+}
+
+function registerChannels(
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
+  handlers: object,
+  parsers: object,
+  isTrustedSender: (senderUrl: string) => boolean,
+): () => void {
+  const channels = Object.keys(handlers);
   for (const channel of channels) {
-    const handler = handlers[channel] as (...args: unknown[]) => unknown;
-    const parse = parsers[channel] as (args: readonly unknown[]) => unknown[];
+    const handler = (handlers as Record<string, (...args: unknown[]) => unknown>)[channel]!;
+    const parse = (parsers as Record<string, (args: readonly unknown[]) => unknown[]>)[channel]!;
     ipcMain.handle(channel, async (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<LabIpcReply<unknown>> => {
       const senderUrl = senderUrlOf(event);
       if (senderUrl === undefined || !isTrustedSender(senderUrl)) {

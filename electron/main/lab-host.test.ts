@@ -1,52 +1,93 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ReplicaHost } from '../../core/host/replica-host.ts';
-import type { ReplicaHostOptions } from '../../core/host/replica-host.ts';
-import { DataDirError, openDataDir } from '../../core/host/storage.ts';
-import { createQuitGuard, readLabHostSettings, startLabHost } from './lab-host.ts';
-import type { LabHost, StartLabHostDeps } from './lab-host.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { ClusterKey } from '../../core/net/cluster-key.ts';
+import { DataDirError } from '../../core/host/storage.ts';
+import type { ClusterSettings } from '../shared/app-setup.ts';
+import { NOTHING_REMEMBERED } from './app-settings.ts';
+import type { RememberedSettings } from './app-settings.ts';
+import { createQuitGuard, describeStartFailure, planLaunch } from './lab-host.ts';
 
 const userDataDir = join('/home', 'student', '.config', 'PBFT Lab');
 const electronArgv = ['/opt/PBFT Lab/pbft-lab', '--no-sandbox'];
 const peerAddress = '/ip4/192.168.1.20/tcp/41234/p2p/12D3KooWCZd9RPuz7KD5Wq8bBXGvD8AmZkGhNvQVBBAoGb6eZnKx';
 const otherAddress = '/ip4/192.168.1.21/tcp/41234';
+const remembered: ClusterSettings = {
+  cluster: 'room-204',
+  size: 7,
+  dataDir: join(userDataDir, 'clusters', 'room-204-0a1b2c3d'),
+  local: false,
+  join: [],
+  mdns: true,
+};
 
-function settingsFor(argv: string[], env: Record<string, string> = {}) {
-  return readLabHostSettings({ argv: [...electronArgv, ...argv], env, userDataDir });
+function plan(argv: string[], env: Record<string, string> = {}, memory: RememberedSettings = NOTHING_REMEMBERED) {
+  return planLaunch({ argv: [...electronArgv, ...argv], env, userDataDir, cwd: '/home/student' }, memory);
 }
 
-describe('readLabHostSettings', () => {
-  it('defaults to cluster pbft-lab of 4, data in userData/replica, no joins', () => {
-    expect(settingsFor([])).toEqual({
-      dataDir: join(userDataDir, 'replica'),
-      cluster: 'pbft-lab',
-      size: 4,
-      join: [],
-      mdns: true,
+describe('planLaunch', () => {
+  it('shows the start screen when nothing is remembered and no switch chooses a cluster', () => {
+    expect(plan([])).toEqual({ kind: 'choose' });
+    expect(plan(['--no-mdns'])).toEqual({ kind: 'choose' });
+  });
+
+  it('starts the remembered cluster with the key its data directory holds, unless --start-screen', () => {
+    const memory = { cluster: remembered, previous: null };
+    expect(plan([], {}, memory)).toEqual({
+      kind: 'start',
+      settings: remembered,
+      key: { kind: 'stored' },
+      from: 'remembered',
+    });
+    expect(plan(['--start-screen'], {}, memory)).toEqual({ kind: 'choose' });
+    expect(plan(['--no-mdns'], {}, memory)).toMatchObject({ settings: { ...remembered, mdns: false } });
+  });
+
+  it('any cluster switch chooses the cluster: defaults pbft-lab of 4, data in userData/replica, the key stored or new', () => {
+    expect(plan(['--cluster', 'pbft-lab'], {}, { cluster: remembered, previous: null })).toEqual({
+      kind: 'start',
+      settings: {
+        cluster: 'pbft-lab',
+        size: 4,
+        dataDir: join(userDataDir, 'replica'),
+        local: false,
+        join: [],
+        mdns: true,
+      },
+      key: { kind: 'stored-or-new' },
+      from: 'switches',
     });
   });
 
-  it('--no-mdns or PBFT_LAB_NO_MDNS=1 turns LAN discovery off', () => {
-    expect(settingsFor(['--no-mdns']).mdns).toBe(false);
-    expect(readLabHostSettings({ argv: electronArgv, env: { PBFT_LAB_NO_MDNS: '1' }, userDataDir }).mdns).toBe(false);
+  it('reads --cluster, --size, --data-dir (relative to the working directory) and repeated --join', () => {
+    expect(
+      plan(['--cluster', 'room-204', '--size=7', '--data-dir', 'lab', '--join', peerAddress, `--join=${otherAddress}`]),
+    ).toMatchObject({
+      settings: { cluster: 'room-204', size: 7, dataDir: '/home/student/lab', join: [peerAddress, otherAddress] },
+    });
   });
 
-  it('reads --cluster, --size and repeated --join, with a space or an =', () => {
-    expect(
-      settingsFor(['--cluster', 'room-204', '--size=7', '--join', peerAddress, `--join=${otherAddress}`]),
-    ).toMatchObject({ cluster: 'room-204', size: 7, join: [peerAddress, otherAddress] });
+  it('--cluster-key joins (the code read as typed), --new-cluster creates', () => {
+    const key = ClusterKey.generate();
+    expect(plan(['--cluster-key', key.joinCode.toLowerCase().replaceAll('-', ' ')])).toMatchObject({
+      key: { kind: 'join', joinCode: key.joinCode },
+    });
+    expect(plan(['--new-cluster'])).toMatchObject({ key: { kind: 'new' } });
+  });
+
+  it('--local: this machine only, no mDNS', () => {
+    expect(plan(['--local'])).toMatchObject({ settings: { local: true, mdns: false } });
+  });
+
+  it('--no-mdns or PBFT_LAB_NO_MDNS=1 turns LAN discovery off', () => {
+    expect(plan(['--cluster', 'x', '--no-mdns'])).toMatchObject({ settings: { mdns: false } });
+    expect(plan(['--cluster', 'x'], { PBFT_LAB_NO_MDNS: '1' })).toMatchObject({ settings: { mdns: false } });
   });
 
   it('falls back to PBFT_LAB_CLUSTER and PBFT_LAB_SIZE; a switch wins over the environment', () => {
     const env = { PBFT_LAB_CLUSTER: 'evening', PBFT_LAB_SIZE: '10' };
-    expect(settingsFor([], env)).toMatchObject({ cluster: 'evening', size: 10 });
-    expect(settingsFor(['--size', '4'], env)).toMatchObject({ cluster: 'evening', size: 4 });
-    expect(settingsFor([], { PBFT_LAB_CLUSTER: '', PBFT_LAB_SIZE: '' })).toMatchObject({
-      cluster: 'pbft-lab',
-      size: 4,
-    });
+    expect(plan([], env)).toMatchObject({ settings: { cluster: 'evening', size: 10 } });
+    expect(plan(['--size', '4'], env)).toMatchObject({ settings: { cluster: 'evening', size: 4 } });
+    expect(plan([], { PBFT_LAB_CLUSTER: '', PBFT_LAB_SIZE: '' })).toEqual({ kind: 'choose' });
   });
 
   it.each([
@@ -58,129 +99,41 @@ describe('readLabHostSettings', () => {
     [['--cluster', 'room 204'], {}, '--cluster must be 1–64 letters'],
     [[], { PBFT_LAB_CLUSTER: 'a/b' }, 'PBFT_LAB_CLUSTER must be 1–64 letters'],
     [['--join', '192.168.1.20:41234'], {}, '--join 192.168.1.20:41234: not a multiaddr'],
+    [['--cluster-key', 'ABCD-EFGH'], {}, '--cluster-key: a join code has 56 letters and digits'],
+    [['--new-cluster', '--cluster-key', ClusterKey.generate().joinCode], {}, 'contradict each other'],
   ])('refuses %j %j with a LabSettingsError', (argv, env, message) => {
-    expect(() => settingsFor(argv, env)).toThrow(
+    expect(() => plan(argv, env)).toThrow(
       expect.objectContaining({ name: 'LabSettingsError', message: expect.stringContaining(message) }),
     );
   });
 });
 
-/** A host that records its life and fails where told to. */
-function fakeHost(failStart?: Error) {
-  const life: string[] = [];
-  let options: ReplicaHostOptions | undefined;
-  // startLabHost only starts and stops the host; the LabApi calls are not its business.
-  const host = {
-    async start() {
-      life.push('start');
-      if (failStart) throw failStart;
-    },
-    async stop() {
-      life.push('stop');
-    },
-  } as Partial<LabHost> as LabHost;
-  const createHost = (given: ReplicaHostOptions): LabHost => {
-    options = given;
-    return host;
-  };
-  return { host, life, createHost, options: () => options };
-}
+describe('describeStartFailure', () => {
+  const settings = { ...remembered, dataDir: join(userDataDir, 'replica') };
 
-function deps(createHost: StartLabHostDeps['createHost']) {
-  const dialogs: { title: string; content: string }[] = [];
-  const logged: string[] = [];
-  return {
-    dialogs,
-    logged,
-    deps: {
-      createHost,
-      showErrorBox: (title: string, content: string) => dialogs.push({ title, content }),
-      log: (line: string) => logged.push(line),
-    } satisfies StartLabHostDeps,
-  };
-}
-
-describe('startLabHost', () => {
-  const launch = { argv: [...electronArgv, '--join', peerAddress], env: {}, userDataDir };
-
-  it('starts a host with mDNS on, the data directory, and the joins; shows no dialog', async () => {
-    const fake = fakeHost();
-    const { deps: d, dialogs } = deps(fake.createHost);
-    expect(await startLabHost(launch, d)).toBe(fake.host);
-    expect(fake.life).toEqual(['start']);
-    expect(fake.options()).toMatchObject({
-      dataDir: join(userDataDir, 'replica'),
-      cluster: 'pbft-lab',
-      size: 4,
-      join: [peerAddress],
-      mdns: true,
-    });
-    expect(dialogs).toEqual([]);
-  });
-
-  it('shows a DataDirError with what to do, stops the half-started host, and resolves null', async () => {
+  it('explains a data directory of another cluster, and what to do', () => {
     const marker = join(userDataDir, 'replica', 'pbft-lab.json');
-    const fake = fakeHost(
-      new DataDirError(marker, 'belongs to cluster "evening" of size 7, not cluster "pbft-lab" of size 4'),
-    );
-    const { deps: d, dialogs } = deps(fake.createHost);
-    expect(await startLabHost(launch, d)).toBeNull();
-    expect(fake.life).toEqual(['start', 'stop']);
-    expect(dialogs).toHaveLength(1);
-    expect(dialogs[0]!.title).toBe('PBFT Lab cannot use its data directory');
-    expect(dialogs[0]!.content).toContain(`${marker}: belongs to cluster "evening" of size 7`);
-    expect(dialogs[0]!.content).toContain("start PBFT Lab with that cluster's --cluster and --size");
-    expect(dialogs[0]!.content).toContain('move that directory aside');
+    const error = new DataDirError(marker, 'belongs to cluster "evening" of size 7, not cluster "room-204" of size 7');
+    const { title, content } = describeStartFailure(error, settings);
+    expect(title).toBe('PBFT Lab cannot use its data directory');
+    expect(content).toContain(`${marker}: belongs to cluster "evening" of size 7`);
+    expect(content).toContain('choose a data directory of its own');
+    expect(content).toContain('move that directory aside');
   });
 
-  it('shows any other start failure with its name and message', async () => {
+  it('names any other failure, with the cluster and its data directory', () => {
     const error = Object.assign(new Error('listen EADDRINUSE: address already in use 0.0.0.0:41234'), {
       name: 'ListenError',
     });
-    const fake = fakeHost(error);
-    const { deps: d, dialogs, logged } = deps(fake.createHost);
-    expect(await startLabHost(launch, d)).toBeNull();
-    expect(dialogs).toEqual([
-      {
-        title: 'PBFT Lab could not start its replica',
-        content: expect.stringMatching(/^ListenError: listen EADDRINUSE.*\n\nCluster "pbft-lab" of 4; data in /),
-      },
-    ]);
-    expect(logged).toContain(
-      'PBFT Lab could not start its replica: ListenError: listen EADDRINUSE: address already in use 0.0.0.0:41234',
-    );
+    expect(describeStartFailure(error, settings)).toEqual({
+      title: 'PBFT Lab could not start its replica',
+      content: expect.stringMatching(/^ListenError: listen EADDRINUSE.*\n\nCluster "room-204" of 7; data in /),
+    });
   });
 
-  it('shows a bad setting without creating a host', async () => {
-    const createHost = vi.fn(fakeHost().createHost);
-    const { deps: d, dialogs } = deps(createHost);
-    expect(await startLabHost({ ...launch, argv: [...electronArgv, '--size', '6'] }, d)).toBeNull();
-    expect(createHost).not.toHaveBeenCalled();
-    expect(dialogs).toEqual([
-      {
-        title: 'PBFT Lab: invalid setting',
-        content: expect.stringContaining('--size must be 3f+1 (4, 7, 10, …), got "6"'),
-      },
-    ]);
-  });
-
-  describe('with a real ReplicaHost', () => {
-    let dir: string | undefined;
-    afterEach(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
-
-    it("refuses another cluster's data directory before opening the network", async () => {
-      dir = await mkdtemp(join(tmpdir(), 'pbft-lab-electron-'));
-      const other = await openDataDir({ dir: join(dir, 'replica'), cluster: 'evening', size: 7 });
-      await other.close();
-      const { deps: d, dialogs } = deps((options) => new ReplicaHost({ ...options, mdns: false, log: () => {} }));
-
-      expect(await startLabHost({ argv: electronArgv, env: {}, userDataDir: dir }, d)).toBeNull();
-      expect(dialogs).toHaveLength(1);
-      expect(dialogs[0]!.title).toBe('PBFT Lab cannot use its data directory');
-      expect(dialogs[0]!.content).toContain('belongs to cluster "evening" of size 7, not cluster "pbft-lab" of size 4');
-    });
+  it('lists the switches for a bad one', () => {
+    const error = Object.assign(new Error('--size must be 3f+1'), { name: 'LabSettingsError' });
+    expect(describeStartFailure(error, null).content).toContain('--user-data-dir DIR');
   });
 });
 

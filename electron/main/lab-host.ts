@@ -1,85 +1,142 @@
 /**
- * The replica this app instance hosts: its settings (command-line switches, environment), its
- * start with a clear error dialog on failure, and its stop before the app quits. Plain functions
- * that take what they need from Electron, tested under Node with a fake host (lab-host.test.ts).
+ * How this app instance's replica is chosen at launch: command-line switches (scripts,
+ * `npm run lab:local`), else the cluster remembered from the last start, else the start screen. And
+ * what a failed start says, and the quit that waits for the replica. Plain functions that take what
+ * they need from Electron, tested under Node (lab-host.test.ts).
  */
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { multiaddr } from '@multiformats/multiaddr';
 import { faultsTolerated } from '../../core/pbft/config.ts';
-import type { LabApi } from '../../core/host/lab-api.ts';
-import type { ReplicaHostOptions } from '../../core/host/replica-host.ts';
+import { ClusterKey } from '../../core/net/cluster-key.ts';
+import { CLUSTER_NAME_PATTERN, type ClusterSettings } from '../shared/app-setup.ts';
+import type { ClusterKeyStart } from '../lab-process/protocol.ts';
+import type { RememberedSettings } from './app-settings.ts';
 
 export const DEFAULT_CLUSTER = 'pbft-lab';
 export const DEFAULT_SIZE = 4;
-/** Where the replica keeps its identity key, roster and checkpoint, inside Electron's userData. */
+/** Where a replica started by switches keeps its data when no --data-dir is given, inside userData. */
 export const DATA_DIR_NAME = 'replica';
+/** Where the start screen's clusters keep theirs: one directory per cluster, inside userData. */
+export const CLUSTERS_DIR_NAME = 'clusters';
 /** How long quitting waits for the host to stop before giving up on it. */
 export const HOST_STOP_TIMEOUT_MS = 5_000;
 
-/** What `app.whenReady` needs to start the host, read from the launch. */
-export interface LabHostSettings {
-  readonly dataDir: string;
-  readonly cluster: string;
-  readonly size: number;
-  /** Multiaddrs to dial (networks that block multicast). */
-  readonly join: readonly string[];
-  /** LAN discovery by mDNS; `--no-mdns` or PBFT_LAB_NO_MDNS=1 turns it off (tests, multicast-free networks). */
-  readonly mdns: boolean;
-}
+/** The app's own switches, as `pbft-lab --help` would list them (README.md, "The desktop app"). */
+export const LAUNCH_SWITCHES_USAGE = [
+  '--cluster NAME        the cluster to run (default pbft-lab)',
+  '--size N              its size, 3f+1: 4, 7, 10, … (default 4)',
+  "--data-dir DIR        the replica's data directory (default <user data>/replica)",
+  '--cluster-key CODE    join the cluster of this join code',
+  '--new-cluster         create a cluster (its join code is shown); refused if DIR already has one',
+  '--join MULTIADDR      dial this address (repeatable; where multicast is blocked)',
+  '--local               this machine only: loopback, no mDNS (several instances on one laptop)',
+  '--no-mdns             no LAN discovery',
+  '--start-screen        show the start screen even if a cluster is remembered',
+  "--user-data-dir DIR   this instance's user data (settings, lock): one per instance on one machine",
+].join('\n');
 
-/** A switch or environment variable has a value the host cannot use. */
+/** How the app starts: a cluster to run at once, or the start screen. */
+export type LaunchPlan =
+  | {
+      readonly kind: 'start';
+      readonly settings: ClusterSettings;
+      readonly key: ClusterKeyStart;
+      readonly from: 'switches' | 'remembered';
+    }
+  | { readonly kind: 'choose' };
+
+/** A switch or environment variable has a value the app cannot use. */
 export class LabSettingsError extends Error {
   override name = 'LabSettingsError';
 }
 
-/**
- * Reads `--cluster NAME`, `--size N` and `--join MULTIADDR` (repeatable; `--name=value` works too)
- * from the process's arguments, falling back to PBFT_LAB_CLUSTER and PBFT_LAB_SIZE, then to
- * `pbft-lab` and 4. Unknown arguments are left alone: Electron and Chromium have their own.
- */
-export function readLabHostSettings(launch: {
+export interface Launch {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly userDataDir: string;
-}): LabHostSettings {
+  /** For a relative --data-dir. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+/**
+ * The launch plan. Any of `--cluster`, `--size`, `--data-dir`, `--cluster-key`, `--new-cluster`,
+ * `--local`, `--join` (or PBFT_LAB_CLUSTER / PBFT_LAB_SIZE) means the switches choose the cluster:
+ * it starts at once, defaults filling the rest, and is remembered. Otherwise the remembered cluster
+ * starts (its key is in its data directory), unless `--start-screen`; with nothing remembered, the
+ * start screen. Unknown arguments are left alone: Electron and Chromium have their own.
+ */
+export function planLaunch(launch: Launch, remembered: RememberedSettings): LaunchPlan {
   const { values } = parseArgs({
     args: [...launch.argv],
     options: {
       cluster: { type: 'string' },
       size: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'cluster-key': { type: 'string' },
+      'new-cluster': { type: 'boolean' },
       join: { type: 'string', multiple: true },
+      local: { type: 'boolean' },
       'no-mdns': { type: 'boolean' },
+      'start-screen': { type: 'boolean' },
     },
     strict: false,
     allowPositionals: true,
   });
-  const cluster = switchOrEnv(values.cluster, '--cluster', launch.env, 'PBFT_LAB_CLUSTER') ?? {
-    value: DEFAULT_CLUSTER,
-    from: 'the default cluster name',
-  };
-  if (!/^[\w.][\w.-]{0,63}$/.test(cluster.value)) {
+  const noMdns = values['no-mdns'] === true || launch.env['PBFT_LAB_NO_MDNS'] === '1';
+  const cluster = switchOrEnv(values.cluster, '--cluster', launch.env, 'PBFT_LAB_CLUSTER');
+  const size = switchOrEnv(values.size, '--size', launch.env, 'PBFT_LAB_SIZE');
+  const dataDir = switchOrEnv(values['data-dir'], '--data-dir', {}, '');
+  const code = switchOrEnv(values['cluster-key'], '--cluster-key', {}, '');
+  const chosen =
+    cluster ?? size ?? dataDir ?? code ?? values['new-cluster'] ?? values.local ?? values.join ?? undefined;
+  if (chosen === undefined) {
+    if (values['start-screen'] === true || remembered.cluster === null) return { kind: 'choose' };
+    const settings = noMdns ? { ...remembered.cluster, mdns: false } : remembered.cluster;
+    return { kind: 'start', settings, key: { kind: 'stored' }, from: 'remembered' };
+  }
+
+  const name = cluster ?? { value: DEFAULT_CLUSTER, from: 'the default cluster name' };
+  if (!CLUSTER_NAME_PATTERN.test(name.value)) {
     throw new LabSettingsError(
-      `${cluster.from} must be 1–64 letters, digits, '.', '_' or '-' (not starting with '-'), got "${cluster.value}"`,
+      `${name.from} must be 1–64 letters, digits, '.', '_' or '-' (not starting with '-'), got "${name.value}"`,
     );
   }
-  const sizeSetting = switchOrEnv(values.size, '--size', launch.env, 'PBFT_LAB_SIZE');
-  const size = sizeSetting === undefined ? DEFAULT_SIZE : Number(sizeSetting.value);
-  if (sizeSetting !== undefined) {
+  const n = size === undefined ? DEFAULT_SIZE : Number(size.value);
+  if (size !== undefined) {
     try {
-      faultsTolerated(size);
+      faultsTolerated(n);
     } catch {
-      throw new LabSettingsError(`${sizeSetting.from} must be 3f+1 (4, 7, 10, …), got "${sizeSetting.value}"`);
+      throw new LabSettingsError(`${size.from} must be 3f+1 (4, 7, 10, …), got "${size.value}"`);
     }
   }
-  const mdns = values['no-mdns'] !== true && launch.env['PBFT_LAB_NO_MDNS'] !== '1';
-  return {
-    mdns,
-    dataDir: join(launch.userDataDir, DATA_DIR_NAME),
-    cluster: cluster.value,
-    size,
+  if (code !== undefined && values['new-cluster'] === true)
+    throw new LabSettingsError('--new-cluster and --cluster-key contradict each other: give one');
+  const local = values.local === true;
+  const settings: ClusterSettings = {
+    cluster: name.value,
+    size: n,
+    dataDir:
+      dataDir === undefined
+        ? join(launch.userDataDir, DATA_DIR_NAME)
+        : isAbsolute(dataDir.value)
+          ? dataDir.value
+          : resolve(launch.cwd ?? process.cwd(), dataDir.value),
+    local,
     join: joinAddresses(values.join),
+    mdns: !noMdns && !local,
   };
+  return { kind: 'start', settings, key: keyStart(code, values['new-cluster'] === true), from: 'switches' };
+}
+
+function keyStart(code: Setting | undefined, newCluster: boolean): ClusterKeyStart {
+  if (newCluster) return { kind: 'new' };
+  if (code === undefined) return { kind: 'stored-or-new' };
+  try {
+    return { kind: 'join', joinCode: ClusterKey.fromJoinCode(code.value).joinCode };
+  } catch (error) {
+    throw new LabSettingsError(`--cluster-key: ${(error as Error).message}`);
+  }
 }
 
 type Setting = { readonly value: string; readonly from: string };
@@ -114,84 +171,17 @@ function joinAddresses(values: (string | boolean)[] | undefined): string[] {
   });
 }
 
-/** What main needs of a ReplicaHost: the LabApi, and a start and a stop. */
-export interface LabHost extends LabApi {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export interface StartLabHostDeps {
-  /** `new ReplicaHost(options)`; a fake in tests. */
-  readonly createHost: (options: ReplicaHostOptions) => LabHost;
-  /** `dialog.showErrorBox`. */
-  readonly showErrorBox: (title: string, content: string) => void;
-  /** The host's log lines and main's own. */
-  readonly log: (line: string) => void;
-}
-
-/**
- * Reads the settings, creates the host and starts it. On any failure (a bad switch, a data
- * directory of another cluster, a port that cannot be bound…) it stops what the host had opened,
- * shows one error dialog that says what went wrong and what to do, and resolves with null: the
- * caller then quits.
- */
-export async function startLabHost(
-  launch: Parameters<typeof readLabHostSettings>[0],
-  deps: StartLabHostDeps,
-): Promise<LabHost | null> {
-  let settings: LabHostSettings;
-  try {
-    settings = readLabHostSettings(launch);
-  } catch (error) {
-    reportStartFailure(error, null, deps);
-    return null;
-  }
-  let host: LabHost;
-  try {
-    host = deps.createHost({
-      dataDir: settings.dataDir,
-      cluster: settings.cluster,
-      size: settings.size,
-      join: [...settings.join],
-      mdns: settings.mdns,
-      log: deps.log,
-    });
-  } catch (error) {
-    reportStartFailure(error, settings, deps);
-    return null;
-  }
-  try {
-    await host.start();
-  } catch (error) {
-    try {
-      await host.stop();
-    } catch (stopError) {
-      deps.log(`stopping the half-started replica failed: ${describeError(stopError)}`);
-    }
-    reportStartFailure(error, settings, deps);
-    return null;
-  }
-  deps.log(`replica of cluster "${settings.cluster}" (n = ${settings.size}) started; data in ${settings.dataDir}`);
-  return host;
-}
-
-function reportStartFailure(error: unknown, settings: LabHostSettings | null, deps: StartLabHostDeps): void {
-  const { title, content } = describeStartFailure(error, settings);
-  deps.log(`${title}: ${describeError(error)}`);
-  deps.showErrorBox(title, content);
-}
-
 /** The dialog for a failed start: what went wrong, in the error's own words, and what to do. */
 export function describeStartFailure(
   error: unknown,
-  settings: LabHostSettings | null,
+  settings: ClusterSettings | null,
 ): { title: string; content: string } {
   const message = error instanceof Error ? error.message : String(error);
   const name = error instanceof Error ? error.name : '';
   if (name === 'LabSettingsError') {
     return {
       title: 'PBFT Lab: invalid setting',
-      content: `${message}\n\nStart PBFT Lab with, for example: --cluster pbft-lab --size 4 [--join MULTIADDR]…`,
+      content: `${message}\n\nPBFT Lab's switches:\n${LAUNCH_SWITCHES_USAGE}`,
     };
   }
   if (name === 'DataDirError' && settings !== null) {
@@ -200,7 +190,8 @@ export function describeStartFailure(
       content:
         `${message}\n\n` +
         `This machine's replica keeps its identity and state in ${settings.dataDir}. ` +
-        `If it belongs to another cluster, start PBFT Lab with that cluster's --cluster and --size. ` +
+        `If it belongs to another cluster, choose a data directory of its own for this one ` +
+        `(or start PBFT Lab with that cluster's --cluster and --size). ` +
         `To join cluster "${settings.cluster}" of ${settings.size} as a new replica instead, ` +
         `move that directory aside (this machine then gets a new identity).`,
     };

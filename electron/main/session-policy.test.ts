@@ -2,6 +2,7 @@ import type { Session } from 'electron';
 import { describe, expect, it } from 'vitest';
 import { contentSecurityPolicy } from './csp.ts';
 import { applySessionPolicy } from './session-policy.ts';
+import { isAppOrigin, resolveRendererEntry } from './window.ts';
 import type { PolicySession } from './session-policy.ts';
 
 type HeadersListener = Parameters<Session['webRequest']['onHeadersReceived']>[0];
@@ -10,7 +11,7 @@ type CheckHandler = Parameters<Session['setPermissionCheckHandler']>[0];
 type DeviceHandler = Parameters<Session['setDevicePermissionHandler']>[0];
 
 /** A session that keeps the handlers the policy installs. */
-function policySession(mode: 'production' | 'development') {
+function policySession(mode: 'production' | 'development', isAppPage?: (urlOrOrigin: string) => boolean) {
   const installed: {
     headers?: HeadersListener;
     request?: RequestHandler;
@@ -27,7 +28,7 @@ function policySession(mode: 'production' | 'development') {
     setPermissionCheckHandler: (handler: CheckHandler) => (installed.check = handler),
     setDevicePermissionHandler: (handler: DeviceHandler) => (installed.device = handler),
   };
-  applySessionPolicy(session as unknown as PolicySession, mode);
+  applySessionPolicy(session as unknown as PolicySession, mode, isAppPage);
   return installed;
 }
 
@@ -85,5 +86,40 @@ describe('applySessionPolicy', () => {
         responseHeaders: { 'X-Other': ['kept'], 'Content-Security-Policy': [contentSecurityPolicy(mode)] },
       });
     }
+  });
+
+  describe('with the app page known (as main installs it)', () => {
+    const entry = resolveRendererEntry({
+      isPackaged: true,
+      devServerUrl: undefined,
+      mainDir: '/opt/pbft-lab/out/main',
+    });
+    const isAppPage = (urlOrOrigin: string): boolean => isAppOrigin(urlOrOrigin, entry);
+
+    it('grants the app page the clipboard write its Copy button needs, and nothing else', async () => {
+      const { check, request } = policySession('production', isAppPage);
+      for (const permission of permissions) {
+        const expected = permission === 'clipboard-sanitized-write';
+        expect(check?.(null, permission, 'app://pbft-lab', {} as never), permission).toBe(expected);
+        const granted = await new Promise<boolean>((resolve) =>
+          request?.(null as never, permission as never, resolve, {
+            requestingUrl: 'app://pbft-lab/index.html',
+          } as never),
+        );
+        expect(granted, permission).toBe(expected);
+      }
+    });
+
+    it('still denies the clipboard (and everything) to any other origin, and clipboard reads to all', async () => {
+      const { check, request } = policySession('production', isAppPage);
+      for (const origin of ['https://example.com', 'file://', 'app://evil.example', 'app://pbft-lab.evil']) {
+        expect(check?.(null, 'clipboard-sanitized-write', origin, {} as never), origin).toBe(false);
+        const granted = await new Promise<boolean>((resolve) =>
+          request?.(null as never, 'clipboard-sanitized-write', resolve, { requestingUrl: `${origin}/x` } as never),
+        );
+        expect(granted, origin).toBe(false);
+      }
+      expect(check?.(null, 'clipboard-read', 'app://pbft-lab', {} as never)).toBe(false);
+    });
   });
 });

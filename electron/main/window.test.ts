@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createMainWindowOptions, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
+import { createMainWindowOptions, isAppOrigin, isAppUrl, preloadScriptPath, resolveRendererEntry } from './window.ts';
 import type { RendererEntry } from './window.ts';
 
 const mainDir = join('/opt', 'pbft-lab', 'out', 'main');
@@ -97,5 +97,33 @@ describe('isAppUrl', () => {
     expect(isAppUrl('http://localhost:5173/src/App.vue', devEntry)).toBe(true);
     expect(isAppUrl('http://localhost:5174/', devEntry)).toBe(false);
     expect(isAppUrl('https://localhost:5173/', devEntry)).toBe(false);
+  });
+
+  it('compares the page’s path without case on Windows and macOS (case-insensitive file systems), exactly elsewhere', () => {
+    for (const platform of ['win32', 'darwin'] as const) {
+      expect(isAppUrl('app://pbft-lab/INDEX.html', appEntry, platform), platform).toBe(true);
+      expect(isAppUrl('app://pbft-lab/Index.HTML#/log', appEntry, platform), platform).toBe(true);
+      expect(isAppUrl('app://pbft-lab/assets/index.js', appEntry, platform), platform).toBe(false);
+      expect(isAppUrl('app://evil.example/index.html', appEntry, platform), platform).toBe(false);
+    }
+    expect(isAppUrl('app://pbft-lab/INDEX.html', appEntry, 'linux')).toBe(false);
+    // The host is case-insensitive everywhere (URL parsing lowers it).
+    expect(isAppUrl('app://PBFT-LAB/index.html', appEntry, 'linux')).toBe(false);
+  });
+});
+
+describe('isAppOrigin', () => {
+  const appEntry = resolveRendererEntry({ isPackaged: true, devServerUrl: undefined, mainDir });
+  const devEntry: RendererEntry = { kind: 'url', url: 'http://localhost:5173/' };
+
+  it('accepts the app page’s origin (as a permission check sees it) and its URLs, nothing else', () => {
+    expect(isAppOrigin('app://pbft-lab', appEntry)).toBe(true);
+    expect(isAppOrigin('app://pbft-lab/index.html', appEntry)).toBe(true);
+    expect(isAppOrigin('app://evil.example', appEntry)).toBe(false);
+    expect(isAppOrigin('https://pbft-lab', appEntry)).toBe(false);
+    expect(isAppOrigin('file:///', appEntry)).toBe(false);
+    expect(isAppOrigin('null', appEntry)).toBe(false);
+    expect(isAppOrigin('http://localhost:5173', devEntry)).toBe(true);
+    expect(isAppOrigin('http://localhost:5174', devEntry)).toBe(false);
   });
 });

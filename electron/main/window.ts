@@ -62,8 +62,12 @@ export function resolveRendererEntry(options: {
 /**
  * Whether `url` is the app's own page: the window may navigate only there (hash and query may
  * change, for client-side routing), and IPC answers only frames showing it.
+ *
+ * On Windows and macOS the path is compared without regard to case: their file systems are
+ * case-insensitive, so the app:// handler serves `/INDEX.html` as the page itself, and a frame showing
+ * it must not see every IPC call refused as an untrusted sender.
  */
-export function isAppUrl(url: string, entry: RendererEntry): boolean {
+export function isAppUrl(url: string, entry: RendererEntry, platform: NodeJS.Platform = process.platform): boolean {
   try {
     const parsed = new URL(url);
     if (entry.kind === 'url') {
@@ -75,10 +79,29 @@ export function isAppUrl(url: string, entry: RendererEntry): boolean {
       parsed.host === APP_HOST &&
       parsed.username === '' &&
       parsed.password === '' &&
-      parsed.pathname === new URL(entry.url).pathname
+      samePath(parsed.pathname, new URL(entry.url).pathname, platform)
     );
   } catch {
     // Unparsable: not ours.
     return false;
   }
+}
+
+/** Whether `origin` (`app://pbft-lab`, or the dev server's) is the app page's: for permission checks, which see an origin. */
+export function isAppOrigin(origin: string, entry: RendererEntry): boolean {
+  try {
+    const parsed = new URL(origin);
+    const page = new URL(entry.url);
+    if (entry.kind === 'url') return parsed.origin === page.origin;
+    return (
+      parsed.protocol === page.protocol && parsed.host === page.host && parsed.username === '' && parsed.password === ''
+    );
+  } catch {
+    return false;
+  }
+}
+
+function samePath(a: string, b: string, platform: NodeJS.Platform): boolean {
+  if (platform === 'win32' || platform === 'darwin') return a.toLowerCase() === b.toLowerCase();
+  return a === b;
 }

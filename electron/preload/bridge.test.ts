@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { LAB_API_CALLS } from '../../core/host/lab-api.ts';
 import type { LabEvent, LabOp } from '../../core/host/lab-api.ts';
 import type { LabIpcReply } from '../shared/ipc.ts';
-import { createLabBridge } from './bridge.ts';
+import { APP_CHANNELS } from '../shared/app-setup.ts';
+import { createAppBridge, createLabBridge } from './bridge.ts';
 import type { BridgeIpc } from './bridge.ts';
 
 type IpcListener = (event: unknown, ...args: unknown[]) => void;
@@ -43,10 +44,10 @@ function logEvent(atMs: number): LabEvent {
 }
 
 describe('createLabBridge', () => {
-  it('exposes exactly the LabApi calls, subscribe and version, all functions', () => {
+  it('exposes exactly the LabApi calls, subscribeBatches and version, all functions', () => {
     const { ipc } = fakeIpcRenderer(() => ok(null));
     const bridge = createLabBridge(ipc, () => {});
-    expect(Object.keys(bridge).sort()).toEqual([...LAB_API_CALLS, 'subscribe', 'version'].sort());
+    expect(Object.keys(bridge).sort()).toEqual([...LAB_API_CALLS, 'subscribeBatches', 'version'].sort());
     for (const value of Object.values(bridge)) expect(typeof value).toBe('function');
   });
 
@@ -87,85 +88,90 @@ describe('createLabBridge', () => {
   });
 });
 
-describe('subscribe', () => {
+describe('subscribeBatches', () => {
   it('asks main for events once, with the first listener, and keeps the stream for the page', () => {
     const { ipc, sent, listeners } = fakeIpcRenderer(() => ok(null));
     const bridge = createLabBridge(ipc, () => {});
     expect(sent).toEqual([]);
 
-    const first = bridge.subscribe(() => {});
-    const second = bridge.subscribe(() => {});
+    const first = bridge.subscribeBatches(() => {});
+    const second = bridge.subscribeBatches(() => {});
     first();
     second();
-    bridge.subscribe(() => {});
+    bridge.subscribeBatches(() => {});
 
     expect(sent).toEqual([['lab:listen']]);
     expect(listeners.get('lab:events')).toHaveLength(1);
   });
 
-  it('gives a later subscriber only the events that arrive after it subscribed', () => {
+  it('calls each listener once per batch, with the whole batch in order: one contextBridge crossing, not one per event', () => {
     const { ipc, push } = fakeIpcRenderer(() => ok(null));
     const bridge = createLabBridge(ipc, () => {});
-    const early: number[] = [];
-    const late: number[] = [];
-    bridge.subscribe((event) => early.push(event.atMs));
-    push('lab:events', [logEvent(1)]);
-    bridge.subscribe((event) => late.push(event.atMs));
-    push('lab:events', [logEvent(2)]);
-    expect(early).toEqual([1, 2]);
-    expect(late).toEqual([2]);
+    const calls: LabEvent[][] = [];
+    bridge.subscribeBatches((events) => calls.push([...events]));
+    const batch = Array.from({ length: 2_000 }, (_, i) => logEvent(i));
+    push('lab:events', batch);
+    push('lab:events', [logEvent(2_000)]);
+    expect(calls.map((c) => c.length)).toEqual([2_000, 1]);
+    expect(calls[0]).toEqual(batch);
   });
 
-  it('subscribes the same function twice as two subscriptions, each with its own unsubscribe', () => {
+  it('gives a later subscriber only the batches that arrive after it subscribed; never the IPC event', () => {
     const { ipc, push } = fakeIpcRenderer(() => ok(null));
     const bridge = createLabBridge(ipc, () => {});
-    const seen: number[] = [];
-    const listener = (event: LabEvent) => seen.push(event.atMs);
-    const unsubscribeFirst = bridge.subscribe(listener);
-    bridge.subscribe(listener);
+    const early: unknown[][] = [];
+    const late: unknown[][] = [];
+    bridge.subscribeBatches((events) => early.push([...events]));
     push('lab:events', [logEvent(1)]);
-    unsubscribeFirst();
-    unsubscribeFirst(); // a second call changes nothing
+    const unsubscribe = bridge.subscribeBatches((events) => late.push([...events]));
     push('lab:events', [logEvent(2)]);
-    expect(seen).toEqual([1, 1, 2]);
-  });
-
-  it('delivers each batch event by event, in order, to every listener, and never the IPC event', () => {
-    const { ipc, push } = fakeIpcRenderer(() => ok(null));
-    const bridge = createLabBridge(ipc, () => {});
-    const seenA: unknown[] = [];
-    const seenB: unknown[] = [];
-    bridge.subscribe((event) => seenA.push(event));
-    const unsubscribeB = bridge.subscribe((event) => seenB.push(event));
-
-    push('lab:events', [logEvent(1), logEvent(2)]);
-    unsubscribeB();
+    unsubscribe();
+    unsubscribe(); // a second call changes nothing
     push('lab:events', [logEvent(3)]);
-
-    expect(seenA).toEqual([logEvent(1), logEvent(2), logEvent(3)]);
-    expect(seenB).toEqual([logEvent(1), logEvent(2)]);
+    expect(early).toEqual([[logEvent(1)], [logEvent(2)], [logEvent(3)]]);
+    expect(late).toEqual([[logEvent(2)]]);
   });
 
-  it('reports a throwing listener and still delivers the rest of the batch to everyone', () => {
+  it('reports a throwing listener and still delivers the batch to the others; ignores an empty or malformed batch', () => {
     const { ipc, push } = fakeIpcRenderer(() => ok(null));
     const reported: unknown[] = [];
     const bridge = createLabBridge(ipc, (error) => reported.push(error));
     const seen: number[] = [];
-    bridge.subscribe((event) => {
-      if (event.atMs === 1) throw new Error('listener bug');
+    bridge.subscribeBatches(() => {
+      throw new Error('listener bug');
     });
-    bridge.subscribe((event) => seen.push(event.atMs));
-
+    bridge.subscribeBatches((events) => seen.push(events.length));
     push('lab:events', [logEvent(1), logEvent(2)]);
-
-    expect(seen).toEqual([1, 2]);
+    push('lab:events', []);
+    push('lab:events', 'not a batch');
+    expect(seen).toEqual([2]);
     expect(reported).toEqual([new Error('listener bug')]);
   });
 
   it('refuses a listener that is not a function', () => {
     const { ipc, sent } = fakeIpcRenderer(() => ok(null));
     const bridge = createLabBridge(ipc, () => {});
-    expect(() => bridge.subscribe('alert' as unknown as () => void)).toThrow(TypeError);
+    expect(() => bridge.subscribeBatches('alert' as unknown as () => void)).toThrow(TypeError);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('createAppBridge', () => {
+  it('exposes one function per app channel, invoking it and unwrapping the reply', async () => {
+    const { ipc, invoked } = fakeIpcRenderer((channel, args) =>
+      channel === 'app:joinCluster'
+        ? { ok: false, error: { name: 'BadRequestError', message: 'check the code' } }
+        : ok({ channel, args }),
+    );
+    const bridge = createAppBridge(ipc);
+    expect(Object.keys(bridge).sort()).toEqual(APP_CHANNELS.map((c) => c.slice('app:'.length)).sort());
+    const request = { cluster: 'room-101', size: 4, local: false, dataDir: null };
+    expect(await bridge.createCluster(request)).toEqual({ channel: 'app:createCluster', args: [request] });
+    await expect(bridge.joinCluster({ ...request, joinCode: 'x', join: [] })).rejects.toMatchObject({
+      name: 'BadRequestError',
+      message: 'check the code',
+    });
+    await bridge.state();
+    expect(invoked.map(([channel]) => channel)).toEqual(['app:createCluster', 'app:joinCluster', 'app:state']);
   });
 });

@@ -1,13 +1,15 @@
 /**
- * `window.pbftLab`, built from a minimal IPC interface so it is tested under Node with a fake
- * (bridge.test.ts); index.ts hands it Electron's `ipcRenderer` and exposes the result.
+ * `window.pbftLab` and `window.pbftLabApp`, built from a minimal IPC interface so they are tested
+ * under Node with a fake (bridge.test.ts); index.ts hands them Electron's `ipcRenderer` and exposes
+ * the results.
  *
- * The bridge holds functions only, never `ipcRenderer` or an IPC event: the renderer can make the
- * LabApi's calls and nothing else.
+ * The bridges hold functions only, never `ipcRenderer` or an IPC event: the renderer can make the
+ * LabApi's calls and the start screen's, and nothing else. Events reach the page a batch per call.
  */
 import type { LabEvent } from '../../core/host/lab-api.ts';
 import { labEventsChannel, labListenChannel } from '../shared/ipc.ts';
 import type { LabChannel, LabChannelArgs, LabChannelResult, LabIpcReply, PbftLabBridge } from '../shared/ipc.ts';
+import type { AppChannel, AppIpc, PbftLabAppBridge } from '../shared/app-setup.ts';
 
 /** What the bridge uses of `ipcRenderer`. */
 export interface BridgeIpc {
@@ -27,28 +29,33 @@ export class LabCallError extends Error {
   }
 }
 
+/** Invokes a channel and unwraps main's reply: the value, or a LabCallError with the host's message. */
+function invoker(ipc: BridgeIpc) {
+  return async (channel: string, args: readonly unknown[]): Promise<unknown> => {
+    const reply = (await ipc.invoke(channel, ...args)) as LabIpcReply<unknown>;
+    if (reply.ok) return reply.value;
+    throw new LabCallError(reply.error);
+  };
+}
+
 export function createLabBridge(ipc: BridgeIpc, reportListenerError: (error: unknown) => void): PbftLabBridge {
+  const invoke = invoker(ipc);
   const call =
     <C extends LabChannel>(channel: C) =>
-    async (...args: LabChannelArgs<C>): Promise<LabChannelResult<C>> => {
-      const reply = (await ipc.invoke(channel, ...args)) as LabIpcReply<LabChannelResult<C>>;
-      if (reply.ok) return reply.value;
-      throw new LabCallError(reply.error);
-    };
+    (...args: LabChannelArgs<C>): Promise<LabChannelResult<C>> =>
+      invoke(channel, args) as Promise<LabChannelResult<C>>;
 
   // Listeners by subscription: subscribing the same function twice gives two subscriptions.
-  const listeners = new Map<symbol, (event: LabEvent) => void>();
+  const listeners = new Map<symbol, (events: readonly LabEvent[]) => void>();
   let listening = false;
   const deliver = (_event: unknown, events: unknown): void => {
-    if (!Array.isArray(events)) return;
-    for (const event of events as LabEvent[]) {
-      for (const listener of [...listeners.values()]) {
-        // One listener's error must not cost the others (or the rest of the batch) their events.
-        try {
-          listener(event);
-        } catch (error) {
-          reportListenerError(error);
-        }
+    if (!Array.isArray(events) || events.length === 0) return;
+    for (const listener of [...listeners.values()]) {
+      // One call per batch: it crosses the contextBridge once. A listener's error costs the others nothing.
+      try {
+        listener(events as LabEvent[]);
+      } catch (error) {
+        reportListenerError(error);
       }
     }
   };
@@ -62,8 +69,8 @@ export function createLabBridge(ipc: BridgeIpc, reportListenerError: (error: unk
     behaviours: call('lab:behaviours'),
     setBehaviour: call('lab:setBehaviour'),
     room: call('lab:room'),
-    subscribe(listener) {
-      if (typeof listener !== 'function') throw new TypeError('subscribe: expected a listener function');
+    subscribeBatches(listener) {
+      if (typeof listener !== 'function') throw new TypeError('subscribeBatches: expected a listener function');
       // Like a WebSocket connection, the page starts its event stream once (main replays the host's
       // recent history, then sends live events) and keeps it until it unloads; subscribe and
       // unsubscribe only add and remove listeners here, so a later subscriber gets no old events.
@@ -78,5 +85,22 @@ export function createLabBridge(ipc: BridgeIpc, reportListenerError: (error: unk
         listeners.delete(key);
       };
     },
+  };
+}
+
+/** `window.pbftLabApp`: the start screen's calls (electron/shared/app-setup.ts), one function per channel. */
+export function createAppBridge(ipc: BridgeIpc): PbftLabAppBridge {
+  const invoke = invoker(ipc);
+  const call =
+    <C extends AppChannel>(channel: C) =>
+    (...args: AppIpc[C]['args']): Promise<AppIpc[C]['result']> =>
+      invoke(channel, args) as Promise<AppIpc[C]['result']>;
+  return {
+    state: call('app:state'),
+    createCluster: call('app:createCluster'),
+    joinCluster: call('app:joinCluster'),
+    rejoin: call('app:rejoin'),
+    changeCluster: call('app:changeCluster'),
+    chooseDataDir: call('app:chooseDataDir'),
   };
 }

@@ -1,11 +1,13 @@
 /**
- * The preload: exposes `window.pbftLab` (PbftLabBridge: the LabApi plus `version`), one function
- * per call, and nothing else (never `ipcRenderer` itself). Runs sandboxed, so it is built as one
- * CommonJS file that requires only `electron`.
+ * The preload: exposes `window.pbftLab` (PbftLabBridge: the LabApi's calls, `version`, events in
+ * batches) and `window.pbftLabApp` (the start screen's calls), one function per call, and nothing
+ * else (never `ipcRenderer` itself). Runs sandboxed, so it is built as one CommonJS file that
+ * requires only `electron`.
  */
 import { contextBridge, ipcRenderer } from 'electron';
+import { appBridgeKey } from '../shared/app-setup.ts';
 import { labBridgeKey } from '../shared/ipc.ts';
-import { createLabBridge } from './bridge.ts';
+import { createAppBridge, createLabBridge } from './bridge.ts';
 import type { BridgeIpc } from './bridge.ts';
 
 const ipc: BridgeIpc = ipcRenderer;
@@ -14,3 +16,4 @@ contextBridge.exposeInMainWorld(
   labBridgeKey,
   createLabBridge(ipc, (error) => console.error('PBFT Lab: a LabEvent listener threw:', error)),
 );
+contextBridge.exposeInMainWorld(appBridgeKey, createAppBridge(ipc));

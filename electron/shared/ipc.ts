@@ -12,7 +12,6 @@
 import type {
   BehaviourInfo,
   FaultCommand,
-  LabApi,
   LabEvent,
   LabFaults,
   LabOp,
@@ -24,14 +23,25 @@ import type {
 } from '../../core/host/lab-api.ts';
 
 /**
- * What the preload exposes as `window.pbftLab`: exactly the LabApi, plus the app version.
- * The dashboard codes against LabApi, so the same components run on this bridge and on the
- * headless host's WebSocket (core/host/api-client.ts).
+ * What the preload exposes as `window.pbftLab`: the LabApi's calls, the app version, and the event
+ * stream a batch at a time. The renderer makes a LabApi of it (renderer/src/api/lab.ts), so the
+ * dashboard's components run on this bridge and on the headless host's WebSocket
+ * (core/host/api-client.ts) alike.
+ *
+ * Events cross the contextBridge once per batch: every call of a page-world function from the
+ * preload world copies its arguments, and one call per event per listener was up to ~40,000 copies
+ * a second under a flood. The page fans a batch out to its own listeners.
  *
  * One difference from the WebSocket client: an Error that crosses Electron's contextBridge keeps
  * only its message, so a rejected call carries the host's message but not its error `name`.
  */
-export type PbftLabBridge = LabApi & { version(): Promise<string> };
+export type PbftLabBridge = LabInvokeBridge & {
+  /**
+   * Batches of events in the order the host emitted them (the first starts the stream: the host's
+   * recent history, then live events). Returns the unsubscribe function.
+   */
+  subscribeBatches(listener: (events: readonly LabEvent[]) => void): () => void;
+};
 
 /** Request/response channels (`ipcRenderer.invoke` → `ipcMain.handle`), one per call. */
 export interface LabIpc {
@@ -53,7 +63,7 @@ export type LabChannelResult<C extends LabChannel> = LabIpc[C]['result'];
 /** `lab:version` → `version`: the name the preload gives the channel on `window.pbftLab`. */
 export type LabMethodName<C extends LabChannel> = C extends `lab:${infer Method}` ? Method : never;
 
-/** The bridge's request/response part: one async function per channel (everything but `subscribe`). */
+/** The bridge's request/response part: one async function per channel. */
 export type LabInvokeBridge = {
   [C in LabChannel as LabMethodName<C>]: (...args: LabChannelArgs<C>) => Promise<LabChannelResult<C>>;
 };

@@ -2,15 +2,30 @@
  * A stand-in for the `electron` module, so the BUILT main process (out/main/index.js) can run under
  * plain Node: these machines cannot download the Electron binary. It implements just what
  * electron/main/index.ts touches, records what main does, and drives one scenario, chosen by
- * PBFT_LAB_STUB_SCENARIO, through main's real hardening (navigation, window, permission and
- * app:// handlers), IPC handlers and quit path. At exit it prints one
- * line, `STUB-REPORT {json}`, for build-output.test.ts to read.
+ * PBFT_LAB_STUB_SCENARIO:
+ *
+ * - `run`: through main's real hardening (navigation, window, permission and app:// handlers), IPC
+ *   handlers and quit path, by itself;
+ * - `remote`: whatever a test asks, one JSON line per request on stdin (`{id, op, …}`), one
+ *   `STUB-REPLY {json}` line per answer on stdout: IPC calls as the window's page makes them, the
+ *   events the window received, main's event-loop delay, the menu (stub-remote.ts);
+ * - `second-instance`, `bad-switch`: the lock held elsewhere; a mistyped switch.
+ *
+ * `utilityProcess.fork` runs the module in a Node child process with a `process.parentPort`
+ * (utility-process-bootstrap.ts), as Electron runs it in a utility process. At exit the stub prints
+ * one line, `STUB-REPORT {json}`, for the tests to read.
  *
  * Loaded in place of `electron` by register-electron-stub.ts (a module resolve hook).
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import { serialize } from 'node:v8';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRemoteDriver } from './stub-remote.ts';
 
-type Scenario = 'second-instance' | 'run' | 'start-failure';
+type Scenario = 'second-instance' | 'run' | 'bad-switch' | 'remote';
 const scenario = (process.env['PBFT_LAB_STUB_SCENARIO'] ?? 'second-instance') as Scenario;
 
 export interface StubReport {
@@ -30,6 +45,14 @@ export interface StubReport {
   loadedUrl: string | null;
   /** How main's hardening answered what the driver tried (see `probeHardening`). */
   hardening: Record<string, unknown>;
+  /** What main set as userData (before the lock). */
+  userData: string | null;
+  /** Utility processes forked: their module paths and exit codes. */
+  utilityProcesses: { modulePath: string; exitCode: number | null }[];
+  /** Labels of the application menu's top-level items, as last set. */
+  menu: string[];
+  /** How often main reloaded a window (the replica stopped running). */
+  reloads: number;
 }
 
 const report: StubReport = {
@@ -46,6 +69,10 @@ const report: StubReport = {
   privilegedSchemes: null,
   loadedUrl: null,
   hardening: {},
+  userData: null,
+  utilityProcesses: [],
+  menu: [],
+  reloads: 0,
 };
 
 let reported = false;
@@ -81,20 +108,49 @@ export const ipcMain = new StubIpcMain();
 
 type WindowOpenHandler = (details: { url: string }) => { action: string };
 
+export interface SentSummary {
+  readonly bytes: number;
+  readonly events: number;
+  readonly kinds: readonly string[];
+  readonly logLines: readonly string[];
+}
+
 class StubWebContents extends EventEmitter {
   readonly id = 1;
-  sent: [string, unknown][] = [];
+  /**
+   * What main sent the page, as a summary per message: Electron serializes each message and keeps
+   * none of it, so neither does the stub (a flood's hundreds of thousands of events would otherwise
+   * pile up here and cost main garbage collections the real one does not pay).
+   */
+  sent: [string, SentSummary][] = [];
   windowOpenHandler: WindowOpenHandler | null = null;
   isDestroyed(): boolean {
     return false;
   }
   send(channel: string, payload: unknown): void {
-    this.sent.push([channel, payload]);
+    // The copy Electron's IPC makes of every message, so main pays for it here too.
+    const bytes = serialize(payload).length;
+    const events = Array.isArray(payload) ? (payload as { kind?: string; line?: string }[]) : [];
+    this.sent.push([
+      channel,
+      {
+        bytes,
+        events: events.length,
+        kinds: [...new Set(events.map((e) => e.kind ?? '?'))],
+        logLines: events.flatMap((e) => (e.kind === 'log' ? [e.line ?? ''] : [])).slice(-50),
+      },
+    ]);
   }
   setWindowOpenHandler(handler: WindowOpenHandler): void {
     this.windowOpenHandler = handler;
   }
+  reload(): void {
+    report.reloads++;
+  }
 }
+
+/** The windows main made, newest last. */
+export const windows: BrowserWindow[] = [];
 
 export class BrowserWindow extends EventEmitter {
   readonly webContents = new StubWebContents();
@@ -105,6 +161,7 @@ export class BrowserWindow extends EventEmitter {
     report.windowOptions = options;
     // As Electron does, for the contents of every new window.
     app.emit('web-contents-created', {}, this.webContents);
+    windows.push(this);
     setImmediate(() => {
       this.emit('ready-to-show');
       if (scenario === 'run') void drive(this);
@@ -143,11 +200,18 @@ class StubApp extends EventEmitter {
   async whenReady(): Promise<void> {
     report.calls.push('app.whenReady');
   }
+  private readonly paths = new Map<string, string>([
+    ['appData', process.env['PBFT_LAB_STUB_APP_DATA'] ?? join(tmpdir(), 'pbft-lab-stub-app-data')],
+  ]);
   getPath(name: string): string {
-    if (name !== 'userData') throw new Error(`the stub has no path ${name}`);
-    const dir = process.env['PBFT_LAB_STUB_USER_DATA'];
-    if (!dir) throw new Error('PBFT_LAB_STUB_USER_DATA is not set');
-    return dir;
+    const path = this.paths.get(name) ?? (name === 'userData' ? join(this.getPath('appData'), 'pbft-lab') : undefined);
+    if (path === undefined) throw new Error(`the stub has no path ${name}`);
+    return path;
+  }
+  setPath(name: string, path: string): void {
+    report.calls.push(`app.setPath ${name}`);
+    if (name === 'userData') report.userData = path;
+    this.paths.set(name, path);
   }
   getVersion(): string {
     return '0.0.0-stub';
@@ -176,6 +240,82 @@ export const app = new StubApp();
 export const dialog = {
   showErrorBox(title: string, content: string): void {
     report.errorBoxes.push({ title, content });
+  },
+  /** Picks PBFT_LAB_STUB_PICK_DIR, or cancels without it. */
+  async showOpenDialog(..._args: unknown[]): Promise<{ canceled: boolean; filePaths: string[] }> {
+    const dir = process.env['PBFT_LAB_STUB_PICK_DIR'];
+    return dir ? { canceled: false, filePaths: [dir] } : { canceled: true, filePaths: [] };
+  },
+};
+
+type MenuItem = {
+  id?: string;
+  label?: string;
+  role?: string;
+  enabled?: boolean;
+  click?: () => void;
+  submenu?: MenuItem[];
+};
+
+/** The application menu main set last: its template. */
+export let applicationMenu: MenuItem[] = [];
+
+export const Menu = {
+  buildFromTemplate(template: MenuItem[]): { template: MenuItem[] } {
+    return { template };
+  },
+  setApplicationMenu(menu: { template: MenuItem[] } | null): void {
+    applicationMenu = menu?.template ?? [];
+    report.menu = applicationMenu.map((item) => item.label ?? item.role ?? '?');
+  },
+};
+
+export const shell = {
+  async openPath(path: string): Promise<string> {
+    report.calls.push(`shell.openPath ${path}`);
+    return '';
+  },
+};
+
+const bootstrap = fileURLToPath(new URL('./utility-process-bootstrap.ts', import.meta.url));
+
+/** Electron's UtilityProcess, as a Node child process with a parent port (utility-process-bootstrap.ts). */
+class StubUtilityProcess extends EventEmitter {
+  private readonly child: ChildProcess;
+  pid: number | undefined;
+
+  constructor(modulePath: string, args: string[]) {
+    super();
+    const record: { modulePath: string; exitCode: number | null } = { modulePath, exitCode: null };
+    report.utilityProcesses.push(record);
+    this.child = fork(bootstrap, [modulePath, ...args], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
+    });
+    this.pid = this.child.pid;
+    this.child.on('spawn', () => this.emit('spawn'));
+    this.child.on('message', (message) => this.emit('message', message));
+    this.child.on('exit', (code, signal) => {
+      record.exitCode = code ?? (signal ? 128 : 0);
+      this.pid = undefined;
+      this.emit('exit', record.exitCode);
+    });
+  }
+
+  postMessage(message: unknown): void {
+    if (this.child.connected) this.child.send(message as never);
+  }
+
+  kill(): boolean {
+    return this.child.kill('SIGTERM');
+  }
+}
+
+export const utilityProcess = {
+  fork(modulePath: string, args: string[] = []): StubUtilityProcess {
+    report.calls.push('utilityProcess.fork');
+    return new StubUtilityProcess(modulePath, args);
   },
 };
 
@@ -226,7 +366,7 @@ export const protocol = {
   },
 };
 
-/** Permissions a page could ask for; the dashboard needs none of them. */
+/** Permissions a page could ask for; the app's page needs one (clipboard-sanitized-write, the start screen's Copy). */
 const PROBED_PERMISSIONS = [
   'media',
   'notifications',
@@ -275,17 +415,22 @@ async function probeHardening(window: BrowserWindow, pageUrl: string): Promise<v
   hardening['webviewPrevented'] = prevented('will-attach-webview', {});
 
   const appOrigin = new URL(pageUrl).protocol + '//' + new URL(pageUrl).host;
-  const checks: Record<string, boolean | string> = {};
-  const requests: Record<string, boolean | string> = {};
-  for (const permission of PROBED_PERMISSIONS) {
-    checks[permission] = sessionHandlers.check?.(null, permission, appOrigin, {}) ?? 'no handler';
-    requests[permission] = await new Promise<boolean | string>((resolve) => {
-      if (!sessionHandlers.request) return resolve('no handler');
-      sessionHandlers.request(null, permission, resolve, { requestingUrl: pageUrl });
-    });
+  for (const [who, origin, url] of [
+    ['', appOrigin, pageUrl],
+    ['Foreign', 'https://example.com', 'https://example.com/page'],
+  ] as const) {
+    const checks: Record<string, boolean | string> = {};
+    const requests: Record<string, boolean | string> = {};
+    for (const permission of PROBED_PERMISSIONS) {
+      checks[permission] = sessionHandlers.check?.(null, permission, origin, {}) ?? 'no handler';
+      requests[permission] = await new Promise<boolean | string>((resolve) => {
+        if (!sessionHandlers.request) return resolve('no handler');
+        sessionHandlers.request(null, permission, resolve, { requestingUrl: url });
+      });
+    }
+    hardening[`permissionCheck${who}`] = checks;
+    hardening[`permissionRequest${who}`] = requests;
   }
-  hardening['permissionCheck'] = checks;
-  hardening['permissionRequest'] = requests;
   hardening['devicePermission'] = sessionHandlers.device?.({ deviceType: 'hid', origin: appOrigin }) ?? 'no handler';
 
   const handler = protocolHandlers.get('app');
@@ -322,6 +467,17 @@ async function drive(window: BrowserWindow): Promise<void> {
       }
     };
     report.replies['version'] = await invoke('lab:version', pageUrl);
+    // As the page does: wait until the replica runs (the switches chose the cluster), then use it.
+    const deadline = Date.now() + 20_000;
+    type StateReply = { ok: boolean; value?: { phase: string; error: string | null } };
+    let state: StateReply | null = null;
+    while (Date.now() < deadline) {
+      state = (await invoke('app:state', pageUrl)) as StateReply;
+      const phase = state.value?.phase;
+      if (phase === 'running' || phase === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    report.replies['state'] = state;
     const snapshot = (await invoke('lab:snapshot', pageUrl)) as { ok: boolean; value?: { self: unknown } };
     report.replies['snapshot.self'] = snapshot.ok ? snapshot.value?.self : snapshot;
     report.replies['behaviours.ok'] = ((await invoke('lab:behaviours', pageUrl)) as { ok: boolean }).ok;
@@ -332,13 +488,32 @@ async function drive(window: BrowserWindow): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const batches = window.webContents.sent.filter(([channel]) => channel === 'lab:events');
     report.eventBatches = batches.length;
-    report.eventKinds = [
-      ...new Set(batches.flatMap(([, events]) => (events as { kind: string }[]).map((e) => e.kind))),
-    ];
+    report.eventKinds = [...new Set(batches.flatMap(([, summary]) => summary.kinds))];
 
     app.quit();
   } catch (error) {
     report.calls.push(`driver failed: ${error instanceof Error ? error.stack : String(error)}`);
     exitWithReport(70);
   }
+}
+
+if (scenario === 'remote') {
+  startRemoteDriver({
+    handlers: ipcMain.handlers,
+    emitListen: (senderUrl) => {
+      const window = windows.at(-1);
+      if (window)
+        ipcMain.emit('lab:listen', { senderFrame: { url: senderUrl }, sender: { id: window.webContents.id } });
+    },
+    pageUrl: () => report.loadedUrl,
+    sentBatches: () =>
+      (windows.at(-1)?.webContents.sent ?? [])
+        .filter(([channel]) => channel === 'lab:events')
+        .map(([, batch]) => batch),
+    menu: () => applicationMenu,
+    reloads: () => report.reloads,
+    quit: () => app.quit(),
+  });
+  // A test that ends its stubbed app with a signal gets the same clean quit as the menu's.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => app.quit());
 }

@@ -156,3 +156,33 @@ export class LoopbackNamespace {
     this.created = false;
   }
 }
+
+/**
+ * A machine with no network at all: one namespace with nothing but `lo` up, no other interface, no
+ * route beyond loopback, no multicast route. What a laptop in a classroom without Wi-Fi has.
+ */
+export class OfflineNamespace {
+  readonly id = randomBytes(3).toString('hex');
+  readonly ns = `pbft-${this.id}-off`;
+  private created = false;
+
+  create(): void {
+    ip('netns', 'add', this.ns);
+    this.created = true;
+    ip('-n', this.ns, 'link', 'set', 'lo', 'up');
+  }
+
+  get wrapper(): string[] {
+    return ['ip', 'netns', 'exec', this.ns];
+  }
+
+  destroy(): void {
+    if (!this.created) return;
+    try {
+      ip('netns', 'del', this.ns);
+    } catch {
+      // already gone
+    }
+    this.created = false;
+  }
+}

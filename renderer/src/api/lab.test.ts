@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { LabApiConnection } from '../../../core/host/api-client.ts';
-import { FakeLabApi } from '../test-support/fake-lab-api.ts';
-import { connectLab, withoutToken, type LabEnvironment, type PbftLabBridge } from './lab.ts';
+import type { LabEvent } from '../../../core/host/lab-api.ts';
+import { fakeBridge, FakeLabApi } from '../test-support/fake-lab-api.ts';
+import { connectLab, labApiFromBridge, withoutToken, type LabEnvironment } from './lab.ts';
 
 function environment(overrides: Partial<LabEnvironment>): LabEnvironment & { replaced: string[] } {
   const replaced: string[] = [];
@@ -21,19 +22,21 @@ function fakeConnection(): LabApiConnection {
 
 describe('transport selection', () => {
   it('uses the Electron bridge when the preload exposed one, and never opens a WebSocket', async () => {
-    const bridge: PbftLabBridge = Object.assign(new FakeLabApi(), { version: () => Promise.resolve('0.1.0') });
+    const fake = new FakeLabApi();
+    const bridge = fakeBridge(fake, () => Promise.resolve('0.1.0'));
     const connect = vi.fn();
     const env = environment({ bridge, connect });
     const connection = await connectLab(env);
     expect(connection.transport).toBe('electron');
-    expect(connection.api).toBe(bridge);
+    await connection.api.snapshot();
+    expect(fake.callsOf('snapshot')).toHaveLength(1);
     expect(connection.version).toBe('0.1.0');
     expect(connect).not.toHaveBeenCalled();
     expect(env.replaced).toEqual([]);
   });
 
   it('still connects through a bridge whose version call fails', async () => {
-    const bridge: PbftLabBridge = Object.assign(new FakeLabApi(), { version: () => Promise.reject(new Error('no')) });
+    const bridge = fakeBridge(new FakeLabApi(), () => Promise.reject(new Error('no')));
     const connection = await connectLab(environment({ bridge }));
     expect(connection.version).toBeNull();
   });
@@ -70,5 +73,46 @@ describe('transport selection', () => {
     expect(withoutToken('http://h:1/?token=a')).toBe('http://h:1/');
     expect(withoutToken('http://h:1/?a=1&token=b&c=2')).toBe('http://h:1/?a=1&c=2');
     expect(withoutToken('http://h:1/')).toBeNull();
+  });
+});
+
+describe('labApiFromBridge', () => {
+  const log = (atMs: number): LabEvent => ({ kind: 'log', atMs, line: `line ${atMs}` });
+
+  it('takes events from the bridge a batch per call, and hands them to each listener in order', () => {
+    const fake = new FakeLabApi();
+    const bridge = fakeBridge(fake);
+    const api = labApiFromBridge(bridge);
+    const a: number[] = [];
+    const b: number[] = [];
+    const stopA = api.subscribe((e) => a.push(e.atMs));
+    api.subscribe((e) => b.push(e.atMs));
+    for (let i = 0; i < 500; i++) fake.emit(log(i));
+    bridge.flush();
+    stopA();
+    fake.emit(log(500));
+    bridge.flush();
+    // Two batches crossed the bridge, to one page-side subscription, for 501 events and two listeners.
+    expect(bridge.batches).toBe(2);
+    expect(a).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(b).toHaveLength(501);
+  });
+
+  it('keeps delivering the batch when a listener throws', () => {
+    const fake = new FakeLabApi();
+    const bridge = fakeBridge(fake);
+    const api = labApiFromBridge(bridge);
+    const seen: number[] = [];
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    api.subscribe(() => {
+      throw new Error('bug');
+    });
+    api.subscribe((e) => seen.push(e.atMs));
+    fake.emit(log(1));
+    fake.emit(log(2));
+    bridge.flush();
+    expect(seen).toEqual([1, 2]);
+    expect(error).toHaveBeenCalledTimes(2);
+    error.mockRestore();
   });
 });

@@ -5,11 +5,55 @@
  * served it, with the token from its own URL. The rest of the dashboard sees only a LabApi.
  */
 import { connectLabApi, type ConnectLabApiOptions, type LabApiConnection } from '../../../core/host/api-client.ts';
-import type { LabApi } from '../../../core/host/lab-api.ts';
+import type { LabApi, LabEvent } from '../../../core/host/lab-api.ts';
 import type { PbftLabBridge } from '../../../electron/shared/ipc.ts';
 
-/** What the Electron preload exposes as `window.pbftLab` (the LabApi plus `version`), typed where the preload is. */
+/** What the Electron preload exposes as `window.pbftLab` (the LabApi's calls, `version`, events in batches). */
 export type { PbftLabBridge };
+/** What it exposes as `window.pbftLabApp`: the start screen's calls. */
+export type { PbftLabAppBridge } from '../../../electron/shared/app-setup.ts';
+
+/**
+ * A LabApi on the Electron bridge: its calls as they are, and one batch subscription across the
+ * contextBridge for the whole page, fanned out here to the page's listeners event by event.
+ */
+export function labApiFromBridge(bridge: PbftLabBridge): LabApi {
+  const listeners = new Set<(event: LabEvent) => void>();
+  let subscribed = false;
+  const deliver = (events: readonly LabEvent[]): void => {
+    for (const event of events) {
+      for (const listener of [...listeners]) {
+        // One listener's error must not cost the others (or the rest of the batch) their events.
+        try {
+          listener(event);
+        } catch (error) {
+          console.error('PBFT Lab: a LabEvent listener threw:', error);
+        }
+      }
+    }
+  };
+  return {
+    snapshot: () => bridge.snapshot(),
+    submit: (op) => bridge.submit(op),
+    fault: (command) => bridge.fault(command),
+    revokeClient: (clientId) => bridge.revokeClient(clientId),
+    behaviours: () => bridge.behaviours(),
+    setBehaviour: (id, options) => (options === undefined ? bridge.setBehaviour(id) : bridge.setBehaviour(id, options)),
+    room: (query) => (query === undefined ? bridge.room() : bridge.room(query)),
+    subscribe(listener) {
+      // Wrapped, so the same function subscribed twice is two subscriptions, as on the WebSocket.
+      const subscription = (event: LabEvent): void => listener(event);
+      listeners.add(subscription);
+      if (!subscribed) {
+        subscribed = true;
+        bridge.subscribeBatches(deliver);
+      }
+      return () => {
+        listeners.delete(subscription);
+      };
+    },
+  };
+}
 
 export type Transport = 'electron' | 'websocket';
 
@@ -52,7 +96,7 @@ export async function connectLab(env: LabEnvironment, hooks: ConnectionHooks = {
   if (bridge !== undefined) {
     // The bridge is there as soon as the page is; an old preload without `version` is no reason to fail.
     const version = await bridge.version().catch(() => null);
-    return { api: bridge, transport: 'electron', version, close: () => {} };
+    return { api: labApiFromBridge(bridge), transport: 'electron', version, close: () => {} };
   }
   const connection = await env.connect(env.href, {
     onClose: hooks.onClose,

@@ -53,6 +53,8 @@ export function describeResult(result: LabResult): string {
         : `${result.stat.path}: ${result.text}`;
     case 'deleted':
       return `deleted ${result.path}`;
+    case 'revoked':
+      return `revoked client ${result.client}: every replica refuses its requests`;
     case 'listing':
       return `${result.entries.length} file${result.entries.length === 1 ? '' : 's'} under ${result.dir}`;
     case 'stat':

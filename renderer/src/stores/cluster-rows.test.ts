@@ -38,8 +38,9 @@ describe('cluster rows', () => {
       ],
     };
     expect(otherPeerRows(withObserver)).toEqual([
-      { peerId: '12D3KooWObserverObserverXYZ', peerShort: '…erverXYZ', link: 'connected' },
+      { peerId: '12D3KooWObserverObserverXYZ', peerShort: '…erverXYZ', link: 'connected', revoked: false },
     ]);
+    expect(otherPeerRows({ ...withObserver, revokedClients: ['12D3KooWObserverObserverXYZ'] })[0]!.revoked).toBe(true);
   });
 
   it('puts LAN addresses before loopback ones', () => {

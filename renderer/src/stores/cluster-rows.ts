@@ -30,6 +30,8 @@ export interface OtherPeerRow {
   readonly peerId: string;
   readonly peerShort: string;
   readonly link: LinkState;
+  /** Revoked by the replicated state: every replica refuses its requests. */
+  readonly revoked: boolean;
 }
 
 /** Peer ids are long and share their prefix; the tail is what differs (as the host's log prints them). */
@@ -66,9 +68,15 @@ export function rosterRows(snapshot: LabSnapshot): RosterRow[] {
 /** Peers outside the roster: observers (machines beyond n), clients, or machines still forming. */
 export function otherPeerRows(snapshot: LabSnapshot): OtherPeerRow[] {
   const members = new Set(snapshot.roster);
+  const revoked = new Set(snapshot.revokedClients ?? []);
   return snapshot.peers
     .filter((peer) => !members.has(peer.peerId))
-    .map((peer) => ({ peerId: peer.peerId, peerShort: shortPeerId(peer.peerId), link: linkState(peer) }));
+    .map((peer) => ({
+      peerId: peer.peerId,
+      peerShort: shortPeerId(peer.peerId),
+      link: linkState(peer),
+      revoked: revoked.has(peer.peerId),
+    }));
 }
 
 /**

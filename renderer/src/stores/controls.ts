@@ -92,7 +92,16 @@ export const useControlsStore = defineStore('controls', () => {
     return catalogue.value.find((b) => b.id === id) ?? { id, name: id, description: '', observe: '' };
   });
 
+  /**
+   * Revoke a client peer: an ordered operation, so every replica refuses it from then on. Resolves
+   * when f+1 replicas executed it (the host waits up to 10 s).
+   */
+  async function revokeClient(peerId: string): Promise<boolean> {
+    return command(() => connection.requireApi().revokeClient(peerId));
+  }
+
   return {
+    revokeClient,
     catalogue,
     catalogueLoaded,
     catalogueError,

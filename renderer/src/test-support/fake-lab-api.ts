@@ -19,6 +19,7 @@ import type {
   SubmitOutcome,
 } from '../../../core/host/lab-api.ts';
 import { EXCEED_F_MESSAGE } from '../../../core/host/lab-api.ts';
+import type { PbftLabBridge } from '../../../electron/shared/ipc.ts';
 
 export const PEER_IDS = [
   '12D3KooWAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaReplica0',
@@ -230,4 +231,45 @@ export function messageEvent(
   type: string,
 ): Extract<LabEvent, { kind: 'message' }> {
   return { kind: 'message', atMs, direction, peer, type, view: 0, seq: 1, text: `${type.toUpperCase()} at ${atMs}` };
+}
+
+/**
+ * What the Electron preload would expose for this fake: its calls, `version`, and its events as
+ * batches (`flush()` sends what was emitted since the last flush as one batch, as main does every
+ * 50 ms). `batches` counts the calls that crossed the bridge.
+ */
+export function fakeBridge(
+  api: FakeLabApi,
+  version: () => Promise<string> = () => Promise.resolve('0.1.0'),
+): PbftLabBridge & { flush(): void; readonly batches: number } {
+  let pending: LabEvent[] = [];
+  const batchListeners = new Set<(events: readonly LabEvent[]) => void>();
+  let batches = 0;
+  api.subscribe((event) => pending.push(event));
+  return {
+    version,
+    snapshot: () => api.snapshot(),
+    submit: (op) => api.submit(op),
+    fault: (command) => api.fault(command),
+    revokeClient: (clientId) => api.revokeClient(clientId),
+    behaviours: () => api.behaviours(),
+    setBehaviour: (id, options) => api.setBehaviour(id, options),
+    room: (query) => api.room(query),
+    subscribeBatches(listener) {
+      batchListeners.add(listener);
+      return () => batchListeners.delete(listener);
+    },
+    flush() {
+      const batch = pending;
+      pending = [];
+      if (batch.length === 0) return;
+      for (const listener of batchListeners) {
+        batches++;
+        listener(batch);
+      }
+    },
+    get batches() {
+      return batches;
+    },
+  };
 }

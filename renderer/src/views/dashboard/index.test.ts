@@ -3,10 +3,12 @@ import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXCEED_F_MESSAGE } from '../../../../core/host/lab-api.ts';
+import { useAppSetupStore } from '../../stores/app-setup.ts';
 import { useConnectionStore } from '../../stores/connection.ts';
 import { clockTime } from '../../stores/faulty-rows.ts';
 import { useMessagesStore } from '../../stores/messages.ts';
 import { useReplicaStore } from '../../stores/replica.ts';
+import { FakeAppBridge } from '../../test-support/fake-app-bridge.ts';
 import { FakeLabApi, PEER_IDS, fakeSnapshot, messageEvent } from '../../test-support/fake-lab-api.ts';
 import DashboardView from './index.vue';
 
@@ -52,6 +54,62 @@ describe('dashboard', () => {
     expect(rows[0]!.find('[data-testid=primary-badge]').exists()).toBe(true);
     expect(rows[2]!.text()).toContain('this machine');
     expect(testid(w, 'join-address').element.getAttribute('value')).toContain(PEER_IDS[2]);
+    expect(testid(w, 'join-hint').text()).toContain('pbft-lab replica --join');
+  });
+
+  it('in the desktop app, says another machine joins from its start screen, not with pbft-lab replica (issue 17, finding 1)', async () => {
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    useAppSetupStore().attach(new FakeAppBridge());
+    useConnectionStore().attach(api, 'electron');
+    wrapper = mount(DashboardView, { global: { plugins: [pinia] } });
+    await flushPromises();
+    const hint = testid(wrapper, 'join-hint').text();
+    expect(hint).toContain('start screen');
+    expect(hint).toContain('Not listed?');
+    expect(hint).not.toContain('pbft-lab replica');
+  });
+
+  it('revokes a client outside the roster after a second click, and shows it revoked (issue 13)', async () => {
+    const client = '12D3KooWStudentLaptopClientQ';
+    const base = api.snapshotValue;
+    const peer = {
+      peerId: client,
+      replicaId: null,
+      addresses: [],
+      connected: true,
+      lastHeardMsAgo: 5,
+      disconnected: false,
+    };
+    api.snapshotValue = { ...base, peers: [...base.peers, peer] };
+    const w = await mountDashboard();
+    await testid(w, 'revoke-client').trigger('click');
+    expect(api.callsOf('revokeClient')).toEqual([]);
+    api.snapshotValue = { ...base, peers: [...base.peers, peer], revokedClients: [client] };
+    await testid(w, 'revoke-confirm').trigger('click');
+    await flushPromises();
+    expect(api.callsOf('revokeClient')).toEqual([[client]]);
+    expect(testid(w, 'revoked-badge').text()).toBe('revoked');
+    expect(w.find('[data-testid=revoke-client]').exists()).toBe(false);
+    expect(testid(w, 'revoked-clients').text()).toContain(client.slice(-8));
+  });
+
+  it('shows the join code with a copy button and a QR code (issue 13)', async () => {
+    const base = api.snapshotValue;
+    const joinCode = 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TVWX-YZ01';
+    api.snapshotValue = { ...base, self: { ...base.self, clusterKey: { fingerprint: 'f1f2f3f4', joinCode } } };
+    const w = await mountDashboard();
+    expect(testid(w, 'join-code').element.getAttribute('value')).toBe(joinCode);
+    expect(testid(w, 'join-code-block').text()).toContain('f1f2f3f4');
+    expect(w.find('[data-testid=join-code-qr]').exists()).toBe(false);
+    await testid(w, 'join-code-qr-toggle').trigger('click');
+    const path = testid(w, 'join-code-qr').get('path').attributes('d');
+    expect(path).toMatch(/^(M\d+ \d+h\d+v1h-\d+z)+$/);
+  });
+
+  it('shows no join code for a cluster run without a key', async () => {
+    const w = await mountDashboard();
+    expect(w.find('[data-testid=join-code-block]').exists()).toBe(false);
   });
 
   it('shows the log with phases and quorum counts, the view and the checkpoints', async () => {
