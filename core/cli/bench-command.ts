@@ -13,9 +13,11 @@ import { UsageError } from './usage-error.ts';
 
 export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--ops N] [--warmup S] [--payload BYTES]
                       [--read-ratio R] [--transport memory|libp2p|echo] [--client-processes P] [--cluster-key on|off]
-                      [--json] [--cpu-prof DIR]
+                      [--telemetry-subscriber on|off] [--json] [--cpu-prof DIR]
   libp2p: C logical clients over P client processes (one libp2p node each; default 1); --cluster-key off runs
-          the cluster without its secret (pnet), to measure what the secret costs
+          the cluster without its secret (pnet), to measure what the secret costs; --telemetry-subscriber on
+          subscribes a room observer (in the benchmark's process) to every replica's telemetry, to measure its cost
+  memory: --telemetry-subscriber on adds one observer's queue and JSON per replica (no stream)
   --ops N: close the measured window after N operations (and after --duration S if also given)
   echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
 
@@ -40,6 +42,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'cluster-key': { type: 'string', default: 'on' },
+      'telemetry-subscriber': { type: 'string', default: 'off' },
     },
     strict: true,
     allowPositionals: false,
@@ -92,6 +95,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     throw new UsageError(`--cluster-key must be on or off, got "${clusterKeyFlag}"`);
   if (clusterKeyFlag === 'off' && transport !== 'libp2p')
     throw new UsageError('--cluster-key off is for --transport libp2p');
+  const telemetryFlag = values['telemetry-subscriber'];
+  if (telemetryFlag !== 'on' && telemetryFlag !== 'off')
+    throw new UsageError(`--telemetry-subscriber must be on or off, got "${telemetryFlag}"`);
+  if (telemetryFlag === 'on' && transport === 'echo')
+    throw new UsageError('--telemetry-subscriber on is for --transport libp2p or memory');
   const cpuProfDir = values['cpu-prof'];
   if (cpuProfDir !== undefined && cpuProfDir.length === 0) throw new UsageError('--cpu-prof needs a directory');
   return {
@@ -105,6 +113,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     transport,
     clientProcesses,
     clusterKey: clusterKeyFlag === 'on',
+    telemetrySubscriber: telemetryFlag === 'on',
     json: values.json,
     cpuProfDir,
   };

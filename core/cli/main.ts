@@ -1,5 +1,5 @@
 /**
- * The `pbft-lab` command. Verbs: replica, demo, client, sim, bench.
+ * The `pbft-lab` command. Verbs: replica, demo, client, room, sim, bench.
  *
  * `pbft-lab VERB --help` and `pbft-lab help VERB` print that verb's usage; a wrong command line
  * prints the usage of the verb it was for, and only the list of verbs when the verb itself is wrong.
@@ -8,6 +8,7 @@ import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
+import { ROOM_USAGE, roomCommand } from './room-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
 import { runCli, runVerb } from './run-cli.ts';
 import { UsageError } from './usage-error.ts';
@@ -35,6 +36,11 @@ const VERBS: Record<string, Verb> = {
     summary: 'file-store operations agreed by the replicas: one per call, or a shell without one',
     usage: CLIENT_USAGE,
     run: clientCommand,
+  },
+  room: {
+    summary: "the instructor's view: every replica's telemetry, one space-time diagram, the checker",
+    usage: ROOM_USAGE,
+    run: roomCommand,
   },
   sim: {
     summary: 'seeded simulation of a PBFT cluster with fault injection and checkers',
