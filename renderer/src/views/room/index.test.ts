@@ -36,6 +36,7 @@ describe('the Room tab', () => {
     expect(w.findAll('[data-testid=room-arrow]').length).toBeGreaterThan(10);
     expect(w.get('[data-testid=room-view-change-headline]').text()).toMatch(/suspected primary r0.*new primary is r1/s);
     expect(w.get('[data-testid=room-check-agreement]').attributes('data-status')).toBe('ok');
+    expect(w.get('[data-testid=room-faulty-so-far]').text()).toMatch(/faulty so far: 1 of f = 1.*within the bound/s);
   });
 
   it('names the culprits when f+1 collude', async () => {
@@ -43,6 +44,8 @@ describe('the Room tab', () => {
     const check = w.get('[data-testid=room-check-agreement]');
     expect(check.attributes('data-status')).toBe('violated');
     expect(check.get('[data-testid=room-check-culprits]').text()).toBe('names r0, r1');
+    // Issue 19: the room counts the colluders against f from their signed histories.
+    expect(w.get('[data-testid=room-faulty-so-far]').text()).toMatch(/faulty so far: 2 of f = 1.*beyond PBFT's bound/s);
     expect(w.findAll('[data-testid=room-log-differs]').length).toBeGreaterThan(0);
   });
 });
