@@ -109,6 +109,7 @@ function fakeBridgeScript(): string {
     revokeClient: async () => {},
     behaviours: async () => (${behaviours}),
     setBehaviour: async (id) => id,
+    room: async () => { throw new Error('not in this test'); },
   };`;
 }
 

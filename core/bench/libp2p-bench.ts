@@ -10,6 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { multiaddr } from '@multiformats/multiaddr';
+import { RoomHost } from '../host/room-host.ts';
 import { ClusterKey } from '../net/cluster-key.ts';
 import { BenchError, BenchProcess } from './bench-process.ts';
 import type { ClientsOptions, ClientsResult } from './libp2p-clients.ts';
@@ -44,6 +46,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
   const base = await mkdtemp(join(tmpdir(), 'pbft-lab-bench-'));
   const replicas: BenchProcess[] = [];
   const clients: BenchProcess[] = [];
+  let room: RoomHost | null = null;
   const loadAverage = loadavg();
   const replicaArgs = (i: number, joinAddresses: readonly string[]): string[] => [
     MAIN,
@@ -96,6 +99,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
       return worker.waitForLine((l) => l === READY, 120_000);
     });
     await Promise.all(ready);
+    if (options.telemetrySubscriber) room = await subscribeRoom(cluster, n, key, joinable);
 
     const watched = [...replicas, ...clients];
     const window = await runMeasuredWindow({
@@ -119,6 +123,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
       transport: 'libp2p',
       clusterKey: key !== null,
       record: options.record !== false,
+      ...(room ? { telemetry: room.telemetryCounts() } : {}),
       replicas: n,
       clients: options.clients,
       clientProcesses,
@@ -152,9 +157,37 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    await room?.stop();
     // Client processes exit when their stdin closes (writing their CPU profiles); replicas on SIGTERM.
     await Promise.all(clients.map((c) => c.finish(true)));
     await Promise.all(replicas.map((r) => r.finish(false)));
     await rm(base, { recursive: true, force: true });
   }
+}
+
+/** A room observer in this process, subscribed to every replica's telemetry before the window opens. */
+async function subscribeRoom(
+  cluster: string,
+  n: number,
+  key: ClusterKey | null,
+  joinable: readonly string[],
+): Promise<RoomHost> {
+  const room = new RoomHost({
+    cluster,
+    size: n,
+    clusterKey: key,
+    join: joinable.map((a) => multiaddr(a)),
+    mdns: false,
+    allowLoopback: true,
+  });
+  await room.start();
+  const deadline = Date.now() + 20_000;
+  while (room.replicasHeard() < n) {
+    if (Date.now() > deadline) {
+      await room.stop();
+      throw new BenchError(`the telemetry subscriber heard ${room.replicasHeard()} of ${n} replicas in 20 s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return room;
 }

@@ -3,6 +3,11 @@
  * FileStore) and C closed-loop clients in one process. Every message is encoded when sent and decoded
  * when received, and waits in one FIFO queue; a real clock ticks every replica and client every 10 ms.
  * Persist records are dropped (no disk), so this is an upper bound for the network host.
+ *
+ * Each replica keeps its Telemetry as a host does (core/host/telemetry.ts: the vector clock and the
+ * trace a frame carries, held in the envelope); `telemetrySubscriber` adds what one observer costs the
+ * replica: its buffer of events, and every 100 ms the frame of them the feed would send (no stream, no
+ * encryption: those are the libp2p transport's to measure).
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -14,6 +19,8 @@ import { decodeMessage, encodeMessage } from '../pbft/codec.ts';
 import { defaultProtocolConfig } from '../pbft/config.ts';
 import type { ClientId, Message, ReplicaId } from '../pbft/messages.ts';
 import { Replica } from '../pbft/replica.ts';
+import { Telemetry, type TelemetryQueue } from '../host/telemetry.ts';
+import type { TraceHeader } from '../host/telemetry-trace.ts';
 import { describeOperation, percentiles, round, type BenchOptions, type BenchReport } from './report.ts';
 
 const TICK_MS = 10;
@@ -25,6 +32,7 @@ interface Envelope {
   readonly from: ReplicaId | ClientId;
   readonly to: ReplicaId | ClientId;
   readonly bytes: Uint8Array;
+  readonly trace?: TraceHeader;
 }
 
 interface BenchClient {
@@ -48,6 +56,19 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
         app: new FileStore(sha256Hasher),
       }),
   );
+  const telemetry = replicas.map((_, id) => new Telemetry({ replica: id, n }));
+  const observed: TelemetryQueue[] = options.telemetrySubscriber ? telemetry.map((t) => t.subscribe()) : [];
+  let telemetryEvents = 0;
+  let telemetryBytes = 0;
+  const flushTelemetry = (): void => {
+    for (const queue of observed) {
+      const taken = queue.takeFrame();
+      if (!taken) continue;
+      telemetryEvents += taken.events;
+      telemetryBytes += taken.frame.length;
+    }
+  };
+  const others = replicas.map((_, id) => replicas.map((__, r) => r).filter((r) => r !== id));
   const clients = new Map<ClientId, BenchClient>();
   for (let i = 0; i < options.clients; i++) {
     const id = `bench-client-${i}`;
@@ -68,8 +89,8 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
 
   let queue: Envelope[] = [];
   let head = 0;
-  const send = (from: ReplicaId | ClientId, to: ReplicaId | ClientId, message: Message): void => {
-    queue.push({ from, to, bytes: encodeMessage(message) });
+  const send = (from: ReplicaId | ClientId, to: ReplicaId | ClientId, message: Message, trace?: TraceHeader): void => {
+    queue.push({ from, to, bytes: encodeMessage(message), trace });
     schedule();
   };
 
@@ -84,15 +105,19 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
     for (const out of replicas[id]!.takeOutputs()) {
       switch (out.kind) {
         case 'send':
-          send(id, out.to, out.message);
+          send(id, out.to, out.message, telemetry[id]!.send([out.to], out.message));
           break;
-        case 'broadcast':
-          for (let r = 0; r < n; r++) if (r !== id) send(id, r, out.message);
+        case 'broadcast': {
+          const trace = telemetry[id]!.send(others[id]!, out.message);
+          for (let r = 0; r < n; r++) if (r !== id) send(id, r, out.message, trace);
           break;
+        }
         case 'reply':
+          telemetry[id]!.replies(out.client, [out.reply]);
           send(id, out.client, out.reply);
           break;
         case 'event':
+          telemetry[id]!.state(out.event);
           if (measuring && id === 0 && out.event.type === 'executed') {
             batches++;
             batchedRequests += out.event.requests.length;
@@ -136,6 +161,8 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
     }
     const message = decoded.message;
     if (typeof e.to === 'number') {
+      if (typeof e.from === 'number') telemetry[e.to]!.receive(e.from, e.trace, message);
+      else if (message.type === 'request') telemetry[e.to]!.clientRequest(e.from, message);
       replicas[e.to]!.step(e.from, message);
       drainReplica(e.to);
     } else if (message.type === 'reply' && typeof e.from === 'number') {
@@ -171,6 +198,7 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
     if (head < queue.length) schedule();
   }
 
+  const flusher = observed.length > 0 ? setInterval(flushTelemetry, 100) : null;
   const ticker = setInterval(() => {
     for (let id = 0; id < n; id++) {
       replicas[id]!.tick();
@@ -197,6 +225,7 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
   const cpu = process.cpuUsage(cpuStart);
   running = false;
   clearInterval(ticker);
+  if (flusher) clearInterval(flusher);
   if (decodeFailures > 0) throw new Error(`the codec rejected ${decodeFailures} messages its own encoder produced`);
 
   const ops = latencies.length;
@@ -205,6 +234,7 @@ export async function runMemoryBench(options: BenchOptions): Promise<BenchReport
   const memory = process.memoryUsage();
   return {
     transport: 'memory',
+    ...(options.telemetrySubscriber ? { telemetry: { events: telemetryEvents, lost: 0, bytes: telemetryBytes } } : {}),
     replicas: n,
     clients: options.clients,
     durationS: round(wallS),

@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly clusterKey?: boolean;
   /** libp2p: the replicas record their inputs for replay (core/host/recorder.ts), as users run them. @default true */
   readonly record?: boolean;
+  /** libp2p: a room observer in the benchmark's own process subscribes to every replica's telemetry. @default false */
+  readonly telemetrySubscriber?: boolean;
 }
 
 export interface ProcessCost {
@@ -51,6 +53,8 @@ export interface BenchReport {
   readonly clusterKey?: boolean;
   /** libp2p: whether the replicas recorded their inputs. */
   readonly record?: boolean;
+  /** libp2p with a telemetry subscriber: the events it received in the whole run, and how many it lost. */
+  readonly telemetry?: { readonly events: number; readonly lost: number; readonly bytes?: number };
   readonly replicas: number;
   readonly clients: number;
   readonly durationS: number;
@@ -121,7 +125,10 @@ export function formatReport(r: BenchReport): string[] {
       : `${r.replicas} replicas, ${r.clients} closed-loop clients` +
         (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`) +
         (r.clusterKey === undefined ? '' : r.clusterKey ? ', cluster key on' : ', cluster key OFF') +
-        (r.record === undefined ? '' : r.record ? ', recording on' : ', recording OFF');
+        (r.record === undefined ? '' : r.record ? ', recording on' : ', recording OFF') +
+        (r.telemetry === undefined
+          ? ''
+          : `, telemetry subscriber on (${r.telemetry.events} events, ${r.telemetry.lost} lost)`);
   const lines = [
     `transport ${r.transport}, ${who}, ${r.durationS} s after ${r.warmupS} s warm-up`,
     `operation: ${r.operation}`,

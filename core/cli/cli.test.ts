@@ -96,7 +96,7 @@ describe('the pbft-lab binary', () => {
 });
 
 describe('pbft-lab help (issue 15, point 4)', () => {
-  it.each(['replica', 'demo', 'client', 'sim', 'exercise', 'record', 'replay', 'export', 'bench'])(
+  it.each(['replica', 'demo', 'client', 'room', 'sim', 'exercise', 'record', 'replay', 'export', 'bench'])(
     '%s: "VERB --help", "VERB -h" and "help VERB" print that verb\'s usage, exit 0',
     (verb) => {
       for (const out of [run(verb, '--help'), run('help', verb), run(verb, '-h')]) {

@@ -1,5 +1,5 @@
 /**
- * The `pbft-lab` command. Verbs: replica, demo, client, sim, exercise, record, replay, export, bench.
+ * The `pbft-lab` command. Verbs: replica, demo, client, room, sim, exercise, record, replay, export, bench.
  *
  * `pbft-lab VERB --help` and `pbft-lab help VERB` print that verb's usage; a wrong command line
  * prints the usage of the verb it was for, and only the list of verbs when the verb itself is wrong.
@@ -12,6 +12,7 @@ import { EXPORT_USAGE, exportCommand } from './export-command.ts';
 import { RECORD_USAGE, recordCommand } from './record-command.ts';
 import { REPLAY_USAGE, replayCommand } from './replay-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
+import { ROOM_USAGE, roomCommand } from './room-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
 import { runCli, runVerb } from './run-cli.ts';
 import { UsageError } from './usage-error.ts';
@@ -39,6 +40,11 @@ const VERBS: Record<string, Verb> = {
     summary: 'file-store operations agreed by the replicas: one per call, or a shell without one',
     usage: CLIENT_USAGE,
     run: clientCommand,
+  },
+  room: {
+    summary: "the instructor's view: every replica's telemetry, one space-time diagram, the checker",
+    usage: ROOM_USAGE,
+    run: roomCommand,
   },
   sim: {
     summary: 'seeded simulation of a PBFT cluster with fault injection and checkers',

@@ -13,6 +13,8 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomQuery,
+  RoomState,
   SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
@@ -155,6 +157,7 @@ export function connectLabApi(url: string, options: ConnectLabApiOptions = {}): 
     behaviours: () => call('behaviours', []) as Promise<readonly BehaviourInfo[]>,
     setBehaviour: (id: string | null, options?: SetBehaviourOptions) =>
       call('setBehaviour', options === undefined ? [id] : [id, options]) as Promise<string | null>,
+    room: (query?: RoomQuery) => call('room', query === undefined ? [] : [query]) as Promise<RoomState>,
     subscribe(listener) {
       listeners.add(listener);
       return () => {

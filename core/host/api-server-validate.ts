@@ -6,7 +6,7 @@
  */
 import type { LabWsRequest } from './api-client.ts';
 import { LAB_API_CALLS } from './lab-api.ts';
-import type { FaultCommand, LabApiCall, LabOp, SetBehaviourOptions } from './lab-api.ts';
+import type { FaultCommand, LabApiCall, LabOp, RoomQuery, SetBehaviourOptions } from './lab-api.ts';
 
 export class BadRequestError extends Error {
   override readonly name = 'BadRequestError';
@@ -128,7 +128,8 @@ export type ParsedCall =
   | { readonly call: 'fault'; readonly command: FaultCommand }
   | { readonly call: 'revokeClient'; readonly clientId: string }
   | { readonly call: 'behaviours' }
-  | { readonly call: 'setBehaviour'; readonly id: string | null; readonly options: SetBehaviourOptions };
+  | { readonly call: 'setBehaviour'; readonly id: string | null; readonly options: SetBehaviourOptions }
+  | { readonly call: 'room'; readonly query: RoomQuery };
 
 /** A WebSocket request `{ id, call, args }` whose id has already been read with requestIdOf. */
 export function parseWsRequest(value: unknown): ParsedCall {
@@ -164,7 +165,24 @@ export function parseWsRequest(value: unknown): ParsedCall {
     case 'setBehaviour':
       expectArgs(1, 2);
       return { call: 'setBehaviour', id: parseBehaviourId(args[0]), options: parseSetBehaviourOptions(args[1]) };
+    case 'room':
+      expectArgs(0, 1);
+      return { call: 'room', query: parseRoomQuery(args[0]) };
   }
+}
+
+/** `{ after?, limit? }`: non-negative integers. */
+export function parseRoomQuery(value: unknown): RoomQuery {
+  if (value === undefined || value === null) return {};
+  const object = expectObject(value, 'query');
+  const count = (key: string): number | undefined => {
+    const v = object[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      throw new BadRequestError(`query.${key}: expected a non-negative integer`);
+    return v;
+  };
+  return { after: count('after'), limit: count('limit') };
 }
 
 function expectObject(value: unknown, what: string): Json {

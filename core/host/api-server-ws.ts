@@ -152,6 +152,8 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
       return api.behaviours();
     case 'setBehaviour':
       return api.setBehaviour(parsed.id, parsed.options);
+    case 'room':
+      return api.room(parsed.query);
   }
 }
 

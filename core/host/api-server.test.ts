@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { RoomModel } from './room-model.ts';
+import type { RoomQuery } from './room-types.ts';
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
@@ -111,6 +113,10 @@ function fakeLabApi(): FakeLabApi {
       calls.push({ call: 'setBehaviour', args: options === undefined ? [id] : [id, options] });
       if (id === 'equivocate' && !options?.exceedF) throw new FaultBoundError('replica 0 has been Byzantine');
       return id;
+    },
+    async room(query?: RoomQuery) {
+      calls.push({ call: 'room', args: query === undefined ? [] : [query] });
+      return new RoomModel().state(query);
     },
   };
   return {

@@ -3,6 +3,9 @@
  * In Electron it crosses the preload bridge; headless it crosses a WebSocket (api-server.ts). So
  * everything here is plain JSON data: no Uint8Array, no class instances, no functions.
  */
+import type { RoomQuery, RoomState } from './room-types.ts';
+
+export type { RoomQuery, RoomState } from './room-types.ts';
 
 /** File-store operations as JSON (file contents as UTF-8 text or base64). */
 /**
@@ -90,6 +93,8 @@ export interface LabSnapshot {
      * fingerprint that names it without revealing it. Null when running without one (measurements).
      */
     readonly clusterKey?: { readonly fingerprint: string; readonly joinCode: string } | null;
+    /** A room observer (`pbft-lab room`): it runs no replica and no client; its page is the Room tab. */
+    readonly roomOnly?: boolean;
   };
   /** The agreed roster: peer ids by replica id (empty while forming). */
   readonly roster: readonly string[];
@@ -128,6 +133,24 @@ export interface LabSnapshot {
    * refuses their requests. Absent on a machine that runs no replica.
    */
   readonly revokedClients?: readonly string[];
+  /**
+   * What this replica can honestly tell about its peers from its own inputs alone (peer-witness.ts):
+   * evidence such as "r0 (primary): no PRE-PREPARE for a request waiting 2.1 s".
+   */
+  readonly peerNotes?: readonly string[];
+  /** The truth about this replica itself that its own state does not show (silent, left behind in an old view). */
+  readonly selfNotes?: readonly string[];
+  /** Its view changes, oldest first, kept by the host (a dashboard polling later still sees them). */
+  readonly viewHistory?: readonly ViewHistoryEntry[];
+}
+
+export interface ViewHistoryEntry {
+  /** Host uptime when it happened, ms. */
+  readonly atMs: number;
+  readonly view: number;
+  /** It moved to `view` (sent VIEW-CHANGE), or installed it (NEW-VIEW accepted). */
+  readonly kind: 'started' | 'installed';
+  readonly text: string;
 }
 
 /** One switch of a replica's behaviour, as its history records it. */
@@ -266,6 +289,11 @@ export interface LabApi {
    * FaultBoundError unless `options.exceedF` confirms it.
    */
   setBehaviour(id: string | null, options?: SetBehaviourOptions): Promise<string | null>;
+  /**
+   * The room (issue 14): every replica's telemetry, the cross-replica log, the checker and the
+   * view-change explainer, and the diagram's events after `query.after`.
+   */
+  room(query?: RoomQuery): Promise<RoomState>;
 }
 
 export interface SetBehaviourOptions {
@@ -280,5 +308,13 @@ export interface SetBehaviourOptions {
 export const EXCEED_F_MESSAGE = "this breaks PBFT's assumption (at most f faulty replicas): expect violations";
 
 /** The calls of the LabApi, by name, for transports that carry them as messages. */
-export const LAB_API_CALLS = ['snapshot', 'submit', 'fault', 'revokeClient', 'behaviours', 'setBehaviour'] as const;
+export const LAB_API_CALLS = [
+  'snapshot',
+  'submit',
+  'fault',
+  'revokeClient',
+  'behaviours',
+  'setBehaviour',
+  'room',
+] as const;
 export type LabApiCall = (typeof LAB_API_CALLS)[number];

@@ -19,6 +19,7 @@ import type { Replica } from '../pbft/replica.ts';
 import { WriteAheadQueue, type Durability, type RecordToWrite, type WriteAheadStep } from '../pbft/write-ahead.ts';
 import { peerOfClient } from './client-id.ts';
 import type { DataDir } from './storage.ts';
+import type { TraceHeader } from './telemetry-trace.ts';
 import { encodeFrame, encodeGroupedFrames } from './wire.ts';
 
 export interface ProtocolDriverOptions {
@@ -39,6 +40,10 @@ export interface ProtocolDriverOptions {
   readonly onMessageOut: (to: ReplicaId | 'all', message: ReplicaMessage) => void;
   /** A line for the lab's log and the terminal. */
   readonly note: (line: string) => void;
+  /** The causal trace a replica frame to these replicas carries (telemetry.ts); none: untraced frames. */
+  readonly trace?: (to: readonly ReplicaId[], message: ReplicaMessage) => TraceHeader;
+  /** Replies leave for a client node in one frame (or one reply for this machine's own client): telemetry. */
+  readonly onReplies?: (node: string, replies: readonly Reply[]) => void;
 }
 
 /**
@@ -60,9 +65,13 @@ export class ProtocolDriver {
   private failure: string | null = null;
   private stopped = false;
 
+  /** Replica ids a broadcast goes to: every member but this one. */
+  private readonly others: readonly ReplicaId[];
+
   constructor(options: ProtocolDriverOptions) {
     this.options = options;
     this.faulty = options.replica;
+    this.others = options.roster.flatMap((member, id) => (member === options.self ? [] : [id]));
   }
 
   /** The honest replica inside (for the snapshot). */
@@ -151,6 +160,7 @@ export class ProtocolDriver {
   /** The replies of one drain (a batch executed), grouped by client node: one frame per node, not per request. */
   private flushReplies(): void {
     for (const [peer, replies] of this.pendingReplies) {
+      this.options.onReplies?.(peer, replies);
       for (const frame of encodeGroupedFrames('replies', replies)) this.options.sendBytes(peer, frame);
     }
     this.pendingReplies.clear();
@@ -159,18 +169,23 @@ export class ProtocolDriver {
   private onOutput(out: Output): void {
     const { roster, self } = this.options;
     switch (out.kind) {
-      case 'send':
+      case 'send': {
         this.options.onMessageOut(out.to, out.message);
-        return this.options.sendBytes(roster[out.to]!, encodeFrame({ kind: 'replica', message: out.message }));
+        const trace = this.options.trace?.([out.to], out.message);
+        return this.options.sendBytes(roster[out.to]!, encodeFrame({ kind: 'replica', message: out.message, trace }));
+      }
       case 'broadcast': {
-        const frame = encodeFrame({ kind: 'replica', message: out.message });
+        const trace = this.options.trace?.(this.others, out.message);
+        const frame = encodeFrame({ kind: 'replica', message: out.message, trace });
         this.options.onMessageOut('all', out.message);
         for (const member of roster) if (member !== self) this.options.sendBytes(member, frame);
         return;
       }
       case 'reply':
-        if (out.client === self) this.options.replyToOwnClient(out.reply);
-        else {
+        if (out.client === self) {
+          this.options.onReplies?.(self, [out.reply]);
+          this.options.replyToOwnClient(out.reply);
+        } else {
           const peer = peerOfClient(out.client);
           const replies = this.pendingReplies.get(peer);
           if (replies) replies.push(out.reply);

@@ -6,6 +6,10 @@ import { describe as describeMessage } from '../pbft/codec.ts';
 import type { ReplicaId } from '../pbft/messages.ts';
 import type { ReplicaEvent } from '../pbft/outputs.ts';
 import type { HostEvents } from './host-events.ts';
+import type { ViewHistoryEntry } from './lab-api.ts';
+
+/** View changes a host keeps for its dashboard. */
+export const VIEW_HISTORY_MAX = 50;
 
 export interface ReplicaCounters {
   executedRequests: number;
@@ -23,10 +27,17 @@ export class ReplicaActivity {
     stateTransfers: 0,
     ignoredMessages: 0,
   };
-  private readonly events: Pick<HostEvents, 'note' | 'emitReplica'>;
+  private readonly events: Pick<HostEvents, 'note' | 'emitReplica' | 'elapsedMs'>;
+  /** The view changes, oldest first (at most VIEW_HISTORY_MAX). */
+  readonly viewHistory: ViewHistoryEntry[] = [];
 
-  constructor(events: Pick<HostEvents, 'note' | 'emitReplica'>) {
+  constructor(events: Pick<HostEvents, 'note' | 'emitReplica' | 'elapsedMs'>) {
     this.events = events;
+  }
+
+  private remember(entry: Omit<ViewHistoryEntry, 'atMs'>): void {
+    if (this.viewHistory.length >= VIEW_HISTORY_MAX) this.viewHistory.shift();
+    this.viewHistory.push({ atMs: this.events.elapsedMs(), ...entry });
   }
 
   /** An event of replica `replica`, which is now in `view`. */
@@ -45,8 +56,18 @@ export class ReplicaActivity {
         return events.emitReplica(event.type, `${prefix} executed n=${event.seq} (${event.requests.length} requests)`);
       case 'view-change-started':
         this.counters.viewChanges++;
+        this.remember({
+          view: event.newView,
+          kind: 'started',
+          text: `sent VIEW-CHANGE for view ${event.newView}: ${event.reason}`,
+        });
         return events.note(`${prefix} VIEW-CHANGE to view ${event.newView}: ${event.reason}`);
       case 'new-view':
+        this.remember({
+          view: event.view,
+          kind: 'installed',
+          text: `installed view ${event.view} (primary ${event.primary}); NEW-VIEW's O re-proposes ${event.order.length} in (${event.minSeq}, ${event.maxSeq}]`,
+        });
         return events.note(
           `${prefix} NEW-VIEW: view ${event.view}, primary ${event.primary}, O = (${event.minSeq}, ${event.maxSeq}]`,
         );

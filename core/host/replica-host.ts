@@ -44,9 +44,13 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomQuery,
+  RoomState,
   SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
+import { RoomObserver } from './room-observer.ts';
+import { PeerWitness } from './peer-witness.ts';
 import { labSnapshot } from './lab-snapshot.ts';
 import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
@@ -55,6 +59,10 @@ import { HostRecorder, unrecordedReplica, wallNow, type HostRecorderOptions, typ
 import { ReplicaActivity } from './replica-activity.ts';
 import type { StoredBehaviours } from './storage-behaviours.ts';
 import { openDataDir, type DataDir } from './storage.ts';
+import { Telemetry } from './telemetry.ts';
+import { TelemetryPublisher } from './telemetry-feed.ts';
+import { TELEMETRY_SCHEMA } from './telemetry-events.ts';
+import { serveTelemetry } from '../net/telemetry-protocol.ts';
 import { encodeFrame, parseFrame, type WireFrame } from './wire.ts';
 
 export { short } from './host-events.ts';
@@ -129,6 +137,14 @@ export class ReplicaHost implements LabApi {
   private stopped = false;
   private clusterKey: ClusterKey | null = null;
   private recorder: HostRecorder | null = null;
+  /** The replica's vector clock and events (telemetry.ts), once it runs; served to observers by `publisher`. */
+  private telemetry: Telemetry | null = null;
+  /** What the replica can tell about its peers from its own inputs (peer-witness.ts), once it runs. */
+  private witness: PeerWitness | null = null;
+  private readonly publisher: TelemetryPublisher;
+  private stopServingTelemetry: () => Promise<void> = async () => {};
+  /** This dashboard's Room tab: the members' telemetry, subscribed to on its first look. */
+  private roomObserver: RoomObserver | null = null;
 
   constructor(options: ReplicaHostOptions) {
     this.options = options;
@@ -140,6 +156,8 @@ export class ReplicaHost implements LabApi {
       heardFrom: (peer) => this.membership.touchClient(peer),
       admit: (from, request) => {
         this.events.emitMessage('in', from, request);
+        this.telemetry?.clientRequest(from, request);
+        this.witness?.request(request.client, request.timestamp);
         this.driver?.input(request.client, request);
       },
       refuse: (peer, reason) => this.sendFrame(peer, { kind: 'client-refused', reason }),
@@ -149,6 +167,20 @@ export class ReplicaHost implements LabApi {
           : undefined,
       askForKey: (peer) => this.askForKey(peer),
       note: (line) => this.note(line),
+    });
+    this.publisher = new TelemetryPublisher({
+      telemetry: () => this.telemetry,
+      hello: () => ({
+        schema: TELEMETRY_SCHEMA,
+        peerId: this.peerId,
+        cluster: this.options.cluster,
+        size: this.options.size,
+        replica: this.driver ? this.replicaId : null,
+        incarnation: this.telemetry?.incarnationText ?? null,
+        roster: this.membership?.adopted ?? [],
+      }),
+      snapshot: () => this.snapshot(),
+      note: (line) => this.note(line, 'debug'),
     });
   }
 
@@ -213,6 +245,7 @@ export class ReplicaHost implements LabApi {
     });
     this.transport.onFrame((from, frame) => this.onFrame(from, frame));
     await this.transport.start();
+    this.stopServingTelemetry = await serveTelemetry(this.node, (feed) => this.publisher.attach(feed));
     this.membership = new Membership({
       self: this.peerId,
       cluster,
@@ -306,6 +339,9 @@ export class ReplicaHost implements LabApi {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.driver?.stop();
+    this.roomObserver?.stop();
+    this.publisher.stop();
+    await this.stopServingTelemetry();
     await this.recorder?.close();
     this.faults.stop();
     this.membership?.stop();
@@ -360,6 +396,10 @@ export class ReplicaHost implements LabApi {
       { privateKey: signingKeyFromLibp2p(this.data.privateKey), publicKeys },
       (client) => this.gate.keyOf(client),
     );
+    const telemetry = new Telemetry({ replica: id, n });
+    this.telemetry = telemetry;
+    const witness = new PeerWitness({ self: id, n });
+    this.witness = witness;
     const parts = {
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
@@ -381,9 +421,18 @@ export class ReplicaHost implements LabApi {
       data: this.data,
       sendBytes: (peer, bytes) => this.faults.send(peer, bytes),
       replyToOwnClient: (reply) => this.faults.deliverLocally(() => this.ownClient?.onReply(id, reply)),
-      onEvent: (event) => this.activity.onEvent(id, replica.view, event),
-      onMessageOut: (to, message) => this.events.emitMessage('out', to, message),
+      onEvent: (event) => {
+        telemetry.state(event);
+        witness.event(event);
+        this.activity.onEvent(id, replica.view, event);
+      },
+      onMessageOut: (to, message) => {
+        this.events.emitMessage('out', to, message);
+        witness.message(id, message);
+      },
       note: (line) => this.note(line),
+      trace: (to, message) => telemetry.send(to, message),
+      onReplies: (node, replies) => telemetry.replies(node, replies),
     });
     this.note(`replica ${id} started in view ${replica.view}, stable checkpoint ${replica.lowWatermark}`);
   }
@@ -422,6 +471,8 @@ export class ReplicaHost implements LabApi {
   private toOwnReplica(request: Request): void {
     this.faults.deliverLocally(() => {
       if (!this.driver) return;
+      this.telemetry?.clientRequest(this.peerId, request);
+      this.witness?.request(request.client, request.timestamp);
       this.driver.input(this.peerId, request);
       this.driver.drain();
     });
@@ -473,6 +524,8 @@ export class ReplicaHost implements LabApi {
         if (replicaId < 0)
           return this.note(`${frame.message.type} from ${short(from)} ignored: not a member of the roster`);
         this.events.emitMessage('in', replicaId, frame.message);
+        this.telemetry?.receive(replicaId, frame.trace, frame.message);
+        this.witness?.message(replicaId, frame.message);
         if (frame.message.type === 'pre-prepare')
           for (const request of frame.message.requests) this.gate.wantKey(request.client);
         this.driver?.input(replicaId, frame.message);
@@ -546,7 +599,8 @@ export class ReplicaHost implements LabApi {
   async snapshot(): Promise<LabSnapshot> {
     // Still forming until the agreed roster is on disk and the replica (or the observer's client) runs.
     const roster = this.ownClient ? this.membership.adopted : null;
-    return labSnapshot({
+    const replica = this.driver?.replica ?? null;
+    const snapshot = labSnapshot({
       peerId: this.peerId,
       cluster: this.options.cluster,
       size: this.options.size,
@@ -566,6 +620,13 @@ export class ReplicaHost implements LabApi {
       uptimeMs: this.events.elapsedMs(),
       now: performance.now(),
     });
+    if (!replica || !this.witness) return snapshot;
+    return {
+      ...snapshot,
+      peerNotes: this.witness.notes(replica.status === 'normal' ? replica.primary : null),
+      selfNotes: this.witness.selfNotes(replica.view, this.driver?.behaviourId ?? null),
+      viewHistory: [...this.activity.viewHistory],
+    };
   }
 
   subscribe(listener: (event: LabEvent) => void): () => void {
@@ -588,10 +649,32 @@ export class ReplicaHost implements LabApi {
   async fault(command: FaultCommand): Promise<LabFaults> {
     const faults = this.faults.apply(command);
     this.recorder?.note({ fault: command });
+    this.telemetry?.faults(
+      faults.paused,
+      faults.disconnectedFrom.map((peer) => {
+        const id = this.membership.replicaIdOf(peer);
+        return id >= 0 ? id : peer;
+      }),
+      faults.delayMs,
+    );
     this.note(
       `fault: ${command.kind}${'peerId' in command ? ` ${short(command.peerId)}` : ''}${'ms' in command ? ` ${command.ms} ms` : ''}`,
     );
     return faults;
+  }
+
+  async room(query: RoomQuery = {}): Promise<RoomState> {
+    if (!this.roomObserver) {
+      this.roomObserver = new RoomObserver({
+        node: this.node,
+        cluster: this.options.cluster,
+        note: (line) => this.note(line, 'debug'),
+      });
+      this.publisher.attach(this.roomObserver.localFeed(this.peerId));
+    }
+    for (const member of this.membership.adopted ?? [])
+      if (member !== this.peerId) this.roomObserver.watch(member, this.membership.addressesOf(member));
+    return this.roomObserver.room(query);
   }
 
   /**
@@ -628,6 +711,7 @@ export class ReplicaHost implements LabApi {
     }
     await ledger.record(id);
     driver.setBehaviour(id);
+    this.telemetry?.behaviour(id);
     this.shareBehaviourHistory();
     const info = CATALOGUE.find((b) => b.id === id);
     this.note(

@@ -17,6 +17,9 @@
  *   0x08 BEHAVIOUR-HISTORY  a member's signed behaviour history (behaviour-history.ts: 64-byte Ed25519
  *                        signature, then UTF-8 JSON), at most SIGNED_HISTORY_BYTES_MAX bytes; the
  *                        receiver checks it against the sender's peer id (behaviour-ledger.ts)
+ *   0x09 TRACED-REPLICA  a REPLICA frame with the sender's causal trace first (telemetry-trace.ts: its
+ *                        incarnation, its own clock entry at the send, its vector clock), so the
+ *                        receiver's telemetry pairs the receive with the send and merges the clock
  *
  * The sender of a frame is always the Noise-authenticated peer id the transport reports, never a field.
  */
@@ -24,6 +27,7 @@ import { lengthPrefixBytes, writeLengthPrefix } from '../net/frames.ts';
 import { decodeMessage, encodeMessage, encodeMessageAfter } from '../pbft/codec.ts';
 import type { Message, Reply, Request } from '../pbft/messages.ts';
 import { SIGNATURE_BYTES, SIGNED_HISTORY_BYTES_MAX } from './behaviour-history.ts';
+import { decodeTraceHeader, encodeTraced, type TraceHeader } from './telemetry-trace.ts';
 
 export const FRAME = {
   replica: 0x00,
@@ -35,6 +39,7 @@ export const FRAME = {
   clientReplies: 0x06,
   clientRequests: 0x07,
   behaviourHistory: 0x08,
+  tracedReplica: 0x09,
 } as const;
 
 /** A CLIENT-REQUESTS or CLIENT-REPLIES frame carries at most this many messages… */
@@ -51,7 +56,7 @@ export const GROUPED_REQUESTS_FRAME_BYTES = 64 * 1024;
 export const CLIENT_KEY_BYTES = 32;
 
 export type WireFrame =
-  | { readonly kind: 'replica'; readonly message: Message }
+  | { readonly kind: 'replica'; readonly message: Message; readonly trace?: TraceHeader }
   | { readonly kind: 'hello'; readonly json: string }
   | { readonly kind: 'client-key'; readonly key: Uint8Array }
   | { readonly kind: 'client-request'; readonly request: Request }
@@ -77,7 +82,9 @@ function tagged(tag: number, body: Uint8Array): Uint8Array {
 export function encodeFrame(frame: WireFrame): Uint8Array {
   switch (frame.kind) {
     case 'replica':
-      return encodeMessageAfter(FRAME.replica, frame.message);
+      return frame.trace
+        ? encodeTraced(FRAME.tracedReplica, frame.trace, frame.message)
+        : encodeMessageAfter(FRAME.replica, frame.message);
     case 'hello':
       return tagged(FRAME.hello, utf8Encoder.encode(frame.json));
     case 'client-key':
@@ -194,6 +201,14 @@ export function parseFrame(bytes: Uint8Array): ParsedFrame {
       const decoded = decodeMessage(body);
       return decoded.ok
         ? { ok: true, frame: { kind: 'replica', message: decoded.message } }
+        : { ok: false, reason: decoded.reason };
+    }
+    case FRAME.tracedReplica: {
+      const trace = decodeTraceHeader(body);
+      if (typeof trace === 'string') return { ok: false, reason: `TRACED-REPLICA: ${trace}` };
+      const decoded = decodeMessage(body.subarray(trace.bytes));
+      return decoded.ok
+        ? { ok: true, frame: { kind: 'replica', message: decoded.message, trace: trace.header } }
         : { ok: false, reason: decoded.reason };
     }
     case FRAME.hello: {

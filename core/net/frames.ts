@@ -13,9 +13,10 @@ import { Uint8ArrayList } from 'uint8arraylist';
  * The one protocol id for replica-to-replica frames (DESIGN.md, Networking). The version changes
  * with the message encoding (core/pbft/codec.ts) or the host's frames (core/host/wire.ts), so nodes
  * of incompatible versions never talk: 2.0.0 dropped the signatures of PRE-PREPARE and PREPARE and
- * put claims in VIEW-CHANGE; 2.1.0 added CLIENT-REPLIES (one frame for a batch's replies to a node).
+ * put claims in VIEW-CHANGE; 2.1.0 added CLIENT-REPLIES (one frame for a batch's replies to a node);
+ * 2.2.0 added TRACED-REPLICA (the sender's vector clock on every replica message, for telemetry).
  */
-export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/2.1.0';
+export const REPLICA_PROTOCOL_ID = '/pbft-lab/replica/2.2.0';
 
 /** Largest frame payload accepted or sent unless configured otherwise: 4 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;

@@ -26,6 +26,7 @@ const NO_REPLICA: LabApi = {
   revokeClient: () => Promise.reject(new NoLiveReplicaError('this is a replay: no live replica')),
   behaviours: () => Promise.resolve([]),
   setBehaviour: () => Promise.reject(new NoLiveReplicaError('this is a replay: no live replica')),
+  room: () => Promise.reject(new NoLiveReplicaError('this is a replay: no live room')),
 };
 
 export interface ReplayServerOptions {

@@ -69,6 +69,7 @@ function fakeHosts(failures: Error[] = []) {
       revokeClient: vi.fn(),
       behaviours: vi.fn(async () => []),
       setBehaviour: vi.fn(),
+      room: vi.fn(),
     } as LabProcessHost;
   };
   return { made, createHost };

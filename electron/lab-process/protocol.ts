@@ -78,6 +78,7 @@ export const LAB_PROCESS_METHODS: readonly LabProcessMethod[] = [
   'revokeClient',
   'behaviours',
   'setBehaviour',
+  'room',
   'start',
   'stop',
   'scan',

@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { RoomModel } from '../../core/host/room-model.ts';
 import type { IpcMainEvent, IpcMainInvokeEvent } from 'electron';
 import { LAB_API_CALLS } from '../../core/host/lab-api.ts';
 import type {
@@ -96,6 +97,10 @@ function fakeHost() {
     async setBehaviour(id, options) {
       calls.push(options === undefined ? ['setBehaviour', id] : ['setBehaviour', id, options]);
       return id;
+    },
+    async room(query) {
+      calls.push(query === undefined ? ['room'] : ['room', query]);
+      return new RoomModel().state(query);
     },
   };
   return { host, calls };

@@ -8,6 +8,7 @@ import {
   BadRequestError,
   parseBehaviourId,
   parseClientId,
+  parseRoomQuery,
   parseSetBehaviourOptions,
   parseFaultCommand,
   parseLabOp,
@@ -49,6 +50,10 @@ export const labArgParsers: LabArgParsers = {
       ? [parseBehaviourId(args[0])]
       : [parseBehaviourId(args[0]), parseSetBehaviourOptions(args[1])];
   },
+  'lab:room': (args) => {
+    expectArgs('room', args, 0, 1);
+    return args.length === 0 ? [] : [parseRoomQuery(args[0])];
+  },
 };
 
 function noArgs(call: string, args: readonly unknown[]): [] {
@@ -79,6 +84,7 @@ export function labHandlersFor(api: LabApi, version: () => string): LabHandlers 
     'lab:revokeClient': (clientId) => api.revokeClient(clientId),
     'lab:behaviours': () => api.behaviours(),
     'lab:setBehaviour': (id, options) => api.setBehaviour(id, options),
+    'lab:room': (query) => api.room(query),
   };
 }
 

@@ -34,6 +34,7 @@ export const CALL_TIMEOUT_MS: Readonly<Record<LabProcessMethod, number>> = {
   revokeClient: 15_000, // an ordered operation: the host waits up to 10 s for f+1 replicas
   behaviours: 10_000,
   setBehaviour: 15_000,
+  room: 10_000,
 };
 
 /** The lab process did not answer in time, or ended before it did. */
@@ -218,6 +219,7 @@ export class LabProcessClient implements LabApi {
   revokeClient = this.labCall('revokeClient');
   behaviours = this.labCall('behaviours');
   setBehaviour = this.labCall('setBehaviour');
+  room = this.labCall('room');
 
   private labCall<M extends LabApiCall>(method: M): LabApi[M] {
     return ((...args: unknown[]) => this.call(method, ...args)) as LabApi[M];

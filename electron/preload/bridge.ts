@@ -68,6 +68,7 @@ export function createLabBridge(ipc: BridgeIpc, reportListenerError: (error: unk
     revokeClient: call('lab:revokeClient'),
     behaviours: call('lab:behaviours'),
     setBehaviour: call('lab:setBehaviour'),
+    room: call('lab:room'),
     subscribeBatches(listener) {
       if (typeof listener !== 'function') throw new TypeError('subscribeBatches: expected a listener function');
       // Like a WebSocket connection, the page starts its event stream once (main replays the host's

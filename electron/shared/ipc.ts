@@ -16,6 +16,8 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomQuery,
+  RoomState,
   SetBehaviourOptions,
   SubmitOutcome,
 } from '../../core/host/lab-api.ts';
@@ -51,6 +53,7 @@ export interface LabIpc {
   'lab:revokeClient': { args: [clientId: string]; result: void };
   'lab:behaviours': { args: []; result: readonly BehaviourInfo[] };
   'lab:setBehaviour': { args: [id: string | null, options?: SetBehaviourOptions]; result: string | null };
+  'lab:room': { args: [query?: RoomQuery]; result: RoomState };
 }
 
 export type LabChannel = keyof LabIpc;

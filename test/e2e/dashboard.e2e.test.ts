@@ -202,7 +202,11 @@ describe.skipIf(skipped !== null)(
       }
       // The file browser lists / again after a write.
       await client.locator('[data-testid=file-entry][data-path="/e2e/hello.txt"]').waitFor({ timeout: 15_000 });
-      await page(0).locator('[data-testid=diagram-arrow]').first().waitFor({ timeout: 5_000 });
+      // A message is a vertical stub on this replica's lane (its far end is not known here): a line with
+      // an empty bounding box, which Playwright calls hidden; attached, with a length, is drawn.
+      const stub = page(0).locator('[data-testid=diagram-arrow]').first();
+      await stub.waitFor({ state: 'attached', timeout: 5_000 });
+      expect(Number(await stub.getAttribute('y1'))).not.toBe(Number(await stub.getAttribute('y2')));
       await shoot(client, '02-operation-executed');
     }, 60_000);
 

@@ -39,6 +39,7 @@ export function labApiFromBridge(bridge: PbftLabBridge): LabApi {
     revokeClient: (clientId) => bridge.revokeClient(clientId),
     behaviours: () => bridge.behaviours(),
     setBehaviour: (id, options) => (options === undefined ? bridge.setBehaviour(id) : bridge.setBehaviour(id, options)),
+    room: (query) => (query === undefined ? bridge.room() : bridge.room(query)),
     subscribe(listener) {
       // Wrapped, so the same function subscribed twice is two subscriptions, as on the WebSocket.
       const subscription = (event: LabEvent): void => listener(event);

@@ -4,8 +4,9 @@
  * is an arrow between lanes, coloured by type.
  *
  * A dashboard sees only its own replica's side of each message: when it sent (`out`) or received
- * (`in`) it. The other end's time is unknown, so that end is drawn a fixed slant away; what the
- * diagram shows truthfully is the order of events on this replica's lane.
+ * (`in`) it. The other end's time is unknown here, so none is drawn: each message is a vertical stub
+ * at its time on this replica's lane, reaching part of the way toward the other lane (an open end,
+ * not a guessed one). The Room tab pairs each send with its receives across machines.
  */
 import type { LabEvent } from '../../../core/host/lab-api.ts';
 
@@ -48,8 +49,8 @@ export interface DiagramOptions {
   readonly marginLeft: number;
   readonly marginRight: number;
   readonly marginTop: number;
-  /** How far the far (unknown-time) end of an arrow is drawn from the known end, px. */
-  readonly slantPx: number;
+  /** How far toward the other lane a stub reaches, as a fraction of the distance (its far end is open). */
+  readonly stubFraction: number;
   /** Draw at most this many arrows, the newest. */
   readonly maxArrows: number;
 }
@@ -61,7 +62,7 @@ export const DEFAULT_DIAGRAM_OPTIONS: Omit<DiagramOptions, 'n' | 'selfId' | 'end
   marginLeft: 76,
   marginRight: 12,
   marginTop: 14,
-  slantPx: 16,
+  stubFraction: 0.45,
   maxArrows: 1_500,
 };
 
@@ -100,7 +101,7 @@ export interface DiagramLayout {
 const CLIENTS_LANE = 'clients';
 
 export function layoutDiagram(events: readonly MessageEvent[], options: DiagramOptions): DiagramLayout {
-  const { n, selfId, endMs, spanMs, width, laneGap, marginLeft, marginRight, marginTop, slantPx } = options;
+  const { n, selfId, endMs, spanMs, width, laneGap, marginLeft, marginRight, marginTop, stubFraction } = options;
   const lanes: DiagramLane[] = [];
   for (let r = 0; r < n; r++) {
     lanes.push({
@@ -146,8 +147,9 @@ export function layoutDiagram(events: readonly MessageEvent[], options: DiagramO
           text: event.text,
         };
         const key = `${event.id ?? i}:${t}`;
-        if (event.direction === 'out') group.push({ key, x1: x, y1: selfY, x2: x + slantPx, y2: otherY, ...base });
-        else group.push({ key, x1: x - slantPx, y1: otherY, x2: x, y2: selfY, ...base });
+        const openEnd = selfY + (otherY - selfY) * stubFraction;
+        if (event.direction === 'out') group.push({ key, x1: x, y1: selfY, x2: x, y2: openEnd, ...base });
+        else group.push({ key, x1: x, y1: openEnd, x2: x, y2: selfY, ...base });
       });
       groups.push(group);
       arrowCount += group.length;

@@ -2,6 +2,8 @@
  * A LabApi that tests drive by hand: it answers from a snapshot the test sets, records every command,
  * and emits events on demand. Used by the store and component tests (never by the app).
  */
+import { RoomModel } from '../../../core/host/room-model.ts';
+import type { RoomQuery, RoomState } from '../../../core/host/room-types.ts';
 import type {
   BehaviourInfo,
   BehaviourSwitch,
@@ -194,6 +196,16 @@ export class FakeLabApi implements LabApi {
     return this.catalogue;
   }
 
+  /** What `room` answers (its events filtered by `after`); set it in a test. */
+  roomValue: RoomState = new RoomModel().state();
+
+  async room(query?: RoomQuery): Promise<RoomState> {
+    this.record('room', ...(query === undefined ? [] : [query]));
+    const after = query?.after ?? 0;
+    const events = this.roomValue.events.filter((e) => e.at > after);
+    return { ...this.roomValue, events, cursor: events.at(-1)?.at ?? after };
+  }
+
   /** Refuses a switch beyond f without exceedF, as the host does, by the snapshot's tally. */
   async setBehaviour(id: string | null, options?: SetBehaviourOptions): Promise<string | null> {
     this.record('setBehaviour', id, ...(options === undefined ? [] : [options]));
@@ -242,6 +254,7 @@ export function fakeBridge(
     revokeClient: (clientId) => api.revokeClient(clientId),
     behaviours: () => api.behaviours(),
     setBehaviour: (id, options) => api.setBehaviour(id, options),
+    room: (query) => api.room(query),
     subscribeBatches(listener) {
       batchListeners.add(listener);
       return () => batchListeners.delete(listener);

@@ -328,4 +328,27 @@ describe('dashboard', () => {
     );
     expect(testid(w, 'silent-member-stranger').text()).toContain('…xxxxxxxx');
   });
+  it('shows what this replica can tell about its peers, the truth about itself and its view-change history (issue 14)', async () => {
+    api.snapshotValue = {
+      ...api.snapshotValue,
+      peerNotes: ['r0: no PRE-PREPARE for a request waiting 2.1 s', "r0's votes missing from the last 20 rows"],
+      selfNotes: ['This replica is silent: it sends nothing, and the others moved on to view 1 without it.'],
+      viewHistory: [
+        { atMs: 12_300, view: 1, kind: 'started', text: 'moved to view 1: request timer expired' },
+        { atMs: 12_900, view: 1, kind: 'installed', text: 'installed view 1 (primary r1)' },
+      ],
+    };
+    const w = await mountDashboard();
+    expect(w.findAll('[data-testid=peer-notes] li').map((li) => li.text())).toEqual([
+      'r0: no PRE-PREPARE for a request waiting 2.1 s',
+      "r0's votes missing from the last 20 rows",
+    ]);
+    expect(testid(w, 'self-notes-banner').text()).toContain('This replica is silent');
+    const history = testid(w, 'view-history');
+    expect(history.text()).toContain('view changes here (2, kept by the host)');
+    expect(history.findAll('li').map((li) => li.text())).toEqual([
+      '12.3 s moved to view 1: request timer expired',
+      '12.9 s installed view 1 (primary r1)',
+    ]);
+  });
 });
