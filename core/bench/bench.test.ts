@@ -134,6 +134,13 @@ describe('bench arguments', () => {
     expect(() => parseBenchArgs(['--ops', '0', '--transport', 'echo'])).toThrow(UsageError);
   });
 
+  it('--record off starts the replicas without recording (libp2p only); on by default, as users run them', () => {
+    expect(parseBenchArgs(['--transport', 'libp2p'])).toMatchObject({ record: true });
+    expect(parseBenchArgs(['--transport', 'libp2p', '--record', 'off'])).toMatchObject({ record: false });
+    expect(() => parseBenchArgs(['--transport', 'libp2p', '--record', 'no'])).toThrow(/on or off/);
+    expect(() => parseBenchArgs(['--record', 'off'])).toThrow(/for --transport libp2p/);
+  });
+
   it('--ops without --duration runs until the operations are done', () => {
     expect(parseBenchArgs(['--transport', 'libp2p', '--ops', '1000000'])).toMatchObject({
       ops: 1_000_000,

@@ -61,6 +61,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     '/ip4/127.0.0.1/tcp/0',
     '--allow-loopback',
     '--no-mdns',
+    ...(options.record === false ? ['--no-record'] : []),
     ...(key ? ['--cluster-key', key.joinCode] : ['--open-cluster']),
     ...joinAddresses.flatMap((a) => ['--join', a]),
   ];
@@ -121,6 +122,7 @@ export async function runLibp2pBench(options: BenchOptions, print: (line: string
     return {
       transport: 'libp2p',
       clusterKey: key !== null,
+      record: options.record !== false,
       ...(room ? { telemetry: room.telemetryCounts() } : {}),
       replicas: n,
       clients: options.clients,

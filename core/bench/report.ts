@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly ops?: number;
   /** libp2p: run the cluster with a cluster secret (pnet connection protection), as users do. @default true */
   readonly clusterKey?: boolean;
+  /** libp2p: the replicas record their inputs for replay (core/host/recorder.ts), as users run them. @default true */
+  readonly record?: boolean;
   /** libp2p: a room observer in the benchmark's own process subscribes to every replica's telemetry. @default false */
   readonly telemetrySubscriber?: boolean;
 }
@@ -49,6 +51,8 @@ export interface BenchReport {
   readonly transport: Transport;
   /** libp2p: whether the cluster ran with a cluster secret. */
   readonly clusterKey?: boolean;
+  /** libp2p: whether the replicas recorded their inputs. */
+  readonly record?: boolean;
   /** libp2p with a telemetry subscriber: the events it received in the whole run, and how many it lost. */
   readonly telemetry?: { readonly events: number; readonly lost: number; readonly bytes?: number };
   readonly replicas: number;
@@ -121,6 +125,7 @@ export function formatReport(r: BenchReport): string[] {
       : `${r.replicas} replicas, ${r.clients} closed-loop clients` +
         (r.clientProcesses === undefined ? '' : ` over ${r.clientProcesses} client process(es)`) +
         (r.clusterKey === undefined ? '' : r.clusterKey ? ', cluster key on' : ', cluster key OFF') +
+        (r.record === undefined ? '' : r.record ? ', recording on' : ', recording OFF') +
         (r.telemetry === undefined
           ? ''
           : `, telemetry subscriber on (${r.telemetry.events} events, ${r.telemetry.lost} lost)`);

@@ -69,6 +69,10 @@ export class FaultyClient {
     this.client.onReply(from, reply);
   }
 
+  abandon(): void {
+    this.client.abandon();
+  }
+
   tick(): void {
     this.client.tick();
     this.ticks++;

@@ -13,10 +13,12 @@ import { UsageError } from './usage-error.ts';
 
 export const BENCH_USAGE = `usage: pbft-lab bench [--replicas 4] [--clients C] [--duration S] [--ops N] [--warmup S] [--payload BYTES]
                       [--read-ratio R] [--transport memory|libp2p|echo] [--client-processes P] [--cluster-key on|off]
-                      [--telemetry-subscriber on|off] [--json] [--cpu-prof DIR]
+                      [--record on|off] [--telemetry-subscriber on|off] [--json] [--cpu-prof DIR]
   libp2p: C logical clients over P client processes (one libp2p node each; default 1); --cluster-key off runs
-          the cluster without its secret (pnet), to measure what the secret costs; --telemetry-subscriber on
-          subscribes a room observer (in the benchmark's process) to every replica's telemetry, to measure its cost
+          the cluster without its secret (pnet), to measure what the secret costs; --record off starts the
+          replicas with --no-record, to measure what recording their inputs costs (docs/exercises.md);
+          --telemetry-subscriber on subscribes a room observer (in the benchmark's process) to every
+          replica's telemetry, to measure its cost
   memory: --telemetry-subscriber on adds one observer's queue and JSON per replica (no stream)
   --ops N: close the measured window after N operations (and after --duration S if also given)
   echo: the frame transport alone between two processes, C frames of --payload bytes (default 100) in flight`;
@@ -42,6 +44,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'cluster-key': { type: 'string', default: 'on' },
+      record: { type: 'string', default: 'on' },
       'telemetry-subscriber': { type: 'string', default: 'off' },
     },
     strict: true,
@@ -95,6 +98,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     throw new UsageError(`--cluster-key must be on or off, got "${clusterKeyFlag}"`);
   if (clusterKeyFlag === 'off' && transport !== 'libp2p')
     throw new UsageError('--cluster-key off is for --transport libp2p');
+  const recordFlag = values.record;
+  if (recordFlag !== 'on' && recordFlag !== 'off')
+    throw new UsageError(`--record must be on or off, got "${recordFlag}"`);
+  if (recordFlag === 'off' && transport !== 'libp2p') throw new UsageError('--record off is for --transport libp2p');
   const telemetryFlag = values['telemetry-subscriber'];
   if (telemetryFlag !== 'on' && telemetryFlag !== 'off')
     throw new UsageError(`--telemetry-subscriber must be on or off, got "${telemetryFlag}"`);
@@ -113,6 +120,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { transport: Tran
     transport,
     clientProcesses,
     clusterKey: clusterKeyFlag === 'on',
+    record: recordFlag === 'on',
     telemetrySubscriber: telemetryFlag === 'on',
     json: values.json,
     cpuProfDir,

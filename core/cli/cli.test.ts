@@ -1,5 +1,8 @@
 /** The `pbft-lab` command line: wrong input gives a clear error and exit code 2; sim prints its summary. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ClusterKey } from '../net/cluster-key.ts';
@@ -93,7 +96,7 @@ describe('the pbft-lab binary', () => {
 });
 
 describe('pbft-lab help (issue 15, point 4)', () => {
-  it.each(['replica', 'demo', 'client', 'room', 'sim', 'bench'])(
+  it.each(['replica', 'demo', 'client', 'room', 'sim', 'exercise', 'record', 'replay', 'export', 'bench'])(
     '%s: "VERB --help", "VERB -h" and "help VERB" print that verb\'s usage, exit 0',
     (verb) => {
       for (const out of [run(verb, '--help'), run('help', verb), run(verb, '-h')]) {
@@ -119,6 +122,50 @@ describe('pbft-lab help (issue 15, point 4)', () => {
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/^verbs:/m);
     expect(out.stdout).toContain('pbft-lab help VERB');
+  });
+});
+
+describe('pbft-lab exercise, replay and export (issue 16)', () => {
+  it('lists the exercises, as text and as JSON', () => {
+    const json = run('exercise', 'list', '--json');
+    expect(json.status).toBe(0);
+    const list = JSON.parse(json.stdout) as { id: string; live: string }[];
+    expect(list.length).toBeGreaterThanOrEqual(10);
+    expect(list.find((e) => e.id === 'colluding-replicas')!.live).toBe('simulator-only');
+    expect(run('exercise', 'list').stdout).toMatch(/^silent-primary +A silent primary and the view change$/m);
+  });
+
+  it('runs one as a seeded simulation: exit 0 when every check passes; the run file replays and exports', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbft-lab-cli-'));
+    try {
+      const out = run('exercise', 'run', 'normal-case', '--sim', '--out', join(dir, 'run.jsonl'));
+      expect(out.status, out.stdout + out.stderr).toBe(0);
+      expect(out.stdout).toMatch(/^6 of 6 checks passed$/m);
+      const replay = run('replay', join(dir, 'run.jsonl'));
+      expect(replay.status).toBe(0);
+      expect(replay.stdout).toMatch(/every output and state digest matched/);
+      const exported = run(
+        'export',
+        join(dir, 'run.jsonl'),
+        '--shiviz',
+        join(dir, 'run.shiviz'),
+        '--report',
+        join(dir, 'r.md'),
+      );
+      expect(exported.status, exported.stderr).toBe(0);
+      expect(exported.stdout).toContain('(?<host>\\S+) (?<clock>');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unknown exercise is one clear line and exit 1; run without --sim or --urls is a usage error', () => {
+    const unknown = run('exercise', 'show', 'teleportation');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/^pbft-lab: no exercise "teleportation" \(known: normal-case, /);
+    const neither = run('exercise', 'run', 'normal-case');
+    expect(neither.status).toBe(2);
+    expect(neither.stderr).toContain('give exactly one of --sim and --urls');
   });
 });
 

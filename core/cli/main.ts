@@ -1,5 +1,5 @@
 /**
- * The `pbft-lab` command. Verbs: replica, demo, client, room, sim, bench.
+ * The `pbft-lab` command. Verbs: replica, demo, client, room, sim, exercise, record, replay, export, bench.
  *
  * `pbft-lab VERB --help` and `pbft-lab help VERB` print that verb's usage; a wrong command line
  * prints the usage of the verb it was for, and only the list of verbs when the verb itself is wrong.
@@ -7,6 +7,10 @@
 import { BENCH_USAGE, benchCommand } from './bench-command.ts';
 import { CLIENT_USAGE, clientCommand } from './client-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
+import { EXERCISE_USAGE, exerciseCommand } from './exercise-command.ts';
+import { EXPORT_USAGE, exportCommand } from './export-command.ts';
+import { RECORD_USAGE, recordCommand } from './record-command.ts';
+import { REPLAY_USAGE, replayCommand } from './replay-command.ts';
 import { REPLICA_USAGE, replicaCommand } from './replica-command.ts';
 import { ROOM_USAGE, roomCommand } from './room-command.ts';
 import { SIM_USAGE, simCommand } from './sim-command.ts';
@@ -46,6 +50,26 @@ const VERBS: Record<string, Verb> = {
     summary: 'seeded simulation of a PBFT cluster with fault injection and checkers',
     usage: SIM_USAGE,
     run: simCommand,
+  },
+  exercise: {
+    summary: 'classroom exercises: list, show, run (--sim: a seeded simulation; --urls: a running cluster)',
+    usage: EXERCISE_USAGE,
+    run: exerciseCommand,
+  },
+  record: {
+    summary: "record collect: every replica's recorded inputs of a run into one run file",
+    usage: RECORD_USAGE,
+    run: recordCommand,
+  },
+  replay: {
+    summary: 'deterministic replay of a run file: every output and state digest must match (--serve: scrub it)',
+    usage: REPLAY_USAGE,
+    run: replayCommand,
+  },
+  export: {
+    summary: 'a run file as ShiViz log, JSON Lines, Porcupine/Jepsen history, or an exercise report',
+    usage: EXPORT_USAGE,
+    run: exportCommand,
   },
   bench: {
     summary: 'closed-loop throughput and latency (in-memory transport, or libp2p on loopback)',

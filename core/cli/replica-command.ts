@@ -12,10 +12,11 @@ import { UsageError } from './usage-error.ts';
 
 export const REPLICA_USAGE = `usage: pbft-lab replica --data-dir DIR [--new-cluster | --cluster-key CODE] [--cluster NAME] [--size N]
                         [--listen MULTIADDR] [--join MULTIADDR]... [--api-port P] [--api-host HOST] [--no-mdns]
-                        [--allow-loopback] [--checkpoint-interval K]
+                        [--allow-loopback] [--checkpoint-interval K] [--no-record]
   --new-cluster: the first machine creates the cluster secret and prints its join code
   --cluster-key CODE: the other machines join with that code (saved in DIR: a restart needs neither)
-  --open-cluster: no secret at all, any libp2p node may connect (only to measure what the secret costs)`;
+  --open-cluster: no secret at all, any libp2p node may connect (only to measure what the secret costs)
+  --no-record: do not record the replica's inputs in DIR/records (docs/exercises.md, "Recording")`;
 
 export const DEFAULT_CLUSTER = 'pbft-lab';
 
@@ -35,6 +36,8 @@ export interface ReplicaArgs {
   /** K (default 32): a small K shows checkpoints and garbage collection in class. */
   checkpointInterval: number | null;
   clusterKey: ClusterKeyChoice;
+  /** Record the replica's inputs for replay (core/host/recorder.ts). */
+  record: boolean;
 }
 
 /** `--cluster-key CODE` read, or a UsageError that says what is wrong with the code. */
@@ -64,6 +67,7 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
       'new-cluster': { type: 'boolean', default: false },
       'cluster-key': { type: 'string' },
       'open-cluster': { type: 'boolean', default: false },
+      'no-record': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -113,6 +117,7 @@ export function parseReplicaArgs(argv: string[]): ReplicaArgs {
     apiHost: values['api-host'],
     mdns: !values['no-mdns'],
     allowLoopback: values['allow-loopback'],
+    record: !values['no-record'],
   };
 }
 
@@ -135,6 +140,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
     join: args.join,
     mdns: args.mdns,
     allowLoopback: args.allowLoopback,
+    record: args.record,
     protocol:
       args.checkpointInterval === null
         ? undefined
@@ -151,6 +157,7 @@ export async function replicaCommand(argv: string[], print: (line: string) => vo
           port: args.apiPort,
           staticDir: DASHBOARD_DIR,
           log: print,
+          records: host.records,
         });
   if (api) print(`dashboard and API: ${api.url}`);
   for (const url of api?.lanUrls ?? []) print(`from other machines: ${url}`);

@@ -450,6 +450,20 @@ describe('startApiServer: HTTP endpoints', () => {
     expect(response.status).toBe(500);
     expect(JSON.parse(response.body)).toEqual({ error: { name: 'ReplicaBusyError', message: 'primary is changing' } });
   });
+
+  it("GET /api/records lists the replica's recorded sessions and serves each, behind the token", async () => {
+    const file = { name: 'record-2024-01-01T00-00-00-000Z-r2.jsonl', bytes: 12, modifiedMs: 1 };
+    await server.close();
+    await start({
+      records: { list: async () => [file], read: async (name) => (name === file.name ? '{"k":"start"}\n' : null) },
+    });
+    expect((await rawHttp(server.port, '/api/records')).status).toBe(401);
+    expect(JSON.parse((await rawHttp(server.port, '/api/records', { headers: auth() })).body)).toEqual([file]);
+    const one = await rawHttp(server.port, `/api/records/${file.name}`, { headers: auth() });
+    expect(one.headers['content-type']).toBe('application/x-ndjson');
+    expect(one.body).toBe('{"k":"start"}\n');
+    expect((await rawHttp(server.port, '/api/records/record-nope-r0.jsonl', { headers: auth() })).status).toBe(404);
+  });
 });
 
 describe('startApiServer: static files', () => {

@@ -34,6 +34,7 @@ import {
 import { errorInfo, serveLabApiSocket } from './api-server-ws.ts';
 import { FaultBoundError } from './behaviour-ledger.ts';
 import type { LabApi } from './lab-api.ts';
+import type { RecordStore } from './recorder.ts';
 
 /** Largest request body and largest WebSocket frame accepted from a client. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -54,6 +55,10 @@ export interface ApiServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** Where to report refused requests and connection trouble. Never given the token. @default no logging */
   readonly log?: (line: string) => void;
+  /** The replica's recorded sessions, served read-only at /api/records (`pbft-lab record collect --url`). @default none */
+  readonly records?: RecordStore | null;
+  /** More read-only JSON endpoints, by path (the replay server's `/api/replay/…`). @default none */
+  readonly routes?: ReadonlyMap<string, (query: URLSearchParams) => Promise<unknown>>;
 }
 
 export interface ApiServer {
@@ -108,6 +113,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return sendText(response, 401, 'Unauthorized: open the URL this replica printed (it carries ?token=…)');
     }
     if (auth.viaQuery) response.setHeader('Set-Cookie', tokenCookie(port, token));
+    const route = options.routes?.get(target.pathname);
+    if (route) {
+      response.setHeader('Cache-Control', 'no-store');
+      if (request.method !== 'GET') return sendText(response, 405, 'Method Not Allowed');
+      return sendJson(response, 200, await route(target.query));
+    }
     if (target.pathname === '/api' || target.pathname.startsWith('/api/')) {
       return handleApiRequest(request, response, target.pathname);
     }
@@ -164,7 +175,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           return;
         case LAB_WS_PATH:
           return sendJson(response, 426, { error: { name: 'UpgradeRequiredError', message: 'open a WebSocket' } });
+        case '/api/records':
+          if (requireMethod('GET')) sendJson(response, 200, (await options.records?.list()) ?? []);
+          return;
         default:
+          if (pathname.startsWith('/api/records/')) {
+            if (!requireMethod('GET')) return;
+            const text = await options.records?.read(decodeURIComponent(pathname.slice('/api/records/'.length)));
+            if (text !== undefined && text !== null) return sendBody(response, 200, 'application/x-ndjson', text);
+          }
           return sendJson(response, 404, { error: { name: 'NotFoundError', message: `no endpoint ${pathname}` } });
       }
     } catch (error) {

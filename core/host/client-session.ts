@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeOp, encodeResult, fileError, type FileOp } from '../app/file-ops.ts';
 import { hmacClientCrypto } from '../crypto/node.ts';
+import { FaultyClient } from '../byzantine/client-behaviours.ts';
 import { Client } from '../pbft/client.ts';
 import type { Reply, ReplicaId, Request } from '../pbft/messages.ts';
 import { CLIENT_KEY_BYTES } from './wire.ts';
@@ -29,6 +30,11 @@ export interface ClientSessionOptions {
   readonly keys?: readonly Uint8Array[];
   /** @default 50 ticks (500 ms at the 10 ms tick) */
   readonly retransmitTicks?: number;
+  /**
+   * A Byzantine client (core/byzantine/client-behaviours.ts) for the classroom exercise "a Byzantine
+   * client": the honest client's requests, transformed as the behaviour says. @default honest
+   */
+  readonly behaviour?: string;
 }
 
 export interface SubmitOptions {
@@ -86,7 +92,7 @@ export class ClientSession {
   readonly id: string;
   /** keys[i]: the MAC key shared with replica i (sent to it in a CLIENT-KEY frame). */
   readonly keys: readonly Uint8Array[];
-  private readonly client: Client;
+  private readonly client: Client | FaultyClient;
   private readonly send: ClientSessionOptions['send'];
   private readonly queue: Pending[] = [];
   /** The operation whose request the Client has outstanding (null once it timed out: its late result is dropped). */
@@ -105,12 +111,14 @@ export class ClientSession {
     if (this.keys.length !== options.n) throw new RangeError(`${this.keys.length} MAC keys for ${options.n} replicas`);
     // Timestamps start at the wall clock in µs so a restarted client never reuses an old one (§4.1).
     const firstTimestamp = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000);
-    this.client = new Client(
+    const crypto = hmacClientCrypto(this.keys);
+    const client = new Client(
       this.id,
       { n: options.n, retransmitTicks: options.retransmitTicks ?? 50 },
-      hmacClientCrypto(this.keys),
+      crypto,
       firstTimestamp,
     );
+    this.client = options.behaviour ? new FaultyClient(client, crypto, options.behaviour, Math.random) : client;
   }
 
   /** Nothing submitted and not yet answered (or given up on). */

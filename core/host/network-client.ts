@@ -56,6 +56,8 @@ export interface NetworkClientOptions {
    * @default 1
    */
   readonly clients?: number;
+  /** Its clients run this Byzantine client behaviour (core/byzantine/client-behaviours.ts). @default honest */
+  readonly clientBehaviour?: string;
 }
 
 export interface NetworkSubmitOptions extends SubmitOptions {
@@ -423,7 +425,14 @@ export class NetworkClient {
     });
     const send = (to: ReplicaId | 'all', request: Request): void => this.sendRequest(to, request);
     for (const id of this.clientIds) {
-      const session = new ClientSession({ id, n, send, keys: this.keys, retransmitTicks: RETRANSMIT_TICKS });
+      const session = new ClientSession({
+        id,
+        n,
+        send,
+        keys: this.keys,
+        retransmitTicks: RETRANSMIT_TICKS,
+        behaviour: this.options.clientBehaviour,
+      });
       this.sessions.push(session);
       this.sessionById.set(id, session);
     }

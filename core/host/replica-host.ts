@@ -17,9 +17,8 @@
  * observe.
  */
 import { peerIdFromString } from '@libp2p/peer-id';
-import { FileStore } from '../app/file-store.ts';
+import type { FileStore } from '../app/file-store.ts';
 import { CATALOGUE, createBehaviour } from '../byzantine/catalogue.ts';
-import { FaultyReplica } from '../byzantine/faulty-replica.ts';
 import { signingKeyFromLibp2p, publicKeyFromPeerId } from '../crypto/libp2p-keys.ts';
 import { ed25519ReplicaCrypto } from '../crypto/node.ts';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
@@ -27,11 +26,12 @@ import { createFrameTransport, type FrameTransport } from '../net/frame-transpor
 import { NOT_A_MEMBER } from '../net/cluster-protector.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
 import { defaultProtocolConfig, quorums, type ProtocolConfig } from '../pbft/config.ts';
+import type { Hasher } from '../pbft/crypto.ts';
 import type { ReplicaId, Request } from '../pbft/messages.ts';
-import { Replica } from '../pbft/replica.ts';
 import { BehaviourLedger, describeSwitch } from './behaviour-ledger.ts';
 import { ClientGate } from './client-gate.ts';
 import { peerOfClient } from './client-id.ts';
+import { clusterFileStore } from './cluster-file-store.ts';
 import { RefusalNotes, settleClusterKey, type ClusterKeyChoice } from './cluster-secret.ts';
 import type { ClusterKey } from '../net/cluster-key.ts';
 import { HostEvents, short } from './host-events.ts';
@@ -55,6 +55,7 @@ import { labSnapshot } from './lab-snapshot.ts';
 import { Membership } from './membership.ts';
 import { OwnClient } from './own-client.ts';
 import { ProtocolDriver } from './protocol-driver.ts';
+import { HostRecorder, unrecordedReplica, wallNow, type HostRecorderOptions, type RecordStore } from './recorder.ts';
 import { ReplicaActivity } from './replica-activity.ts';
 import type { StoredBehaviours } from './storage-behaviours.ts';
 import { openDataDir, type DataDir } from './storage.ts';
@@ -102,6 +103,11 @@ export interface ReplicaHostOptions {
   readonly protocol?: Partial<ProtocolConfig>;
   /** One line per notable event, for an instructor to read. @default console */
   readonly log?: (line: string) => void;
+  /**
+   * Record the replica's inputs in `<dataDir>/records` for deterministic replay (recorder.ts), or not.
+   * @default true
+   */
+  readonly record?: boolean | Omit<HostRecorderOptions, 'dir'>;
 }
 
 export class ReplicaHost implements LabApi {
@@ -130,6 +136,7 @@ export class ReplicaHost implements LabApi {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private clusterKey: ClusterKey | null = null;
+  private recorder: HostRecorder | null = null;
   /** The replica's vector clock and events (telemetry.ts), once it runs; served to observers by `publisher`. */
   private telemetry: Telemetry | null = null;
   /** What the replica can tell about its peers from its own inputs (peer-witness.ts), once it runs. */
@@ -214,6 +221,11 @@ export class ReplicaHost implements LabApi {
     this.clusterKey = settled.key;
     this.noteClusterKey(settled.origin);
     this.storedBehaviours = await data.readBehaviours();
+    const record = this.options.record ?? true;
+    if (record !== false) {
+      this.recorder = new HostRecorder({ ...(record === true ? {} : record), dir: `${this.options.dataDir}/records` });
+      await this.recorder.open();
+    }
     // Nothing awaits between the node's start and the discovery listener below but the transport's
     // start: mDNS answers arrive within milliseconds, and libp2p does not report a peer it already knows again.
     this.node = await this.startNode(data);
@@ -330,6 +342,7 @@ export class ReplicaHost implements LabApi {
     this.roomObserver?.stop();
     this.publisher.stop();
     await this.stopServingTelemetry();
+    await this.recorder?.close();
     this.faults.stop();
     this.membership?.stop();
     this.ownClient?.close('replica host stopped');
@@ -387,21 +400,22 @@ export class ReplicaHost implements LabApi {
     this.telemetry = telemetry;
     const witness = new PeerWitness({ self: id, n });
     this.witness = witness;
-    // The replicas' own clients (their peer ids) may revoke other clients, and cannot be revoked.
-    const members = new Set(roster);
-    this.app = new FileStore(crypto, {
-      mayRevoke: (client) => members.has(peerOfClient(client)),
-      principalOf: peerOfClient,
-    });
-    const replica = new Replica({
+    const parts = {
       id,
       config: defaultProtocolConfig(n, this.options.protocol),
       crypto,
-      app: this.app,
+      // The replicas' own clients may revoke other clients, and cannot be revoked (cluster-file-store.ts);
+      // the host keeps the store the replica is built on, to refuse revoked clients at the door.
+      app: (hasher: Hasher) => (this.app = clusterFileStore(hasher, roster)),
       persisted: this.data.persisted,
-    });
+      random: Math.random,
+    };
+    const faulty = this.recorder
+      ? this.recorder.replica(parts, { peerId: this.peerId, roster, cluster: this.options.cluster })
+      : unrecordedReplica(parts);
+    const replica = faulty.replica;
     this.driver = new ProtocolDriver({
-      replica: new FaultyReplica(replica, crypto, Math.random),
+      replica: faulty,
       roster,
       self: this.peerId,
       data: this.data,
@@ -621,11 +635,20 @@ export class ReplicaHost implements LabApi {
 
   async submit(op: LabOp): Promise<SubmitOutcome> {
     if (!this.ownClient) throw new Error('the cluster has not formed yet: no roster');
-    return this.ownClient.submit(op);
+    const invokedW = wallNow();
+    const outcome = await this.ownClient.submit(op);
+    this.recorder?.note({ client: { client: this.peerId, op, invokedW, completedW: wallNow(), outcome } });
+    return outcome;
+  }
+
+  /** The records of this machine's replica sessions (`GET /api/records`, `pbft-lab record collect`). */
+  get records(): RecordStore | null {
+    return this.recorder;
   }
 
   async fault(command: FaultCommand): Promise<LabFaults> {
     const faults = this.faults.apply(command);
+    this.recorder?.note({ fault: command });
     this.telemetry?.faults(
       faults.paused,
       faults.disconnectedFrom.map((peer) => {

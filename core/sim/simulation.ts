@@ -12,6 +12,7 @@
 import type { StateMachine } from '../app/state-machine.ts';
 import { Client } from '../pbft/client.ts';
 import { decodeMessage, describe, encodeMessage } from '../pbft/codec.ts';
+import type { ProtocolConfig } from '../pbft/config.ts';
 import type { Hasher, ClientCrypto, ReplicaCrypto } from '../pbft/crypto.ts';
 import type { ClientId, Message, Reply, ReplicaId, ReplicaMessage } from '../pbft/messages.ts';
 import type { Output } from '../pbft/outputs.ts';
@@ -41,6 +42,74 @@ export interface SimEnvironment {
     seed: number,
   ): { hasher: Hasher; replica(id: ReplicaId): ReplicaCrypto; client(id: ClientId): ClientCrypto };
   app(hasher: Hasher): StateMachine;
+}
+
+/** What the simulator hands a replica factory to build one replica process (a start or a restart). */
+export interface ReplicaParts {
+  readonly identity: ReplicaId;
+  readonly config: ProtocolConfig;
+  readonly crypto: ReplicaCrypto;
+  readonly app: (hasher: Hasher) => StateMachine;
+  readonly persisted: PersistedState | undefined;
+  /** The Byzantine behaviours' random source (the run's PRNG). */
+  readonly random: () => number;
+  readonly newApp: () => StateMachine;
+  /** Virtual ms now. */
+  readonly nowMs: () => number;
+}
+
+/**
+ * What a driver may change about a run (core/exercises). `createReplica` builds each replica process
+ * instead of the plain honest replica behind its Byzantine switch (the exercises record every input).
+ */
+export interface SimulationHooks {
+  readonly createReplica?: (parts: ReplicaParts) => FaultyReplica;
+  /** The clients' operations, instead of the seed's random workload. */
+  readonly workload?: SimWorkload;
+  /** Replicas a script will make Byzantine: no checker judges them, for the whole run. */
+  readonly faulty?: readonly ReplicaId[];
+  /** After every event: the script acts through the control; true ends the run (instead of the workload finishing). */
+  readonly script?: (control: SimulationControl) => boolean;
+}
+
+/** The workload's side the simulation uses (workload.ts has the seeded one). */
+export type SimWorkload = Pick<
+  Workload,
+  | 'next'
+  | 'submitted'
+  | 'completed'
+  | 'finished'
+  | 'history'
+  | 'exempt'
+  | 'completedCount'
+  | 'submittedCount'
+  | 'pendingDescriptions'
+>;
+
+/** What a script may do to a running simulation, and see of it. */
+export interface SimulationControl {
+  nowMs(): number;
+  /** The replica of an identity's first instance, to look at (null while it is crashed). */
+  replica(identity: ReplicaId): Replica | null;
+  /** Switch replicas to a catalogue behaviour, the equivocation coalition (all of them together), or honest (null). */
+  setBehaviour(identities: readonly ReplicaId[], behaviour: string | null): void;
+  /** A fault from now on: a crash until its restart, a partition or loss until `until` or `endFault`. */
+  startFault(fault: Fault): void;
+  endFault(fault: Fault): void;
+  /** Client j has operations to send (its workload's `next` has something again). */
+  wake(client: number): void;
+}
+
+/** The honest replica behind its Byzantine switch: how the simulator builds a replica by default. */
+export function plainReplica(parts: ReplicaParts): FaultyReplica {
+  const replica = new Replica({
+    id: parts.identity,
+    config: parts.config,
+    crypto: parts.crypto,
+    app: parts.app(parts.crypto),
+    persisted: parts.persisted,
+  });
+  return new FaultyReplica(replica, parts.crypto, parts.random, parts.newApp);
 }
 
 /** What the adversaries did in a run (so a sweep shows they really acted). */
@@ -139,6 +208,7 @@ const QUICK_RESTART_MS = 20;
 export class Simulation {
   readonly scenario: Scenario;
   private readonly env: SimEnvironment;
+  private readonly hooks: SimulationHooks;
   private readonly rng: Prng;
   private readonly netRng: Prng;
   private readonly diskRng: Prng;
@@ -154,7 +224,7 @@ export class Simulation {
   private readonly faulty: ReadonlySet<ReplicaId>;
   private readonly clients: (Client | FaultyClient)[];
   private readonly clientIds: ClientId[];
-  private readonly workload: Workload;
+  private readonly workload: SimWorkload;
   private readonly checkers: Checkers;
   private readonly watch: ProtocolWatch;
   private readonly adversary: NetworkAdversary | null;
@@ -190,9 +260,10 @@ export class Simulation {
     behaviour: {},
   };
 
-  constructor(scenario: Scenario, env: SimEnvironment) {
+  constructor(scenario: Scenario, env: SimEnvironment, hooks: SimulationHooks = {}) {
     this.scenario = scenario;
     this.env = env;
+    this.hooks = hooks;
     this.rng = new Prng(scenario.seed ^ 0x5eed);
     this.netRng = this.rng.fork();
     this.diskRng = new Prng(scenario.seed ^ 0xd15c0);
@@ -206,7 +277,7 @@ export class Simulation {
       }
     }
     const twins = scenario.twins;
-    this.faulty = new Set([...this.behaviours.keys(), ...(twins?.identities ?? [])]);
+    this.faulty = new Set([...this.behaviours.keys(), ...(twins?.identities ?? []), ...(hooks.faulty ?? [])]);
     const count = scenario.n + (twins?.identities.length ?? 0);
     this.byIdentity = Array.from({ length: scenario.n }, () => []);
     this.instances = Array.from({ length: count }, (_, index) => {
@@ -233,10 +304,11 @@ export class Simulation {
         ? new FaultyClient(client, crypto, scenario.clientBehaviour, () => this.rng.float())
         : client;
     });
-    this.workload = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient, {
+    const seeded = new Workload(this.rng.fork(), scenario.clients, scenario.opsPerClient, {
       share: scenario.readOnlyShare,
       rng: new Prng(scenario.seed ^ 0x0ead),
     });
+    this.workload = hooks.workload ?? seeded;
     if (scenario.clientBehaviour) this.workload.exempt.add(0);
     this.checkers = new Checkers(
       scenario.f,
@@ -258,20 +330,17 @@ export class Simulation {
   /** A fresh process for an instance: from its disk (a restart) or from nothing. */
   private start(instance: Instance, persisted: PersistedState | undefined): void {
     instance.keys = new KeyRing();
-    const crypto = this.withClientKeys(instance, this.crypto.replica(instance.identity));
-    const replica = new Replica({
-      id: instance.identity,
+    const faulty = (this.hooks.createReplica ?? plainReplica)({
+      identity: instance.identity,
       config: this.scenario.protocol,
-      crypto,
-      app: this.env.app(this.crypto.hasher),
+      crypto: this.withClientKeys(instance, this.crypto.replica(instance.identity)),
+      // The application hashes with the run's hasher, as it always has (its digests are not the replica's crypto).
+      app: () => this.env.app(this.crypto.hasher),
       persisted,
+      random: () => this.rng.float(),
+      newApp: () => this.env.app(this.crypto.hasher),
+      nowMs: () => this.now,
     });
-    const faulty = new FaultyReplica(
-      replica,
-      crypto,
-      () => this.rng.float(),
-      () => this.env.app(this.crypto.hasher),
-    );
     faulty.use(this.behaviours.get(instance.identity) ?? null);
     instance.replica = faulty;
     instance.gate = this.scenario.disk.writeAhead ? new WriteAheadQueue(hostDurability) : null;
@@ -294,6 +363,10 @@ export class Simulation {
       }
       this.now = event.at;
       this.handle(event);
+      if (this.hooks.script) {
+        if (this.hooks.script(this.control)) break;
+        continue;
+      }
       // Done once every operation completed and every accepted result is in the agreed order: a result
       // accepted on 2f+1 tentative replies (§5.1) commits a little later, and must.
       if (this.workload.finished && this.acceptedAllExecuted()) break;
@@ -327,6 +400,29 @@ export class Simulation {
       adversary: this.stats,
       trace: this.formatTrace(),
     };
+  }
+
+  /** What a script sees and does (SimulationHooks.script). */
+  private readonly control: SimulationControl = {
+    nowMs: () => this.now,
+    replica: (identity) => this.instances[this.byIdentity[identity]![0]!]!.replica?.replica ?? null,
+    setBehaviour: (identities, behaviour) => this.switchBehaviour(identities, behaviour),
+    startFault: (fault) => this.applyFault(fault, 'start'),
+    endFault: (fault) => this.applyFault(fault, 'end'),
+    wake: (client) => this.queue.push({ at: this.now, kind: 'submit', client }),
+  };
+
+  /** Replicas switched while the run goes on; a restart brings a replica back with its behaviour. */
+  private switchBehaviour(identities: readonly ReplicaId[], behaviour: string | null): void {
+    const made =
+      behaviour === EQUIVOCATION_COALITION.id
+        ? equivocationCoalition(identities)
+        : new Map(identities.map((id) => [id, behaviour === null ? null : createBehaviour(behaviour)]));
+    for (const [id, b] of made) {
+      if (b) this.behaviours.set(id, b);
+      else this.behaviours.delete(id);
+      for (const index of this.byIdentity[id]!) this.instances[index]!.replica?.use(b);
+    }
   }
 
   /** Accepted results of correct clients whose operation no correct replica has executed yet (after the workload finished). */

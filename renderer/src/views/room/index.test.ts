@@ -39,6 +39,20 @@ describe('the Room tab', () => {
     expect(w.get('[data-testid=room-faulty-so-far]').text()).toMatch(/faulty so far: 1 of f = 1.*within the bound/s);
   });
 
+  it("hosts the instructor's Exercises panel: pick, start, the checks pending, a hint to run it on the cluster", async () => {
+    const w = await mountRoom('silent-primary');
+    const panel = w.get('[data-testid=exercises-panel]');
+    await panel.get('[data-testid=exercise-select]').setValue('silent-primary');
+    expect(panel.text()).toContain('pbft-lab exercise run silent-primary');
+    await panel.get('[data-testid=exercise-start]').trigger('click');
+    expect(panel.get('[data-testid=exercise-step-title]').text()).toBe('Step 1 of 3: Normal operation');
+    expect(panel.findAll('[data-testid=exercise-check]').map((c) => c.attributes('data-state'))).toEqual(
+      Array(5).fill('pending'),
+    );
+    await panel.get('[data-testid=exercise-advance]').trigger('click');
+    expect(panel.get('[data-testid=exercise-step-title]').text()).toContain('The primary goes silent');
+  });
+
   it('names the culprits when f+1 collude', async () => {
     const w = await mountRoom('equivocation-coalition');
     const check = w.get('[data-testid=room-check-agreement]');
