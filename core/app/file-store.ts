@@ -42,8 +42,7 @@
  *
  *   digest() = H("FSR1" ‖ files digest as 32 bytes ‖ u32 count ‖ principal:str … in UTF-8 byte order)
  */
-import type { Hasher } from '../pbft/crypto.ts';
-import type { Digest } from '../pbft/messages.ts';
+import type { Digest, Hasher } from './hashing.ts';
 import { ByteReader, ByteWriter, DecodeError, compareBytes, hexToBytes } from './binary.ts';
 import {
   CLIENT_BYTES_MAX,

@@ -3,7 +3,7 @@
  * machine"). The file store (file-store.ts) is the lab's application; another can be plugged in.
  * Everything here must be deterministic: same operations in the same order ⇒ same results, same digest.
  */
-import type { Digest } from '../pbft/messages.ts';
+import type { Digest } from './hashing.ts';
 
 export interface ExecutionContext {
   /** The client that issued the operation. */

@@ -4,12 +4,11 @@
  * fast keyed-hash stand-in in the simulator. The decision of what is signed and what is MAC'd is in
  * docs/authentication.md.
  */
-import type { ClientId, Digest, ReplicaId } from './messages.ts';
+import type { ClientId, ReplicaId } from './messages.ts';
 
-export interface Hasher {
-  /** SHA-256 of `data` as lowercase hex. */
-  digest(data: Uint8Array): Digest;
-}
+/** SHA-256 as hex (defined with the application, below the protocol: core/app/hashing.ts). */
+export type { Hasher } from '../app/hashing.ts';
+import type { Hasher } from '../app/hashing.ts';
 
 /** What replica i needs: its own signing key, everyone's public keys, and its MAC keys with clients. */
 export interface ReplicaCrypto extends Hasher {

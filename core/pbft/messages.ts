@@ -13,8 +13,9 @@
 export type ReplicaId = number;
 /** A client's identity: its libp2p peer id on a network, a short name in the simulator. */
 export type ClientId = string;
-/** Lowercase hex SHA-256. */
-export type Digest = string;
+/** Lowercase hex SHA-256 (defined with the application, below the protocol: core/app/hashing.ts). */
+export type { Digest } from '../app/hashing.ts';
+import type { Digest } from '../app/hashing.ts';
 
 /** ⟨REQUEST, o, t, c⟩ with an authenticator: one MAC per replica, index = replica id (§4.1, §5.2). */
 export interface Request {
