@@ -100,14 +100,21 @@ describe('LabProcessClient', () => {
     expect(children[1]!.posted).toEqual([{ type: 'listen' }]);
   });
 
-  it('stops the replica, then ends the process', async () => {
+  it('stops the replica, ends the process and waits for it to exit, without telling the exit listeners', async () => {
     const { lab, children } = client();
     await lab.ensureStarted();
-    const closed = lab.close();
+    const exits: number[] = [];
+    lab.onExit((code) => exits.push(code));
+    let done = false;
+    const closed = lab.close().then(() => (done = true));
     expect(children[0]!.posted.at(-1)).toMatchObject({ type: 'call', method: 'stop' });
     children[0]!.reply(undefined);
-    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(children[0]!.killed).toBe(true);
+    expect(done).toBe(false); // its last lines and its data directory's lock go before the app does
+    children[0]!.emit('exit', 0);
+    await closed;
+    expect(exits).toEqual([]); // a quit, not a crash: nobody starts it again
   });
 
   it('hands the LAN list to its listeners', async () => {

@@ -37,6 +37,9 @@ export const CALL_TIMEOUT_MS: Readonly<Record<LabProcessMethod, number>> = {
   room: 10_000,
 };
 
+/** How long close() waits for the lab process to exit after it was told to. */
+const CHILD_EXIT_WAIT_MS = 6_000;
+
 /** The lab process did not answer in time, or ended before it did. */
 export class LabProcessUnavailableError extends Error {
   override name = 'LabProcessUnavailableError';
@@ -72,6 +75,8 @@ export class LabProcessClient implements LabApi {
   private readonly listeners = new Set<(event: LabEvent) => void>();
   private readonly lanListeners = new Set<(clusters: readonly LanCluster[], error: string | null) => void>();
   private readonly exitListeners = new Set<(code: number) => void>();
+  /** Set by close(): called when the process it ended exits. */
+  private closing: (() => void) | null = null;
   private readyWaiters: (() => void)[] = [];
   private isReady = false;
 
@@ -144,6 +149,11 @@ export class LabProcessClient implements LabApi {
       pending.reject(error);
       this.pending.delete(id);
     }
+    if (this.closing) {
+      this.closing();
+      this.closing = null;
+      return;
+    }
     // Anyone waiting for `ready` waits for the next fork.
     for (const listener of this.exitListeners) listener(code);
   }
@@ -189,15 +199,27 @@ export class LabProcessClient implements LabApi {
     await this.call('unscan');
   }
 
-  /** Stops the replica, then ends the process (quitting). */
+  /**
+   * Stops the replica, then ends the process (quitting) and waits for it to exit, at most
+   * CHILD_EXIT_WAIT_MS: its last lines and its data directory's lock are gone before the app is.
+   */
   async close(): Promise<void> {
     const child = this.child;
     if (child === null) return;
+    // Quitting: its exit is expected, not news for the exit listeners (they would start it again).
+    const exited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CHILD_EXIT_WAIT_MS);
+      this.closing = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     try {
       await this.call('stop');
     } finally {
       child.kill();
     }
+    await exited;
   }
 
   onLan(listener: (clusters: readonly LanCluster[], error: string | null) => void): () => void {
