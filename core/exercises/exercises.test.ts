@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SHIVIZ_REGEX } from '../record/export-shiviz.ts';
-import { EXERCISES, VOCABULARY } from './catalogue.ts';
+import { EXERCISES, VOCABULARY, exerciseById } from './catalogue.ts';
 import { judgeRun } from './judge.ts';
+import { faultyLine } from './report.ts';
 import { CHECK_KINDS, ExerciseError, parseExercise } from './schema.ts';
 import { runInSimulator } from './sim-driver.ts';
 import normalCase from './data/normal-case.json' with { type: 'json' };
@@ -66,6 +67,18 @@ describe('the shipped exercises, as seeded simulations', () => {
     expect(noViewChange.ok).toBe(false);
     expect(noViewChange.detail).toMatch(/started a view change to view 1/);
     expect(noViewChange.witness).toBeGreaterThan(0);
+  });
+});
+
+describe('the report says whether a violation is expected (issue 19)', () => {
+  it('f+1 colluding replicas: beyond the bound; one equivocating primary: within it', () => {
+    expect(faultyLine(exerciseById('colluding-replicas'))).toMatch(
+      /Faulty replicas: 2 \(r\d, r\d\), more than f = 1.*not a bug/,
+    );
+    expect(faultyLine(exerciseById('equivocating-primary'))).toMatch(
+      /Faulty replicas: 1 \(r0\) of at most f = 1.*would be a bug/,
+    );
+    expect(faultyLine(exerciseById('normal-case'))).toMatch(/Faulty replicas: 0 of at most f = 1/);
   });
 });
 

@@ -30,6 +30,8 @@ export function runReport(
     '',
     `**Goal.** ${exercise.goal}`,
     '',
+    faultyLine(exercise),
+    '',
     `**Replay.** ${
       replay.ok
         ? `every output and state digest matched the recording (${replay.entries} recorded calls, ${replay.takes} drains, ${replay.sessions} replica session(s)).`
@@ -49,6 +51,23 @@ export function runReport(
     ...exercise.explanation.flatMap((p) => [p, '']),
   ];
   return lines.join('\n');
+}
+
+/**
+ * How many replicas the exercise makes Byzantine over the run, against f (issue 19): beyond the
+ * bound a violation is what the exercise shows, within it a violation would be a bug.
+ */
+export function faultyLine(exercise: Exercise): string {
+  const f = Math.floor((exercise.n - 1) / 3);
+  const byzantine = new Set<number>();
+  for (const step of exercise.steps)
+    for (const action of step.actions ?? [])
+      if (action.do === 'behaviour' && action.behaviour !== null) for (const r of action.replicas) byzantine.add(r);
+  const names = [...byzantine].sort((a, b) => a - b).map((r) => `r${r}`);
+  const who = names.length > 0 ? ` (${names.join(', ')})` : '';
+  return byzantine.size > f
+    ? `**Faulty replicas: ${byzantine.size}${who}, more than f = ${f}.** Beyond PBFT's bound: a violation here is what the exercise shows, not a bug.`
+    : `**Faulty replicas: ${byzantine.size}${who} of at most f = ${f}.** Within PBFT's bound: any safety violation here would be a bug.`;
 }
 
 function predictionsSection(exercise: Exercise, answers: readonly Answer[]): string[] {
