@@ -6,8 +6,8 @@
  * Replica K's lines start with `[K]`, its data directory is `replica-K` and its dashboard port is
  * base+K (demo-identities.ts makes the identities first, so the ids are known before the roster
  * forms). While the cluster forms, progress goes to stderr (a terminal); once formed, one table of
- * dashboards and the client commands. The addresses are left for `pbft-lab client` (cluster-hints.ts)
- * and removed at the end, with the temporary data directory the demo made (not a `--data-dir`).
+ * dashboards and the client commands. The addresses are left for `pbft-lab client` (cluster-hints.ts),
+ * and once formed the dashboards' URLs for `pbft-lab room` (its exercises), both removed at the end, with the temporary data directory the demo made (not a `--data-dir`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -69,15 +69,24 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     ? setInterval(() => process.stderr.write(`${watch.progress(cluster, performance.now())}\n`), 1_000)
     : null;
   let hintsWritten = false;
+  // One write after another: the formed cluster's file (with its dashboards) must be the last.
+  let hintsWriting: Promise<unknown> = Promise.resolve();
+  const writeHints = (joins: readonly string[], dashboards: readonly string[] = []): void => {
+    hintsWriting = hintsWriting.then(() =>
+      writeClusterHints(cluster, n, joins, undefined, { joinCode: key.joinCode, dashboards }),
+    );
+  };
   const onLine = (k: number, line: string): void => {
     print(`[${k}] ${line}`);
     const formedNow = watch.onLine(k, line, performance.now());
     const joins = watch.joinAddresses();
     if (joins && !hintsWritten) {
       hintsWritten = true;
-      void writeClusterHints(cluster, n, joins, undefined, key.joinCode);
+      writeHints(joins);
     }
     if (!formedNow) return;
+    const dashboards = watch.members.flatMap((m) => (m.dashboard ? [m.dashboard] : []));
+    if (joins && dashboards.length === n) writeHints(joins, dashboards);
     if (progress) clearInterval(progress);
     for (const row of watch.table(cluster)) print(row);
     print(`write and read:  ${clientCommand} write /hello world`);
@@ -126,6 +135,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     process.once('SIGTERM', stop);
   });
   if (progress) clearInterval(progress);
+  await hintsWriting;
   await removeClusterHints(cluster, n);
   if (madeTemp) {
     await rm(base, { recursive: true, force: true });
