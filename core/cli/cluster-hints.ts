@@ -5,9 +5,10 @@
  *
  * A hint is only an address to try: the client still accepts a roster only when f+1 members vouch
  * for it (network-client.ts), and still listens to mDNS, so a stale or planted file costs a dial,
- * never trust. The demo also leaves its dashboards' URLs (with their tokens) for `pbft-lab room`, which
- * runs the instructor's exercises through them. Files live in `$PBFT_LAB_CACHE_DIR`, else `$XDG_CACHE_HOME/pbft-lab`, else
- * `~/.cache/pbft-lab`, one per cluster name and size: `clusters/NAME-of-N.json`.
+ * never trust. The demo also leaves its dashboards' URLs (with their tokens) for `pbft-lab room`,
+ * which runs the instructor's exercises through them. Files live in `$PBFT_LAB_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/pbft-lab`, else `~/.cache/pbft-lab`, one per cluster name and size:
+ * `clusters/NAME-of-N.json`, mode 0600.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
