@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterKey } from '../net/cluster-key.ts';
 import { clientCommand } from './client-command.ts';
 import { parseReplicaArgs } from './replica-command.ts';
+import { roomCommand } from './room-command.ts';
 import { parseFaults, parseSeeds, simCommand } from './sim-command.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -184,6 +185,22 @@ describe('pbft-lab replica and client: the cluster key', () => {
 
   it('a client needs the join code', async () => {
     await expect(clientCommand(['--no-cache', 'list'], () => {})).rejects.toThrow(/--cluster-key CODE is required/);
+  });
+});
+
+describe('pbft-lab room --member-urls', () => {
+  it("wants every replica's dashboard URL with its token, and never prints a token it refuses", async () => {
+    const room = (...args: string[]) => roomCommand(['--no-cache', '--open-cluster', ...args], () => {});
+    await expect(room('--member-urls', 'http://127.0.0.1:7400/?token=s3cret')).rejects.toThrow(
+      /give all 4 replicas' dashboards, got 1/,
+    );
+    await expect(room('--member-urls', 'http://127.0.0.1:7400/,a,b,c')).rejects.toThrow(
+      /each is a dashboard URL with its token/,
+    );
+    await expect(room('--member-urls', 'nonsense?token=s3cret')).rejects.toThrow(/not a URL: "nonsense\?token=…"/);
+    await expect(
+      room('--simulate', 'honest', '--member-urls', [0, 1, 2, 3].map((k) => `http://h${k}/?token=t`).join(',')),
+    ).rejects.toThrow(/not --simulate/);
   });
 });
 

@@ -5,8 +5,10 @@
  *
  * A hint is only an address to try: the client still accepts a roster only when f+1 members vouch
  * for it (network-client.ts), and still listens to mDNS, so a stale or planted file costs a dial,
- * never trust. Files live in `$PBFT_LAB_CACHE_DIR`, else `$XDG_CACHE_HOME/pbft-lab`, else
- * `~/.cache/pbft-lab`, one per cluster name and size: `clusters/NAME-of-N.json`.
+ * never trust. The demo also leaves its dashboards' URLs (with their tokens) for `pbft-lab room`,
+ * which runs the instructor's exercises through them. Files live in `$PBFT_LAB_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/pbft-lab`, else `~/.cache/pbft-lab`, one per cluster name and size:
+ * `clusters/NAME-of-N.json`, mode 0600.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -26,6 +28,18 @@ export interface ClusterHints {
    * without typing it. A client never writes a join code here.
    */
   readonly joinCode?: string;
+  /**
+   * The demo's dashboards by replica id, each URL with its token (`http://127.0.0.1:7400/?token=…`):
+   * the same file, mode 0600, so `pbft-lab room --cluster NAME` beside the demo can run exercises on
+   * its replicas. Secrets of this machine's user, as the join code; a client never writes them.
+   */
+  readonly dashboards?: readonly string[];
+}
+
+/** What only the demo writes; a client rewriting the file keeps it. */
+export interface DemoSecrets {
+  readonly joinCode?: string;
+  readonly dashboards?: readonly string[];
 }
 
 /** At most this many addresses are kept or read (a file is small, whoever wrote it). */
@@ -66,6 +80,18 @@ export async function readHintedJoinCode(cluster: string, size: number, dir = hi
   return typeof hints?.joinCode === 'string' && hints.joinCode.length < 256 ? hints.joinCode : null;
 }
 
+/** The dashboards' URLs the demo left for its cluster (by replica id), if all of them are there. */
+export async function readHintedDashboards(cluster: string, size: number, dir = hintsDir()): Promise<string[]> {
+  return dashboardsOf(await readHintsFile(cluster, size, dir), size);
+}
+
+function dashboardsOf(hints: Partial<ClusterHints> | null, size: number): string[] {
+  const urls = hints?.dashboards;
+  if (!Array.isArray(urls) || urls.length !== size) return [];
+  const good = urls.filter((u): u is string => typeof u === 'string' && /^https?:\/\/\S+$/.test(u) && u.length < 1024);
+  return good.length === size ? good : [];
+}
+
 /** The addresses last seen for the cluster; none if there is no usable file. */
 export async function readClusterHints(cluster: string, size: number, dir = hintsDir()): Promise<string[]> {
   const hints = await readHintsFile(cluster, size, dir);
@@ -81,17 +107,20 @@ export async function writeClusterHints(
   size: number,
   addresses: readonly string[],
   dir = hintsDir(),
-  joinCode?: string,
+  secrets: DemoSecrets = {},
 ): Promise<boolean> {
   const file = hintsFile(cluster, size, dir);
-  // A client rewriting the file keeps the demo's join code.
-  const kept = joinCode ?? (await readHintedJoinCode(cluster, size, dir)) ?? undefined;
+  // A client rewriting the file keeps the demo's join code and dashboards.
+  const before = secrets.joinCode && secrets.dashboards ? null : await readHintsFile(cluster, size, dir);
+  const joinCode = secrets.joinCode ?? (await readHintedJoinCode(cluster, size, dir)) ?? undefined;
+  const dashboards = secrets.dashboards ?? dashboardsOf(before, size);
   const hints: ClusterHints = {
     cluster,
     size,
     addresses: [...new Set(addresses)].slice(0, ADDRESSES_MAX),
     savedAt: new Date().toISOString(),
-    ...(kept ? { joinCode: kept } : {}),
+    ...(joinCode ? { joinCode } : {}),
+    ...(dashboards.length > 0 ? { dashboards: [...dashboards] } : {}),
   };
   const temp = `${file}.tmp-${randomBytes(8).toString('hex')}`;
   try {

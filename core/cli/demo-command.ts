@@ -6,8 +6,10 @@
  * Replica K's lines start with `[K]`, its data directory is `replica-K` and its dashboard port is
  * base+K (demo-identities.ts makes the identities first, so the ids are known before the roster
  * forms). While the cluster forms, progress goes to stderr (a terminal); once formed, one table of
- * dashboards and the client commands. The addresses are left for `pbft-lab client` (cluster-hints.ts)
- * and removed at the end, with the temporary data directory the demo made (not a `--data-dir`).
+ * dashboards and the client and room commands. The addresses and join code are left for
+ * `pbft-lab client` and `pbft-lab room` (cluster-hints.ts, mode 0600), and once formed the dashboards'
+ * URLs with their tokens, for the room's exercises; the file goes at the end, with the temporary data
+ * directory the demo made (not a `--data-dir`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -65,24 +67,35 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
 
   const watch = new DemoWatch(n, performance.now());
   const clientCommand = `npx pbft-lab client --cluster ${cluster}${n === 4 ? '' : ` --size ${n}`}`;
+  const roomCommand = `npx pbft-lab room --cluster ${cluster}${n === 4 ? '' : ` --size ${n}`}`;
   const progress = process.stderr.isTTY
     ? setInterval(() => process.stderr.write(`${watch.progress(cluster, performance.now())}\n`), 1_000)
     : null;
   let hintsWritten = false;
+  // One write after another: the formed cluster's file (with its dashboards) must be the last.
+  let hintsWriting: Promise<unknown> = Promise.resolve();
+  const writeHints = (joins: readonly string[], dashboards: readonly string[] = []): void => {
+    hintsWriting = hintsWriting.then(() =>
+      writeClusterHints(cluster, n, joins, undefined, { joinCode: key.joinCode, dashboards }),
+    );
+  };
   const onLine = (k: number, line: string): void => {
     print(`[${k}] ${line}`);
     const formedNow = watch.onLine(k, line, performance.now());
     const joins = watch.joinAddresses();
     if (joins && !hintsWritten) {
       hintsWritten = true;
-      void writeClusterHints(cluster, n, joins, undefined, key.joinCode);
+      writeHints(joins);
     }
     if (!formedNow) return;
+    const dashboards = watch.members.flatMap((m) => (m.dashboard ? [m.dashboard] : []));
+    if (joins && dashboards.length === n) writeHints(joins, dashboards);
     if (progress) clearInterval(progress);
     for (const row of watch.table(cluster)) print(row);
     print(`write and read:  ${clientCommand} write /hello world`);
     print(`                 ${clientCommand} read /hello`);
     print(`or a shell:      ${clientCommand}`);
+    print(`the room:        ${roomCommand}   (and the exercises, from its Exercises panel)`);
     print('stop all replicas with Ctrl-C');
   };
 
@@ -126,6 +139,7 @@ export async function demoCommand(argv: string[], print: (line: string) => void)
     process.once('SIGTERM', stop);
   });
   if (progress) clearInterval(progress);
+  await hintsWriting;
   await removeClusterHints(cluster, n);
   if (madeTemp) {
     await rm(base, { recursive: true, force: true });

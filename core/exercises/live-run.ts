@@ -10,7 +10,7 @@
  * something (a view change within 5 s).
  */
 import { EQUIVOCATION_COALITION } from '../byzantine/coalition.ts';
-import type { LabOp, SubmitOutcome } from '../host/lab-api.ts';
+import type { LabOp, LabSnapshot, SubmitOutcome } from '../host/lab-api.ts';
 import { wallNow } from '../host/recorder.ts';
 import { RUN_SCHEMA, type ClientOp, type RunFile, type StepMark } from '../record/run-file.ts';
 import type { Json } from '../record/values.ts';
@@ -30,6 +30,8 @@ export interface LiveRunOptions {
   readonly onState?: (state: ScriptState) => void;
   /** Give the instructor the script to advance by hand (else each step ends by its `until`). */
   readonly script?: ExerciseScript;
+  /** Stops the run at its next poll (the cluster is restored; the run rejects with LiveClusterError). */
+  readonly signal?: AbortSignal;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,13 +45,7 @@ export async function runLive(
   refuseSimulatorOnly(exercise);
   const cluster = await LabApiCluster.connect(urls);
   try {
-    const stale = cluster.initial.filter(
-      (s) => (s.view?.view ?? 0) !== 0 || (s.checkpoints?.lastExecuted ?? 0) > 0 || s.behaviour !== null,
-    );
-    if (stale.length > 0)
-      throw new LiveClusterError(
-        `an exercise starts on a fresh cluster (view 0, nothing executed, every replica honest); replica ${stale[0]!.self.replicaId} is in view ${stale[0]!.view?.view ?? '?'} with ${stale[0]!.checkpoints?.lastExecuted ?? '?'} executed: start a new demo, or new data directories on the lab machines`,
-      );
+    refuseStaleCluster(cluster.initial);
     const loopback = urls.every((u) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
     print(`${exercise.title} (${exercise.id}) on ${cluster.n} replicas (${loopback ? 'one machine' : 'lab machines'})`);
     return await runLiveExercise(exercise, cluster, { print, source: loopback ? 'demo' : 'lab' });
@@ -58,14 +54,25 @@ export async function runLive(
   }
 }
 
-/** Runs the exercise's steps on the cluster and returns the run file (not yet judged). */
-function refuseSimulatorOnly(exercise: Exercise): void {
+/** An exercise starts on a fresh cluster: its steps name replica 0 the primary and count from 1. */
+export function refuseStaleCluster(snapshots: readonly LabSnapshot[]): void {
+  const stale = snapshots.filter(
+    (s) => (s.view?.view ?? 0) !== 0 || (s.checkpoints?.lastExecuted ?? 0) > 0 || s.behaviour !== null,
+  );
+  if (stale.length > 0)
+    throw new LiveClusterError(
+      `an exercise starts on a fresh cluster (view 0, nothing executed, every replica honest); replica ${stale[0]!.self.replicaId} is in view ${stale[0]!.view?.view ?? '?'} with ${stale[0]!.checkpoints?.lastExecuted ?? '?'} executed: start a new demo, or new data directories on the lab machines`,
+    );
+}
+
+export function refuseSimulatorOnly(exercise: Exercise): void {
   if (exercise.live === 'simulator-only')
     throw new LiveClusterError(
       `${exercise.id} runs only in the simulator (pbft-lab exercise run ${exercise.id} --sim): it needs colluding replicas that share what they send, which a live cluster cannot have`,
     );
 }
 
+/** Runs the exercise's steps on the cluster and returns the run file (not yet judged). */
 export async function runLiveExercise(
   exercise: Exercise,
   cluster: LiveCluster,
@@ -124,6 +131,7 @@ export async function runLiveExercise(
 
   try {
     for (;;) {
+      if (options.signal?.aborted) throw new LiveClusterError('stopped by the instructor');
       const probes = await cluster.probe();
       const now = wallNow();
       const poll = script.poll(now, (r) => probes[r] ?? null, clients.idle);
@@ -161,7 +169,8 @@ export async function runLiveExercise(
       verdicts: [],
     };
   } finally {
-    // Leave the cluster as found: honest, connected, running.
+    // Leave the cluster as found: honest, connected, running (and send nothing more).
+    clients.halt();
     for (const [a, b] of cuts) {
       await cluster.fault(a, { kind: 'reconnect', peerId: cluster.roster[b]! }).catch(() => {});
       await cluster.fault(b, { kind: 'reconnect', peerId: cluster.roster[a]! }).catch(() => {});
@@ -216,8 +225,13 @@ class LiveClients {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.halt();
     await Promise.all(this.workers);
+  }
+
+  /** No further requests (those in flight end on their own). */
+  halt(): void {
+    this.stopped = true;
   }
 
   private isByzantine(client: number): boolean {

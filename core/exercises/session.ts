@@ -20,6 +20,8 @@ export interface ExerciseProgress {
   readonly exerciseId: string;
   /** The step running, from 0 (-1 before the first starts). */
   readonly stepIndex: number;
+  /** What the running step waits for, in words. */
+  readonly waitingFor?: string;
   readonly done: boolean;
   /** Once the run is over and judged. */
   readonly verdicts?: readonly Verdict[];
@@ -45,6 +47,7 @@ export class ExerciseSession {
   private readonly options: ExerciseSessionOptions;
   private script: ExerciseScript | null = null;
   private run: RunFile | null = null;
+  private abort: AbortController | null = null;
   /** Settles when the run started last is over (judged, or stopped by an error). */
   finished: Promise<void> = Promise.resolve();
 
@@ -72,13 +75,17 @@ export class ExerciseSession {
     if (this.script) throw new ExerciseSessionError('an exercise is running: let it finish first');
     const exercise = exerciseById(exerciseId);
     const script = new ExerciseScript(exercise);
+    const abort = new AbortController();
     this.script = script;
+    this.abort = abort;
     this.onProgress({ exerciseId, stepIndex: -1, done: false });
     this.finished = runLiveExercise(exercise, this.cluster, {
       script,
       pollMs: this.options.pollMs,
       source: this.options.source,
-      onState: (state) => this.onProgress({ exerciseId, stepIndex: state.index, done: false }),
+      signal: abort.signal,
+      onState: (state) =>
+        this.onProgress({ exerciseId, stepIndex: state.index, waitingFor: state.waitingFor, done: false }),
     })
       .then((raw) => {
         const judgement = judgeRun(exercise, raw);
@@ -101,7 +108,14 @@ export class ExerciseSession {
       })
       .finally(() => {
         this.script = null;
+        this.abort = null;
       });
+  }
+
+  /** Stops the running exercise at the script's next poll: the cluster is restored, nothing is judged. */
+  stop(): void {
+    if (!this.abort) throw new ExerciseSessionError('no exercise is running');
+    this.abort.abort();
   }
 
   /** Ends the running step now (the instructor's "next step"); the next one starts at the script's next poll. */

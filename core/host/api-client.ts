@@ -8,11 +8,13 @@ import type {
   BehaviourInfo,
   FaultCommand,
   LabApi,
-  LabApiCall,
   LabEvent,
   LabFaults,
   LabOp,
   LabSnapshot,
+  LabWsCall,
+  RoomExerciseCommand,
+  RoomExerciseStatus,
   RoomQuery,
   RoomState,
   SetBehaviourOptions,
@@ -25,7 +27,7 @@ export const LAB_WS_PATH = '/api/ws';
 /** Client → server: one LabApi call. */
 export interface LabWsRequest {
   readonly id: number;
-  readonly call: LabApiCall;
+  readonly call: LabWsCall;
   readonly args: readonly unknown[];
 }
 
@@ -62,6 +64,8 @@ export interface ConnectLabApiOptions {
 }
 
 export interface LabApiConnection extends LabApi {
+  /** Always there on the client; a host that is no room answers NoRoomExercisesError. */
+  roomExercise(command: RoomExerciseCommand): Promise<RoomExerciseStatus>;
   /** Close the connection; pending calls reject with LabApiConnectionError. */
   close(): void;
 }
@@ -87,7 +91,7 @@ export function connectLabApi(url: string, options: ConnectLabApiOptions = {}): 
     pending.clear();
   };
 
-  const call = (name: LabApiCall, args: readonly unknown[]): Promise<unknown> => {
+  const call = (name: LabWsCall, args: readonly unknown[]): Promise<unknown> => {
     if (socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new LabApiConnectionError(`cannot call ${name}: the connection is not open`));
     }
@@ -158,6 +162,7 @@ export function connectLabApi(url: string, options: ConnectLabApiOptions = {}): 
     setBehaviour: (id: string | null, options?: SetBehaviourOptions) =>
       call('setBehaviour', options === undefined ? [id] : [id, options]) as Promise<string | null>,
     room: (query?: RoomQuery) => call('room', query === undefined ? [] : [query]) as Promise<RoomState>,
+    roomExercise: (command: RoomExerciseCommand) => call('roomExercise', [command]) as Promise<RoomExerciseStatus>,
     subscribe(listener) {
       listeners.add(listener);
       return () => {

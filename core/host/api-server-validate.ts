@@ -5,8 +5,8 @@
  * that peer known) stay with the host behind the LabApi.
  */
 import type { LabWsRequest } from './api-client.ts';
-import { LAB_API_CALLS } from './lab-api.ts';
-import type { FaultCommand, LabApiCall, LabOp, RoomQuery, SetBehaviourOptions } from './lab-api.ts';
+import { LAB_API_CALLS, LAB_WS_ONLY_CALLS } from './lab-api.ts';
+import type { FaultCommand, LabOp, LabWsCall, RoomExerciseCommand, RoomQuery, SetBehaviourOptions } from './lab-api.ts';
 
 export class BadRequestError extends Error {
   override readonly name = 'BadRequestError';
@@ -129,14 +129,16 @@ export type ParsedCall =
   | { readonly call: 'revokeClient'; readonly clientId: string }
   | { readonly call: 'behaviours' }
   | { readonly call: 'setBehaviour'; readonly id: string | null; readonly options: SetBehaviourOptions }
-  | { readonly call: 'room'; readonly query: RoomQuery };
+  | { readonly call: 'room'; readonly query: RoomQuery }
+  | { readonly call: 'roomExercise'; readonly command: RoomExerciseCommand };
 
 /** A WebSocket request `{ id, call, args }` whose id has already been read with requestIdOf. */
 export function parseWsRequest(value: unknown): ParsedCall {
   const request = expectObject(value, 'request') as Partial<Record<keyof LabWsRequest, unknown>>;
   const call = request.call;
-  if (typeof call !== 'string' || !(LAB_API_CALLS as readonly string[]).includes(call)) {
-    throw new BadRequestError(`call: expected one of ${LAB_API_CALLS.join(', ')}`);
+  const calls: readonly string[] = [...LAB_API_CALLS, ...LAB_WS_ONLY_CALLS];
+  if (typeof call !== 'string' || !calls.includes(call)) {
+    throw new BadRequestError(`call: expected one of ${calls.join(', ')}`);
   }
   const args = request.args ?? [];
   if (!Array.isArray(args)) throw new BadRequestError('args: expected an array');
@@ -146,7 +148,7 @@ export function parseWsRequest(value: unknown): ParsedCall {
         `${call}: expected ${count === most ? count : `${count} or ${most}`} argument(s), got ${args.length}`,
       );
   };
-  switch (call as LabApiCall) {
+  switch (call as LabWsCall) {
     case 'snapshot':
       expectArgs(0);
       return { call: 'snapshot' };
@@ -168,6 +170,28 @@ export function parseWsRequest(value: unknown): ParsedCall {
     case 'room':
       expectArgs(0, 1);
       return { call: 'room', query: parseRoomQuery(args[0]) };
+    case 'roomExercise':
+      expectArgs(1);
+      return { call: 'roomExercise', command: parseRoomExerciseCommand(args[0]) };
+  }
+}
+
+/** `{ kind: 'status' | 'advance' | 'stop' }` or `{ kind: 'start', exerciseId }` (an id's shape only). */
+export function parseRoomExerciseCommand(value: unknown): RoomExerciseCommand {
+  const command = expectObject(value, 'command');
+  switch (command.kind) {
+    case 'status':
+    case 'advance':
+    case 'stop':
+      return { kind: command.kind };
+    case 'start': {
+      const exerciseId = expectString(command, 'exerciseId', 'command');
+      if (!/^[a-z][a-z0-9-]{0,63}$/.test(exerciseId))
+        throw new BadRequestError('command.exerciseId: expected an exercise id (lowercase letters, digits, -)');
+      return { kind: 'start', exerciseId };
+    }
+    default:
+      throw new BadRequestError('command.kind: expected status, start, advance or stop');
   }
 }
 

@@ -154,7 +154,14 @@ async function perform(api: LabApi, parsed: ParsedCall): Promise<unknown> {
       return api.setBehaviour(parsed.id, parsed.options);
     case 'room':
       return api.room(parsed.query);
+    case 'roomExercise':
+      if (!api.roomExercise) throw new NoRoomExercisesError('this host runs no exercises: it is no room of its own');
+      return api.roomExercise(parsed.command);
   }
+}
+
+class NoRoomExercisesError extends Error {
+  override readonly name = 'NoRoomExercisesError';
 }
 
 function badRequest(message: string): LabWsError {

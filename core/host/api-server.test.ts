@@ -22,6 +22,7 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomExerciseCommand,
   SetBehaviourOptions,
   SubmitOutcome,
 } from './lab-api.ts';
@@ -562,6 +563,33 @@ describe('startApiServer: WebSocket through connectLabApi', () => {
       message: expect.stringMatching(/op\.kind/) as unknown,
     });
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it("carries the room's roomExercise call to a room, validated; a host that is no room refuses it by name", async () => {
+    const client = await connect();
+    await expect(client.roomExercise({ kind: 'status' })).rejects.toMatchObject({ name: 'NoRoomExercisesError' });
+    await server.close();
+    const commands: unknown[] = [];
+    const room: LabApi = {
+      ...fake.api,
+      async roomExercise(command) {
+        commands.push(command);
+        return { commands: true, needs: null, members: [], running: command.kind === 'start', progress: null };
+      },
+    };
+    await start({ api: room });
+    const roomClient = await connect();
+    expect(await roomClient.roomExercise({ kind: 'start', exerciseId: 'silent-primary' })).toMatchObject({
+      running: true,
+    });
+    await roomClient.roomExercise({ kind: 'advance' });
+    await expect(
+      roomClient.roomExercise({ kind: 'start', exerciseId: '../etc' } as RoomExerciseCommand),
+    ).rejects.toMatchObject({ name: 'BadRequestError', message: expect.stringMatching(/exerciseId/) as unknown });
+    await expect(roomClient.roomExercise({ kind: 'judge' } as unknown as RoomExerciseCommand)).rejects.toMatchObject({
+      name: 'BadRequestError',
+    });
+    expect(commands).toEqual([{ kind: 'start', exerciseId: 'silent-primary' }, { kind: 'advance' }]);
   });
 
   it('pushes events to every subscriber and stops after unsubscribe and close', async () => {

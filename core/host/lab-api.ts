@@ -294,6 +294,57 @@ export interface LabApi {
    * view-change explainer, and the diagram's events after `query.after`.
    */
   room(query?: RoomQuery): Promise<RoomState>;
+  /**
+   * The room's exercises (issue 16), on a room observer given its members' dashboards
+   * (`pbft-lab room --member-urls`): start one on the members, end the running step, stop it, or
+   * only ask where it is. Absent on hosts that are no room of their own (a replica, the desktop app):
+   * their Room tab's Exercises panel steps on the screen only. Headless (WebSocket) only.
+   */
+  roomExercise?(command: RoomExerciseCommand): Promise<RoomExerciseStatus>;
+}
+
+export type RoomExerciseCommand =
+  | { readonly kind: 'status' }
+  | { readonly kind: 'start'; readonly exerciseId: string }
+  /** End the running step now (the instructor's "next step"). */
+  | { readonly kind: 'advance' }
+  /** Stop the run: the cluster is restored (honest, connected, running), nothing is judged. */
+  | { readonly kind: 'stop' };
+
+/** One check's result, once the run is judged. */
+export interface RoomExerciseVerdict {
+  /** The check's index in the exercise. */
+  readonly check: number;
+  readonly title: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** Where the exercise is, as the room's ExerciseSession last reported it. */
+export interface RoomExerciseProgress {
+  readonly exerciseId: string;
+  /** The step running, from 0 (-1 before the first starts). */
+  readonly stepIndex: number;
+  /** What the running step waits for, in words. */
+  readonly waitingFor?: string;
+  readonly done: boolean;
+  readonly verdicts?: readonly RoomExerciseVerdict[];
+  /** The replay of the gathered records matched them (once judged). */
+  readonly replayOk?: boolean;
+  /** Why the run stopped early (refused, stopped by the instructor, a replica unreachable…). */
+  readonly error?: string;
+}
+
+export interface RoomExerciseStatus {
+  /** The room can run exercises on its members (it holds each member's dashboard URL). */
+  readonly commands: boolean;
+  /** When it cannot: what it needs, in words for the panel. */
+  readonly needs: string | null;
+  /** The members' dashboards, without their tokens (the tokens stay in the room's process). */
+  readonly members: readonly string[];
+  readonly running: boolean;
+  /** The last report of the exercise running, or run last; null before the first start. */
+  readonly progress: RoomExerciseProgress | null;
 }
 
 export interface SetBehaviourOptions {
@@ -307,6 +358,12 @@ export interface SetBehaviourOptions {
  */
 export const EXCEED_F_MESSAGE = "this breaks PBFT's assumption (at most f faulty replicas): expect violations";
 
+/** What a Room tab's Exercises panel says when its host cannot run exercises on the members. */
+export const ROOM_EXERCISES_NEED =
+  'To run it on the replicas, start the room with their dashboards: pbft-lab room --member-urls URL0,URL1,… ' +
+  "(each replica's dashboard URL with its token, as pbft-lab demo and pbft-lab replica print them; " +
+  'beside pbft-lab demo on this machine the room finds them itself). Until then this panel steps on this screen only.';
+
 /** The calls of the LabApi, by name, for transports that carry them as messages. */
 export const LAB_API_CALLS = [
   'snapshot',
@@ -318,3 +375,7 @@ export const LAB_API_CALLS = [
   'room',
 ] as const;
 export type LabApiCall = (typeof LAB_API_CALLS)[number];
+
+/** Calls only the headless WebSocket carries (optional on the LabApi: a room observer's). */
+export const LAB_WS_ONLY_CALLS = ['roomExercise'] as const;
+export type LabWsCall = LabApiCall | (typeof LAB_WS_ONLY_CALLS)[number];

@@ -3,11 +3,14 @@
  * addresses given or last seen), a RoomObserver subscribed to every replica it finds, and the LabApi
  * the dashboard page talks to (its `room` call; it runs no replica and no client of its own).
  * With `simulate`, the room watches a simulated cluster in this process instead (room-sim.ts).
+ * Given its members' dashboards (`memberUrls`), it also runs the instructor's exercises on them
+ * (its `roomExercise` call, core/exercises/room-exercises.ts); its telemetry stays read-only.
  */
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { watchPeerDiscovery, type LabDiscovery } from '../net/discovery.ts';
 import type { ClusterKey } from '../net/cluster-key.ts';
 import { createLabNode, type LabNode } from '../net/node.ts';
+import { RoomExercises } from '../exercises/room-exercises.ts';
 import { quorums } from '../pbft/config.ts';
 import type {
   BehaviourInfo,
@@ -17,6 +20,8 @@ import type {
   LabFaults,
   LabOp,
   LabSnapshot,
+  RoomExerciseCommand,
+  RoomExerciseStatus,
   RoomQuery,
   RoomState,
   SubmitOutcome,
@@ -43,6 +48,11 @@ export interface RoomHostOptions {
   readonly log?: (line: string) => void;
   /** Watch a simulated cluster running this scenario instead of the LAN (no network at all). */
   readonly simulate?: RoomSimScenario;
+  /**
+   * Each member's dashboard URL with its token: the room runs exercises on them. None: the room's
+   * Exercises panel steps on the screen only. @default []
+   */
+  readonly memberUrls?: readonly string[];
 }
 
 export class NotAReplicaError extends Error {
@@ -57,9 +67,16 @@ export class RoomHost implements LabApi {
   private simulation: RoomSimulation | null = null;
   private simulationTimer: ReturnType<typeof setInterval> | null = null;
   private readonly startedAt = performance.now();
+  private readonly exercises: RoomExercises;
 
   constructor(options: RoomHostOptions) {
     this.options = options;
+    this.exercises = new RoomExercises({
+      cluster: options.cluster,
+      // A simulated room has no members to command.
+      memberUrls: options.simulate ? [] : (options.memberUrls ?? []),
+      log: options.log,
+    });
   }
 
   get peerId(): string {
@@ -98,6 +115,7 @@ export class RoomHost implements LabApi {
   }
 
   async stop(): Promise<void> {
+    await this.exercises.close();
     if (this.simulationTimer) clearInterval(this.simulationTimer);
     this.discovery?.stop();
     this.observer?.stop();
@@ -117,6 +135,11 @@ export class RoomHost implements LabApi {
 
   async room(query: RoomQuery = {}): Promise<RoomState> {
     return this.model.state(query);
+  }
+
+  /** The instructor's exercises on the members (start, advance, stop, status). */
+  roomExercise(command: RoomExerciseCommand): Promise<RoomExerciseStatus> {
+    return this.exercises.command(command);
   }
 
   async snapshot(): Promise<LabSnapshot> {

@@ -2,9 +2,10 @@
  * The Exercises panel's state (students' and instructor's views alike): which exercise, which step,
  * the students' answers to the predictions, and the checks' verdicts once known.
  *
- * Who moves the exercise on is a controller: the room (issue 14) is to provide one that starts the
- * exercise on the cluster, advances it for everyone and pushes progress and verdicts back
- * (`setProgress`); without one, the panel steps through the exercise on this screen only.
+ * Who moves the exercise on is a controller: the room (`useRoomExercises`, given its members'
+ * dashboards) provides one that starts the exercise on the cluster, advances or stops it, and brings
+ * its progress and verdicts back (`setProgress`); without one, the panel steps through the exercise on
+ * this screen only, and `needs` says what the room would need to run it on the replicas.
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
@@ -16,6 +17,20 @@ import { errorText } from './connection.ts';
 export interface ExerciseController {
   start(exerciseId: string): Promise<void>;
   advance(): Promise<void>;
+  /** Stop the run (the cluster is restored, nothing judged). */
+  stop?(): Promise<void>;
+  /** It reports where the run is through `setProgress` (else the panel moves on when a call succeeds). */
+  readonly reportsProgress?: boolean;
+}
+
+/** Where a run is, as a controller reports it (the room's RoomExerciseProgress). */
+export interface ExerciseProgressReport {
+  readonly exerciseId?: string;
+  readonly stepIndex: number;
+  readonly waitingFor?: string;
+  readonly done: boolean;
+  readonly verdicts?: readonly ScrubVerdict[];
+  readonly error?: string;
 }
 
 export type ExerciseStatus = 'choosing' | 'running' | 'done';
@@ -29,6 +44,10 @@ export const useExerciseStore = defineStore('exercise', () => {
   const verdicts = shallowRef<readonly ScrubVerdict[] | null>(null);
   const controller = shallowRef<ExerciseController | null>(null);
   const error = ref<string | null>(null);
+  /** What the step running waits for, in words (when a controller says). */
+  const waitingFor = ref<string | null>(null);
+  /** Without a controller: what the host would need to run the exercise on the replicas (the room's words). */
+  const needs = ref<string | null>(null);
 
   const exercise = computed(() => exercises.find((e) => e.id === selectedId.value) ?? null);
   const step = computed(() => (status.value === 'choosing' ? null : (exercise.value?.steps[stepIndex.value] ?? null)));
@@ -44,34 +63,54 @@ export const useExerciseStore = defineStore('exercise', () => {
   }
 
   async function start(): Promise<void> {
+    error.value = null;
     try {
       await controller.value?.start(selectedId.value);
-      status.value = 'running';
-      stepIndex.value = 0;
-      error.value = null;
+      if (!controller.value?.reportsProgress) {
+        status.value = 'running';
+        stepIndex.value = 0;
+      }
     } catch (cause) {
       error.value = errorText(cause);
     }
   }
 
   async function advance(): Promise<void> {
+    error.value = null;
     try {
       await controller.value?.advance();
       if (!controller.value) {
         if (isLastStep.value) status.value = 'done';
         else stepIndex.value++;
       }
-      error.value = null;
     } catch (cause) {
       error.value = errorText(cause);
     }
   }
 
-  /** The room (or a live runner) says where the exercise is, and what the checks found. */
-  function setProgress(progress: { stepIndex: number; done: boolean; verdicts?: readonly ScrubVerdict[] }): void {
-    status.value = progress.done ? 'done' : 'running';
-    stepIndex.value = progress.stepIndex;
-    if (progress.verdicts) verdicts.value = progress.verdicts;
+  async function stop(): Promise<void> {
+    error.value = null;
+    try {
+      await controller.value?.stop?.();
+    } catch (cause) {
+      error.value = errorText(cause);
+    }
+  }
+
+  /**
+   * The room (or a live runner) says where the exercise is, and what the checks found: each check
+   * pending until the run is judged. A run stopped early (`error`) leaves the panel choosing again.
+   */
+  function setProgress(progress: ExerciseProgressReport): void {
+    if (progress.exerciseId !== undefined && progress.exerciseId !== selectedId.value) {
+      selectedId.value = progress.exerciseId;
+      answers.value = {};
+    }
+    status.value = !progress.done ? 'running' : progress.error ? 'choosing' : 'done';
+    stepIndex.value = Math.max(progress.stepIndex, 0);
+    waitingFor.value = progress.done ? null : (progress.waitingFor ?? null);
+    verdicts.value = progress.verdicts ?? null;
+    if (progress.error) error.value = progress.error;
   }
 
   function answer(questionId: string, value: string): void {
@@ -87,12 +126,15 @@ export const useExerciseStore = defineStore('exercise', () => {
     verdicts,
     controller,
     error,
+    waitingFor,
+    needs,
     exercise,
     step,
     isLastStep,
     select,
     start,
     advance,
+    stop,
     setProgress,
     answer,
   };

@@ -15,6 +15,8 @@ import type {
   LabOp,
   LabSnapshot,
   LogRowInfo,
+  RoomExerciseCommand,
+  RoomExerciseStatus,
   SetBehaviourOptions,
   SubmitOutcome,
 } from '../../../core/host/lab-api.ts';
@@ -204,6 +206,22 @@ export class FakeLabApi implements LabApi {
     const after = query?.after ?? 0;
     const events = this.roomValue.events.filter((e) => e.at > after);
     return { ...this.roomValue, events, cursor: events.at(-1)?.at ?? after };
+  }
+
+  /**
+   * What `roomExercise` answers (a test moves it on by hand: the run's steps, its verdicts); null: a
+   * host that is no room of its own, which refuses the call as the WebSocket server does.
+   */
+  roomExerciseStatus: RoomExerciseStatus | null = null;
+
+  async roomExercise(command: RoomExerciseCommand): Promise<RoomExerciseStatus> {
+    this.record('roomExercise', command);
+    if (this.roomExerciseStatus === null) {
+      const error = new Error('this host runs no exercises: it is no room of its own');
+      error.name = 'NoRoomExercisesError';
+      throw error;
+    }
+    return this.roomExerciseStatus;
   }
 
   /** Refuses a switch beyond f without exceedF, as the host does, by the snapshot's tally. */
