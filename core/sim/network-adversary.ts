@@ -80,6 +80,11 @@ export interface FaultyLinkPolicy {
 export interface AdversaryScenario {
   readonly strategies: readonly Strategy[];
   readonly faultyLinks: FaultyLinkPolicy | null;
+  /**
+   * Whether the strategies above spare the faulty replicas' own messages: the network colludes with
+   * the liar, so a replica it keeps behind still hears the liar on time (optional: older scenarios lack it).
+   */
+  readonly faultyExempt?: boolean;
 }
 
 /** What the adversary may look at (the oracle). */
@@ -124,6 +129,8 @@ export function adversaryFromSeed(
   healAt: number,
   timeoutMs: number,
   faulty: readonly ReplicaId[],
+  /** A stream of its own for choices added later, so that every earlier choice of a seed stays as it was. */
+  later?: Prng,
 ): AdversaryScenario {
   const correct = Array.from({ length: n }, (_, r) => r).filter((r) => !faulty.includes(r));
   const selector = (): Selector =>
@@ -203,7 +210,8 @@ export function adversaryFromSeed(
       probability: rng.pick([0.3, 0.7, 1]),
     };
   }
-  return { strategies, faultyLinks };
+  const faultyExempt = faulty.length > 0 && strategies.length > 0 && (later?.chance(0.5) ?? false);
+  return { strategies, faultyLinks, faultyExempt };
 }
 
 const REPLAY_RING = 256;
@@ -248,6 +256,7 @@ export class NetworkAdversary {
       holdMs = d.holdMs;
     }
     if (now >= this.healAt) return this.hold(holdMs);
+    if (from !== null && this.faulty.has(from) && this.scenario.faultyExempt) return this.hold(holdMs);
     for (const s of this.scenario.strategies) {
       const d = this.strategy(s, from, to, message, now);
       if (d.drop) return this.drop();
@@ -395,6 +404,7 @@ export function describeAdversary(a: AdversaryScenario): string {
           : '';
     return `${s.kind}${target}${extra} ${s.from}–${s.until}ms`;
   });
+  if (a.faultyExempt) parts.push('faulty replicas exempt');
   if (a.faultyLinks) {
     const p = a.faultyLinks;
     parts.push(
