@@ -61,7 +61,22 @@ export type Strategy =
       readonly clogs: readonly { readonly replica: ReplicaId; readonly from: number; readonly until: number }[];
     }
   /** Deliver a copy of an earlier message again, later (old views, old sequence numbers). */
-  | { readonly kind: 'replay'; readonly probability: number; readonly from: number; readonly until: number };
+  | { readonly kind: 'replay'; readonly probability: number; readonly from: number; readonly until: number }
+  /**
+   * Clog the view-change traffic (VIEW-CHANGE, NEW-VIEW) to every correct replica but the target for
+   * `durationMs` from the first VIEW-CHANGE sent after `from` (retransmissions too): one replica learns
+   * of the view change on time, the others late — the new primary forms its view while the rest still
+   * work in the old one.
+   */
+  | {
+      readonly kind: 'hold-view-change';
+      readonly selector: Selector;
+      readonly fixed: ReplicaId;
+      readonly periodMs: number;
+      readonly durationMs: number;
+      readonly from: number;
+      readonly until: number;
+    };
 
 /** What the faulty replicas do with their own links, the whole run. */
 export interface FaultyLinkPolicy {
@@ -211,6 +226,17 @@ export function adversaryFromSeed(
     };
   }
   const faultyExempt = faulty.length > 0 && strategies.length > 0 && (later?.chance(0.5) ?? false);
+  if (later && healAt > 0 && later.chance(0.3)) {
+    strategies.push({
+      kind: 'hold-view-change',
+      selector: later.pick(['primary', 'primary', 'next-primary', 'next-timer', 'rotate', 'fixed']),
+      fixed: later.pick(correct),
+      periodMs: later.pick([200, 500, 1000, 3000]),
+      durationMs: later.int(100, 2 * timeoutMs),
+      from: later.int(0, Math.max(0, healAt - 200)),
+      until: healAt,
+    });
+  }
   return { strategies, faultyLinks, faultyExempt };
 }
 
@@ -228,6 +254,8 @@ export class NetworkAdversary {
   /** Per broadcast (message object) in a quorum-only window: the receivers it reaches now. */
   private readonly quorumPick = new WeakMap<object, Set<ReplicaId>>();
   private readonly seen: { readonly from: ReplicaId; readonly message: Message }[] = [];
+  /** When each hold-view-change clog began (its first VIEW-CHANGE). */
+  private readonly clogStart = new Map<Strategy, number>();
 
   constructor(
     scenario: AdversaryScenario,
@@ -328,6 +356,19 @@ export class NetworkAdversary {
       }
       case 'replay':
         return DELIVER;
+      case 'hold-view-change': {
+        if (now < s.from || now >= s.until || (message.type !== 'view-change' && message.type !== 'new-view'))
+          return DELIVER;
+        let start = this.clogStart.get(s);
+        if (start === undefined) {
+          if (message.type !== 'view-change') return DELIVER;
+          this.clogStart.set(s, (start = now));
+        }
+        const end = Math.min(s.until, start + s.durationMs);
+        if (now >= end || this.faulty.has(to) || to === this.target(s.selector, s.fixed, s.periodMs, now))
+          return DELIVER;
+        return { drop: false, holdMs: end - now };
+      }
     }
   }
 
@@ -397,11 +438,13 @@ export function describeAdversary(a: AdversaryScenario): string {
     if (s.kind === 'swizzle') return `swizzle ${s.clogs.map((c) => `r${c.replica}@${c.from}–${c.until}`).join(' ')}`;
     const target = 'selector' in s ? ` ${s.selector === 'fixed' ? `r${s.fixed}` : s.selector}` : '';
     const extra =
-      s.kind === 'hold-type'
-        ? ` ${s.type}→{${s.receivers.map((r) => `r${r}`).join(',')}}`
-        : s.kind === 'isolate'
-          ? ` ${s.direction}`
-          : '';
+      s.kind === 'hold-view-change'
+        ? ` (view-change traffic to the others clogged ${s.durationMs}ms from the first VIEW-CHANGE)`
+        : s.kind === 'hold-type'
+          ? ` ${s.type}→{${s.receivers.map((r) => `r${r}`).join(',')}}`
+          : s.kind === 'isolate'
+            ? ` ${s.direction}`
+            : '';
     return `${s.kind}${target}${extra} ${s.from}–${s.until}ms`;
   });
   if (a.faultyExempt) parts.push('faulty replicas exempt');
