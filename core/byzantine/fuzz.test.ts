@@ -21,7 +21,17 @@ import { text } from '../testing/cluster.ts';
 import { signWith, type BehaviourContext } from './behaviour.ts';
 import { createBehaviour, CATALOGUE } from './catalogue.ts';
 import { FaultyReplica } from './faulty-replica.ts';
-import { drawPlan, everyKind, FAULTED_KINDS, fuzzBehaviour, REPLY_LIES, SHAPES, type FuzzPlan } from './fuzz.ts';
+import {
+  drawCampaign,
+  drawPlan,
+  everyKind,
+  FAULTED_KINDS,
+  fuzzBehaviour,
+  REPLY_LIES,
+  SHAPES,
+  type Campaign,
+  type FuzzPlan,
+} from './fuzz.ts';
 
 const N = 4;
 /** The liar: primary of view 1, so it gets to build a NEW-VIEW once replica 0 is cut off. */
@@ -144,6 +154,7 @@ const ALWAYS: Partial<FuzzPlan> = {
   replyLies: REPLY_LIES,
   tickProbability: 0.2,
   censorProbability: 0.5,
+  campaign: null,
 };
 
 describe('the fuzz replica', () => {
@@ -228,8 +239,59 @@ describe('the fuzz replica', () => {
   });
 
   it('is honest outside its lying views', () => {
-    const { counters } = runCluster(5, { lyingViews: [99], tickProbability: 1 });
+    const { counters } = runCluster(5, { lyingViews: [99], tickProbability: 1, campaign: null });
     expect(counters).toEqual({});
+  });
+});
+
+/** A campaign as fixed for the tests below: every part on. */
+const CAMPAIGN: Campaign = {
+  hoard: 'all',
+  favoured: 0,
+  starveTransfers: true,
+  newViewTo: 'behind',
+  rewriteProbability: 1,
+  rewriteAt: 'their-gap',
+  nullBatch: true,
+  backUp: 'always',
+  quiet: true,
+  seed: 7,
+};
+
+describe("the fuzz replica's campaigns", () => {
+  it('are drawn in about one run in two, from a stream of their own: the rest of the plan takes the same draws', () => {
+    const a = new Prng(21);
+    const b = new Prng(21);
+    let campaigns = 0;
+    for (let i = 0; i < 200; i++) {
+      const plan = drawPlan(() => a.float(), 1, {}, 4);
+      const without = drawPlan(() => b.float(), 1, { campaign: null }, 4);
+      expect({ ...plan, campaign: null }).toEqual(without);
+      if (plan.campaign) campaigns++;
+      expect(a.float()).toBe(b.float());
+    }
+    expect(campaigns).toBeGreaterThan(60);
+    expect(campaigns).toBeLessThan(140);
+    expect(drawCampaign(5, 1, 4)).toEqual(drawCampaign(5, 1, 4));
+  });
+
+  it('hoarding, it never sends its own CHECKPOINT (others reach stable checkpoints without it), and a quiet campaign tells no other lie', () => {
+    const { liarSent, counters } = runCluster(3, { ...ALWAYS, campaign: CAMPAIGN });
+    expect(counters['campaign.hoarded']).toBeGreaterThan(0);
+    expect(liarSent.filter((s) => s.message.type === 'checkpoint' && s.message.replica === LIAR)).toEqual([]);
+    expect(Object.keys(counters).filter((k) => !k.startsWith('campaign.'))).toEqual([]);
+  });
+
+  it('as the new primary, sends its NEW-VIEW to a subset and lies to it at a low sequence number; every lie crosses the codec', () => {
+    const totals: Record<string, number> = {};
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const { liarSent, counters } = runCluster(seed, { ...ALWAYS, campaign: { ...CAMPAIGN, newViewTo: 'one' } });
+      for (const [k, v] of Object.entries(counters)) totals[k] = (totals[k] ?? 0) + v;
+      for (const s of liarSent) expect(decodeMessage(encodeMessage(s.message)).ok).toBe(true);
+      const newViews = liarSent.filter((s) => s.message.type === 'new-view' && s.message.replica === LIAR);
+      expect(new Set(newViews.map((s) => s.to)).size).toBeLessThanOrEqual(1);
+    }
+    expect(totals['campaign.new-view']).toBeGreaterThan(0);
   });
 });
 
@@ -279,7 +341,13 @@ describe("the fuzz replica's shadow application", () => {
       newApp: () => new FileStore(crypto.hasher),
     };
     const fuzz = fuzzBehaviour({
-      plan: { lyingViews: null, messageProbability: everyKind(1), replyLies: ['stale-read'], shadowLag: lag },
+      plan: {
+        lyingViews: null,
+        messageProbability: everyKind(1),
+        replyLies: ['stale-read'],
+        shadowLag: lag,
+        campaign: null,
+      },
     });
     const read = request(3, encodeOp({ kind: 'read', path: '/a' }), true);
     expect(fuzz.onInput!(ctx, 'alice', read)).toBe(read);

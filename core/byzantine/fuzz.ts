@@ -96,6 +96,74 @@ export interface FuzzPlan {
   readonly censorProbability: number;
   /** The censored client: the k-th client it hears from. */
   readonly censorIndex: number;
+  /** A campaign of lies that work together (one run in two), or null. */
+  readonly campaign: Campaign | null;
+}
+
+/**
+ * A campaign: instead of independent small lies, a few that build on one another — the shape of the
+ * attacks a reviewer writes by hand, as a family the seed explores. The liar hoards its CHECKPOINTs
+ * (it alone, or it and one other, hold the 2f+1 proofs); starves state transfers it is asked for; as
+ * the primary of a new view sends its NEW-VIEW only to some replicas (those its peers' STATUS shows
+ * behind the view's stable checkpoint, one, or a random subset) and then pre-prepares other batches
+ * at low sequence numbers to just those — numbers they have not executed, or any in its window; and
+ * once a replica acknowledges such a lie (its PREPARE for it), backs the lie up in its later
+ * VIEW-CHANGEs with P and Q claims and a stable checkpoint below it. Every part is drawn per run, and
+ * each step is a chance, so the seed explores the family; it has its own random stream (drawn from
+ * the plan's first draw), so a run without a campaign is exactly what it was before campaigns.
+ */
+export interface Campaign {
+  /** Its own CHECKPOINTs: to nobody, to one replica only (`favoured`), or as usual. */
+  readonly hoard: 'all' | 'all-but-one' | 'none';
+  readonly favoured: ReplicaId;
+  /** Withhold its answers to FETCH-STATE. */
+  readonly starveTransfers: boolean;
+  /** As the primary of a new view: who gets its NEW-VIEW. */
+  readonly newViewTo: 'behind' | 'one' | 'some';
+  /** Per tick, in a view whose NEW-VIEW went to a subset: the chance of a lie at a low sequence number. */
+  readonly rewriteProbability: number;
+  /** Where: a number the subset has not executed, at or below the view's min-s; or any in its own window. */
+  readonly rewriteAt: 'their-gap' | 'any';
+  /** The lie's batch: the null batch, or another one. */
+  readonly nullBatch: boolean;
+  /** Back up an acknowledged lie in every later VIEW-CHANGE, or in one of two. */
+  readonly backUp: 'always' | 'sometimes';
+  /** No other lies in this run (the campaign alone), or the plan's lies besides. */
+  readonly quiet: boolean;
+  /** Seed of its own random stream. */
+  readonly seed: number;
+}
+
+/** A small seeded generator (mulberry32) for the campaign's own stream. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x100000000;
+  };
+}
+
+/** A campaign for replica `id` in an `n`-replica cluster, or null (one run in two), from its own stream. */
+export function drawCampaign(seed: number, id: ReplicaId, n: number): Campaign | null {
+  const random = mulberry32(seed ^ 0xca4a1);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  if (random() >= 0.5) return null;
+  const others = Array.from({ length: n }, (_, r) => r).filter((r) => r !== id);
+  return {
+    hoard: pick(['all', 'all', 'all-but-one', 'none']),
+    favoured: pick(others),
+    starveTransfers: random() < 0.7,
+    newViewTo: pick(['behind', 'behind', 'one', 'some']),
+    rewriteProbability: pick([0.05, 0.2, 1]),
+    rewriteAt: pick(['their-gap', 'their-gap', 'any']),
+    nullBatch: random() < 0.5,
+    backUp: pick(['always', 'always', 'sometimes']),
+    quiet: random() < 0.5,
+    seed: Math.floor(random() * 0x100000000),
+  };
 }
 
 export interface FuzzOptions {
@@ -156,7 +224,14 @@ export function everyKind(p: number): Record<FaultedKind, number> {
  * first view it leads among them (Twins lets the twinned node lead) — or lying in every view with a
  * small per-message probability; then, per kind of message, never, always or that probability.
  */
-export function drawPlan(random: () => number, id: ReplicaId, fixed: Partial<FuzzPlan> = {}): FuzzPlan {
+export function drawPlan(draw: () => number, id: ReplicaId, fixed: Partial<FuzzPlan> = {}, n = 4): FuzzPlan {
+  // The campaign's stream is seeded from the first draw, so that drawing it takes nothing from `draw`.
+  let first: number | undefined;
+  const random = (): number => {
+    const x = draw();
+    first ??= x;
+    return x;
+  };
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const some = <T>(xs: readonly T[], fallback: readonly T[]): T[] => {
     const chosen = xs.filter(() => random() < 0.6);
@@ -192,6 +267,7 @@ export function drawPlan(random: () => number, id: ReplicaId, fixed: Partial<Fuz
     shadowLag: pick([1, 2, 3, 5, 8]),
     censorProbability: pick([0, 0, 0.5, 1]),
     censorIndex: Math.floor(random() * 3),
+    campaign: drawCampaign(Math.floor((first ?? 0) * 0x100000000), id, n),
     ...fixed,
   };
 }
@@ -246,6 +322,20 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
     told.set(pp.seq, { seq: pp.seq, digest: pp.digest, view: pp.view });
     cap(told, TOLD_MAX);
   };
+  // The campaign (drawCampaign): its own random stream and what it has set up so far.
+  let campaignRandom: () => number = () => 0;
+  /** Peers' last executed sequence numbers, and the views they work normally in, from their STATUS. */
+  const peerExecuted = new Map<ReplicaId, number>();
+  const peerNormalIn = new Map<ReplicaId, number>();
+  /** The view whose NEW-VIEW it sent to a subset only, and to whom. */
+  let rewrite: { view: number; targets: ReplicaId[]; minSeq: number; lies: number } | null = null;
+  /** Its campaign's lies (pre-prepares to the subset), and those a replica acknowledged with a PREPARE. */
+  const campaignLies = new Map<string, LogClaim>();
+  const acknowledged: LogClaim[] = [];
+  const toldPrePrepares = new Map<string, PrePrepare>();
+  /** The VIEW-CHANGE it sent for each view while backing up a lie (retransmissions tell the same story). */
+  const backedUp = new Map<number, ViewChange | null>();
+  const claimKey = (seq: number, digest: Digest, view: number): string => `${seq}:${digest}:${view}`;
   // The shadow application: committed batches replayed `shadowLag` batches late.
   let shadow: StateMachine | null | undefined;
   const shadowQueue: { readonly seq: number; readonly requests: readonly ExecutedRequest[] }[] = [];
@@ -266,7 +356,8 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
   function start(ctx: BehaviourContext): FuzzPlan {
     random = ctx.random;
     if (plan) return plan;
-    plan = drawPlan(ctx.random, ctx.id, options.plan);
+    plan = drawPlan(ctx.random, ctx.id, options.plan, ctx.n);
+    if (plan.campaign) campaignRandom = mulberry32(plan.campaign.seed);
     q = quorums(ctx.n);
     checker = new ProofChecker(ctx.crypto, q);
     nullDigest = ctx.crypto.digest(batchBytes([]));
@@ -276,6 +367,7 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
   /** In a lying period now. */
   function lying(ctx: BehaviourContext): boolean {
     const p = plan!;
+    if (p.campaign?.quiet) return false;
     return p.lyingViews === null || p.lyingViews.includes(ctx.replica.view);
   }
 
@@ -360,6 +452,14 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
       case 'prepare':
       case 'commit':
         noteDigest(m.seq, m.digest);
+        if (!own && m.type === 'prepare') noteAcknowledged(m);
+        return;
+      case 'status':
+        if (!own) {
+          peerExecuted.set(m.replica, m.lastExecuted);
+          if (m.normal) peerNormalIn.set(m.replica, m.view);
+          else peerNormalIn.delete(m.replica);
+        }
         return;
       case 'checkpoint':
         noteSigned(m);
@@ -546,25 +646,9 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
       () => {
         const lies = [...told.values()].filter((c) => c.view < vc.newView);
         if (lies.length === 0) return null;
-        const lie = pick(lies);
-        const window = ctx.replica.config.logWindow;
-        const below: [number, readonly Checkpoint[]][] = [...proofs.entries()].filter(
-          ([seq]) => seq < lie.seq && lie.seq <= seq + window,
-        );
-        const own = ctx.replica.stableCheckpoint;
-        if (own.seq > 0 && own.seq < lie.seq && lie.seq <= own.seq + window) below.push([own.seq, own.proof]);
-        if (lie.seq <= window) below.push([0, []]);
-        if (below.length === 0) return null;
-        const [stableSeq, checkpointProof] = pick(below);
-        const others = (claims: readonly LogClaim[]): LogClaim[] => claims.filter((c) => c.seq !== lie.seq);
-        count('lies.backed-up');
-        return {
-          ...vc,
-          stableSeq,
-          checkpointProof,
-          prepared: [...others(vc.prepared), lie],
-          prePrepared: [...others(vc.prePrepared), lie],
-        };
+        const backed = backUpLie(ctx, vc, pick(lies));
+        if (backed) count('lies.backed-up');
+        return backed;
       },
       // Another target view.
       () => ({ ...vc, newView: vc.newView + int(1, 2) }),
@@ -580,6 +664,27 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
       },
     ]);
     return mutated ? ctx.sign<ViewChange>(wellFormedViewChange(ctx, mutated)) : null;
+  }
+
+  /** `vc` claiming that `lie` prepared (P and Q), over a stable checkpoint below it whose proof it holds (or none); null if it holds none. */
+  function backUpLie(ctx: BehaviourContext, vc: ViewChange, lie: LogClaim): ViewChange | null {
+    const window = ctx.replica.config.logWindow;
+    const below: [number, readonly Checkpoint[]][] = [...proofs.entries()].filter(
+      ([seq]) => seq < lie.seq && lie.seq <= seq + window,
+    );
+    const own = ctx.replica.stableCheckpoint;
+    if (own.seq > 0 && own.seq < lie.seq && lie.seq <= own.seq + window) below.push([own.seq, own.proof]);
+    if (lie.seq <= window) below.push([0, []]);
+    if (below.length === 0) return null;
+    const [stableSeq, checkpointProof] = pick(below);
+    const others = (claims: readonly LogClaim[]): LogClaim[] => claims.filter((c) => c.seq !== lie.seq);
+    return {
+      ...vc,
+      stableSeq,
+      checkpointProof,
+      prepared: [...others(vc.prepared), lie],
+      prePrepared: [...others(vc.prePrepared), lie],
+    };
   }
 
   /** O altered: an entry dropped, one digest changed, or one more entry. */
@@ -779,6 +884,125 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
   }
 
   // -------------------------------------------------------------------------------------------
+  // The campaign (see Campaign)
+
+  function noteAcknowledged(p: Prepare): void {
+    const lie = campaignLies.get(claimKey(p.seq, p.digest, p.view));
+    if (!lie || acknowledged.includes(lie)) return;
+    acknowledged.push(lie);
+    if (acknowledged.length > TOLD_MAX) acknowledged.shift();
+    count('campaign.acknowledged');
+  }
+
+  /** What the campaign does with one message it would send, or null when it leaves it to the plan. */
+  function campaignSend(ctx: BehaviourContext, o: Output & { kind: 'send' | 'broadcast' }): Output[] | null {
+    const c = plan!.campaign;
+    if (!c) return null;
+    const m = o.message;
+    const recipients = o.kind === 'broadcast' ? others(ctx) : [o.to];
+    const to = (keep: (r: ReplicaId) => boolean, message: ReplicaMessage = m): Output[] =>
+      recipients.filter(keep).map((r) => ({ kind: 'send', to: r, message }));
+    if (m.type === 'checkpoint' && m.replica === ctx.id && c.hoard !== 'none') {
+      count('campaign.hoarded');
+      return to((r) => c.hoard === 'all-but-one' && r === c.favoured);
+    }
+    if (m.type === 'state-chunk' && c.starveTransfers) {
+      count('campaign.starved');
+      return [];
+    }
+    if (m.type === 'new-view' && m.replica === ctx.id) {
+      if (rewrite?.view !== m.view) {
+        rewrite = { view: m.view, ...newViewTargets(ctx, c, m), lies: 0 };
+        count('campaign.new-view');
+      }
+      const targets = rewrite.targets;
+      return to((r) => targets.includes(r));
+    }
+    if (m.type === 'view-change' && m.replica === ctx.id) {
+      if (!backedUp.has(m.newView)) {
+        const lies = acknowledged.filter((l) => l.view < m.newView);
+        const choose = lies.length > 0 && (c.backUp === 'always' || campaignRandom() < 0.5);
+        const unsigned = choose ? backUpLie(ctx, m, lies[Math.floor(campaignRandom() * lies.length)]!) : null;
+        const vc = unsigned ? ctx.sign<ViewChange>(wellFormedViewChange(ctx, unsigned)) : null;
+        backedUp.set(m.newView, vc && encodes(vc) ? vc : null);
+        cap(backedUp, VIEW_CHANGE_VIEWS_MAX);
+        if (backedUp.get(m.newView)) count('campaign.backed-up');
+      }
+      const vc = backedUp.get(m.newView);
+      return vc ? to(() => true, vc) : null;
+    }
+    return null;
+  }
+
+  /** Who gets its NEW-VIEW: the replicas behind the view's stable checkpoint (by their STATUS), one, or some. */
+  function newViewTargets(ctx: BehaviourContext, c: Campaign, nv: NewView): { targets: ReplicaId[]; minSeq: number } {
+    const minSeq = Math.max(0, ...nv.viewChanges.map((vc) => vc.stableSeq));
+    const all = others(ctx);
+    const one = (): ReplicaId[] => [all[Math.floor(campaignRandom() * all.length)]!];
+    let targets: ReplicaId[] = [];
+    if (c.newViewTo === 'behind') {
+      targets = all.filter((r) => (peerExecuted.get(r) ?? 0) < minSeq);
+      // None behind min-s: the one furthest behind.
+      const last = Math.min(...all.map((r) => peerExecuted.get(r) ?? 0));
+      if (targets.length === 0) targets = [all.find((r) => (peerExecuted.get(r) ?? 0) === last)!];
+    } else if (c.newViewTo === 'some') targets = all.filter(() => campaignRandom() < 0.5);
+    if (targets.length === 0 || targets.length === all.length) targets = one();
+    return { targets, minSeq };
+  }
+
+  /** As the primary of a view whose NEW-VIEW went to a subset: another batch at a low sequence number, to that subset. */
+  function campaignTick(ctx: BehaviourContext): Output[] {
+    const c = plan!.campaign;
+    const r = ctx.replica;
+    const t = rewrite;
+    if (!c || !t || t.view !== r.view || r.status !== 'normal' || primaryOf(r.view, ctx.n) !== ctx.id) return [];
+    // Once a target says (STATUS) that it works in the view: a lie it will take.
+    const inView = t.targets.filter((x) => peerNormalIn.get(x) === t.view);
+    if (inView.length === 0 || campaignRandom() >= c.rewriteProbability) return [];
+    // A lie told before and not yet acknowledged is told again (it may have been lost), up to three in all.
+    const open = [...campaignLies.values()].filter((l) => l.view === t.view && !acknowledged.includes(l));
+    if (t.lies >= 3 || (open.length > 0 && campaignRandom() < 0.5)) {
+      const again = open.length > 0 ? open[Math.floor(campaignRandom() * open.length)]! : null;
+      const pp = again ? toldPrePrepares.get(claimKey(again.seq, again.digest, again.view)) : undefined;
+      if (!pp) return [];
+      count('campaign.rewrite-again');
+      return inView.map((to) => ({ kind: 'send', to, message: pp }));
+    }
+    let lo: number;
+    let hi: number;
+    if (c.rewriteAt === 'their-gap') {
+      lo = Math.min(...t.targets.map((x) => peerExecuted.get(x) ?? 0)) + 1;
+      hi = Math.max(lo, t.minSeq);
+    } else {
+      lo = Math.max(1, r.lastExecuted - r.config.logWindow + 1);
+      hi = r.lastExecuted + 1;
+    }
+    const seq = lo + Math.floor(campaignRandom() * (hi - lo + 1));
+    const known = (digestsAt.get(seq) ?? []).map((d) => batches.get(d)).find((b) => b !== undefined);
+    const reqs = c.nullBatch ? [] : (otherBatch(seq, known?.requests ?? []) ?? []);
+    const base: PrePrepare = {
+      type: 'pre-prepare',
+      view: r.view,
+      seq,
+      digest: nullDigest!,
+      requests: [],
+      replica: ctx.id,
+    };
+    const pp = withBatch(base, reqs, ctx);
+    // What its own log holds there in this view (the NEW-VIEW's O) is no lie.
+    const held = r.logRows().find((row) => row.seq === seq && row.view === r.view);
+    if ((held && held.digest === pp.digest) || !encodes(pp)) return [];
+    t.lies++;
+    tell(pp);
+    campaignLies.set(claimKey(pp.seq, pp.digest, pp.view), { seq: pp.seq, digest: pp.digest, view: pp.view });
+    toldPrePrepares.set(claimKey(pp.seq, pp.digest, pp.view), pp);
+    cap(campaignLies, TOLD_MAX);
+    cap(toldPrePrepares, TOLD_MAX);
+    count('campaign.rewrite');
+    return inView.map((to) => ({ kind: 'send', to, message: pp }));
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Replies and the shadow application
 
   function shadowApp(ctx: BehaviourContext): StateMachine | null {
@@ -972,7 +1196,7 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
           case 'send':
           case 'broadcast':
             observe(ctx, o.message, true);
-            out.push(...send(ctx, o));
+            out.push(...(campaignSend(ctx, o) ?? send(ctx, o)));
             break;
         }
       }
@@ -980,6 +1204,8 @@ export function fuzzBehaviour(options: FuzzOptions = {}): Behaviour {
     },
     onTick: (ctx) => {
       const p = start(ctx);
+      const campaign = campaignTick(ctx);
+      if (campaign.length > 0) return campaign;
       if (!lying(ctx) || !chance(p.tickProbability)) return [];
       // An injection when one applies, else a replay.
       const kind = pick(['replay', 'replay', 'pre-prepare', 'new-view', 'view-change']);

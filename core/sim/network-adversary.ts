@@ -61,7 +61,22 @@ export type Strategy =
       readonly clogs: readonly { readonly replica: ReplicaId; readonly from: number; readonly until: number }[];
     }
   /** Deliver a copy of an earlier message again, later (old views, old sequence numbers). */
-  | { readonly kind: 'replay'; readonly probability: number; readonly from: number; readonly until: number };
+  | { readonly kind: 'replay'; readonly probability: number; readonly from: number; readonly until: number }
+  /**
+   * Clog the view-change traffic (VIEW-CHANGE, NEW-VIEW) to every correct replica but the target for
+   * `durationMs` from the first VIEW-CHANGE sent after `from` (retransmissions too): one replica learns
+   * of the view change on time, the others late — the new primary forms its view while the rest still
+   * work in the old one.
+   */
+  | {
+      readonly kind: 'hold-view-change';
+      readonly selector: Selector;
+      readonly fixed: ReplicaId;
+      readonly periodMs: number;
+      readonly durationMs: number;
+      readonly from: number;
+      readonly until: number;
+    };
 
 /** What the faulty replicas do with their own links, the whole run. */
 export interface FaultyLinkPolicy {
@@ -80,6 +95,11 @@ export interface FaultyLinkPolicy {
 export interface AdversaryScenario {
   readonly strategies: readonly Strategy[];
   readonly faultyLinks: FaultyLinkPolicy | null;
+  /**
+   * Whether the strategies above spare the faulty replicas' own messages: the network colludes with
+   * the liar, so a replica it keeps behind still hears the liar on time (optional: older scenarios lack it).
+   */
+  readonly faultyExempt?: boolean;
 }
 
 /** What the adversary may look at (the oracle). */
@@ -124,6 +144,8 @@ export function adversaryFromSeed(
   healAt: number,
   timeoutMs: number,
   faulty: readonly ReplicaId[],
+  /** A stream of its own for choices added later, so that every earlier choice of a seed stays as it was. */
+  later?: Prng,
 ): AdversaryScenario {
   const correct = Array.from({ length: n }, (_, r) => r).filter((r) => !faulty.includes(r));
   const selector = (): Selector =>
@@ -203,7 +225,19 @@ export function adversaryFromSeed(
       probability: rng.pick([0.3, 0.7, 1]),
     };
   }
-  return { strategies, faultyLinks };
+  const faultyExempt = faulty.length > 0 && strategies.length > 0 && (later?.chance(0.5) ?? false);
+  if (later && healAt > 0 && later.chance(0.3)) {
+    strategies.push({
+      kind: 'hold-view-change',
+      selector: later.pick(['primary', 'primary', 'next-primary', 'next-timer', 'rotate', 'fixed']),
+      fixed: later.pick(correct),
+      periodMs: later.pick([200, 500, 1000, 3000]),
+      durationMs: later.int(100, 2 * timeoutMs),
+      from: later.int(0, Math.max(0, healAt - 200)),
+      until: healAt,
+    });
+  }
+  return { strategies, faultyLinks, faultyExempt };
 }
 
 const REPLAY_RING = 256;
@@ -220,6 +254,8 @@ export class NetworkAdversary {
   /** Per broadcast (message object) in a quorum-only window: the receivers it reaches now. */
   private readonly quorumPick = new WeakMap<object, Set<ReplicaId>>();
   private readonly seen: { readonly from: ReplicaId; readonly message: Message }[] = [];
+  /** When each hold-view-change clog began (its first VIEW-CHANGE). */
+  private readonly clogStart = new Map<Strategy, number>();
 
   constructor(
     scenario: AdversaryScenario,
@@ -248,6 +284,7 @@ export class NetworkAdversary {
       holdMs = d.holdMs;
     }
     if (now >= this.healAt) return this.hold(holdMs);
+    if (from !== null && this.faulty.has(from) && this.scenario.faultyExempt) return this.hold(holdMs);
     for (const s of this.scenario.strategies) {
       const d = this.strategy(s, from, to, message, now);
       if (d.drop) return this.drop();
@@ -319,6 +356,19 @@ export class NetworkAdversary {
       }
       case 'replay':
         return DELIVER;
+      case 'hold-view-change': {
+        if (now < s.from || now >= s.until || (message.type !== 'view-change' && message.type !== 'new-view'))
+          return DELIVER;
+        let start = this.clogStart.get(s);
+        if (start === undefined) {
+          if (message.type !== 'view-change') return DELIVER;
+          this.clogStart.set(s, (start = now));
+        }
+        const end = Math.min(s.until, start + s.durationMs);
+        if (now >= end || this.faulty.has(to) || to === this.target(s.selector, s.fixed, s.periodMs, now))
+          return DELIVER;
+        return { drop: false, holdMs: end - now };
+      }
     }
   }
 
@@ -388,13 +438,16 @@ export function describeAdversary(a: AdversaryScenario): string {
     if (s.kind === 'swizzle') return `swizzle ${s.clogs.map((c) => `r${c.replica}@${c.from}–${c.until}`).join(' ')}`;
     const target = 'selector' in s ? ` ${s.selector === 'fixed' ? `r${s.fixed}` : s.selector}` : '';
     const extra =
-      s.kind === 'hold-type'
-        ? ` ${s.type}→{${s.receivers.map((r) => `r${r}`).join(',')}}`
-        : s.kind === 'isolate'
-          ? ` ${s.direction}`
-          : '';
+      s.kind === 'hold-view-change'
+        ? ` (view-change traffic to the others clogged ${s.durationMs}ms from the first VIEW-CHANGE)`
+        : s.kind === 'hold-type'
+          ? ` ${s.type}→{${s.receivers.map((r) => `r${r}`).join(',')}}`
+          : s.kind === 'isolate'
+            ? ` ${s.direction}`
+            : '';
     return `${s.kind}${target}${extra} ${s.from}–${s.until}ms`;
   });
+  if (a.faultyExempt) parts.push('faulty replicas exempt');
   if (a.faultyLinks) {
     const p = a.faultyLinks;
     parts.push(

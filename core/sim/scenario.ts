@@ -43,6 +43,11 @@ export type Fault =
         readonly record: PersistRecord['type'];
         readonly until: number;
         readonly downMs: number;
+        /**
+         * With `replica` -1: fire on this many distinct correct replicas in a row, each as it writes
+         * such a record (the f+1 backups that change view together, say). @default 1
+         */
+        readonly times?: number;
       };
     }
   | {
@@ -193,9 +198,17 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
   if (twins || options.adversary) faultPhaseMs = Math.max(faultPhaseMs, extra.int(2_000, 10_000));
   const disk = diskFromSeed(new Prng(seed ^ 0xd15c), options.writeAhead ?? true);
   if (budget > 0 && (kinds.includes('crash') || kinds.includes('restart')))
-    faults.push(...persistCrashes(new Prng(seed ^ 0xc4a5), n, faultPhaseMs, faultyIds));
+    faults.push(...persistCrashes(new Prng(seed ^ 0xc4a5), n, faultPhaseMs, faultyIds, f, new Prng(seed ^ 0xc4a5f)));
   const adversary = options.adversary
-    ? adversaryFromSeed(extra, n, f, faultPhaseMs, protocol.viewChangeTimeoutTicks * TICK_MS, faultyIds)
+    ? adversaryFromSeed(
+        extra,
+        n,
+        f,
+        faultPhaseMs,
+        protocol.viewChangeTimeoutTicks * TICK_MS,
+        faultyIds,
+        new Prng(seed ^ 0xfa17e),
+      )
     : null;
   return {
     seed,
@@ -237,25 +250,37 @@ function diskFromSeed(rng: Prng, writeAhead: boolean): DiskModel {
  * its view record or its stable checkpoint, before the write is durable. Whether one fires depends on
  * the fault budget at that moment (the simulator checks it), so the fixed schedule is not changed.
  */
-function persistCrashes(rng: Prng, n: number, phaseMs: number, faulty: readonly number[]): Fault[] {
+function persistCrashes(
+  rng: Prng,
+  n: number,
+  phaseMs: number,
+  faulty: readonly number[],
+  f: number,
+  later: Prng,
+): Fault[] {
   const faults: Fault[] = [];
   const correct = Array.from({ length: n }, (_, r) => r).filter((r) => !faulty.includes(r));
   const count = rng.pick([0, 1, 2, 2, 3]);
   for (let i = 0; i < count && phaseMs > 0; i++) {
     const at = rng.int(0, Math.max(0, phaseMs - 500));
+    // Half the time whichever correct replica writes such a record next (-1): a crash point that
+    // follows the view change around the cluster, as two backups crashing in turn need.
+    const replica = rng.chance(0.5) ? -1 : rng.pick(correct);
+    const onPersist = {
+      record: rng.pick(['view', 'view', 'stable-checkpoint'] as const),
+      until: Math.min(phaseMs, at + rng.int(500, 4_000)),
+      downMs: rng.pick([1, 20, 200, 1_000]),
+    };
+    // Drawn from a stream of its own (every older choice of a seed stays): now and then the next f+1
+    // replicas in a row, each restarting at once (a quick restart needs no room in the budget f).
+    const burst = replica === -1 && later.chance(0.5);
     faults.push({
       kind: 'crash',
       at,
-      // Half the time whichever correct replica writes such a record next (-1): a crash point that
-      // follows the view change around the cluster, as two backups crashing in turn need.
-      replica: rng.chance(0.5) ? -1 : rng.pick(correct),
+      replica,
       restartAt: null,
       wipeDisk: false,
-      onPersist: {
-        record: rng.pick(['view', 'view', 'stable-checkpoint'] as const),
-        until: Math.min(phaseMs, at + rng.int(500, 4_000)),
-        downMs: rng.pick([1, 20, 200, 1_000]),
-      },
+      onPersist: burst ? { ...onPersist, downMs: Math.min(onPersist.downMs, 20), times: f + 1 } : onPersist,
     });
   }
   return faults;

@@ -57,6 +57,14 @@ describe('regression seeds the adversaries and the weak disk found (issues 12, 1
       { replicas: 4, adversary: true, faults: ALL_FAULTS },
     ],
     [18980, 'same, with another schedule', { replicas: 4, adversary: true, faults: ALL_FAULTS }],
+    // Issue 12, defect 1, found by the fuzz replica's campaigns with the network adversary on c6342e3's
+    // replica (agreement violated with --early-invariants off): a correct replica pre-prepared the
+    // liar's other batch at n ≤ min-s of a NEW-VIEW only it had, and a later O ordered that batch.
+    ...[4198, 4885, 7644, 13149].map((seed): [number, string, ScenarioOptions] => [
+      seed,
+      'a NEW-VIEW to one lagging replica, another batch at n ≤ min-s, backed up at the next view change (agreement, before the fix)',
+      { replicas: 4, faulty: 1, behaviour: 'fuzz', adversary: true, faults: ALL_FAULTS },
+    ]),
     [
       890,
       'Twins, n=7: a replica changing views executed a batch on an older view’s commit certificate over a pre-prepare it had prepared, and kept it marked prepared',

@@ -236,6 +236,8 @@ export class Simulation {
   /** Armed crash points (issue 18), and replicas down by them until a time. */
   private readonly armedPersistCrashes = new Set<Fault & { kind: 'crash' }>();
   private readonly persistCrashDownUntil = new Map<ReplicaId, number>();
+  /** Replicas a crash point for several in a row (`onPersist.times`) has crashed so far. */
+  private readonly persistCrashesFired = new Map<Fault, Set<ReplicaId>>();
   private delivered = 0;
   private dropped = 0;
   private ignored = 0;
@@ -576,12 +578,17 @@ export class Simulation {
     for (const fault of this.armedPersistCrashes) {
       if (fault.onPersist!.record !== w.record.type) continue;
       if (fault.replica !== inst.identity && (fault.replica !== -1 || this.faulty.has(inst.identity))) continue;
+      const fired = this.persistCrashesFired.get(fault);
+      if (fired?.has(inst.identity)) continue;
       // A replica that restarts at once with its disk is not faulty (PBFT's faulty replicas are the
       // Byzantine ones; a crash that loses nothing durable is a slow correct replica), so a quick restart
       // needs no room in the budget f — as many replicas as like may do it, in any order. A long one does.
       const quick = fault.onPersist!.downMs <= QUICK_RESTART_MS;
       if (!quick && !this.crashBudgetAllows(inst.identity, this.now + latency + fault.onPersist!.downMs)) continue;
-      this.armedPersistCrashes.delete(fault);
+      // A crash point for several replicas in a row stays armed until each of them has crashed.
+      const times = fault.onPersist!.times ?? 1;
+      if (times > 1) this.persistCrashesFired.set(fault, (fired ?? new Set()).add(inst.identity));
+      if ((this.persistCrashesFired.get(fault)?.size ?? 1) >= times) this.armedPersistCrashes.delete(fault);
       this.stats.persistCrashes++;
       // Inside the window: after the write started, before it is durable.
       const at = this.now + this.diskRng.int(0, Math.max(0, latency - 1));
@@ -918,7 +925,7 @@ export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case 'crash':
       if (fault.onPersist)
-        return `crash ${fault.replica < 0 ? 'the next correct replica' : `r${fault.replica}`} as it writes its ${fault.onPersist.record} record, armed ${fault.at}–${fault.onPersist.until}ms, down ${fault.onPersist.downMs}ms`;
+        return `crash ${fault.replica < 0 ? ((fault.onPersist.times ?? 1) > 1 ? `the next ${fault.onPersist.times} correct replicas` : 'the next correct replica') : `r${fault.replica}`} as it writes its ${fault.onPersist.record} record, armed ${fault.at}–${fault.onPersist.until}ms, down ${fault.onPersist.downMs}ms`;
       return `crash r${fault.replica} at ${fault.at}ms${fault.restartAt === null ? '' : `, restart at ${fault.restartAt}ms${fault.wipeDisk ? ' with a wiped disk' : ''}`}`;
     case 'partition':
       return `${fault.oneWay ? 'one-way ' : ''}partition {${fault.side.map((r) => `r${r}`).join(',')}} ${fault.at}–${fault.until}ms`;

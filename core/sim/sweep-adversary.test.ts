@@ -25,6 +25,9 @@ describe('the generic Byzantine replica (fuzz)', () => {
     const s = sweep(1, 200, { replicas: 4, faulty: 1, behaviour: 'fuzz', adversary: true, faults: ALL_FAULTS });
     expect(s.adversary['behaviour.mutated.prepare'] ?? 0).toBeGreaterThan(100);
     expect(s.adversary.faultyLinkDecisions ?? 0).toBeGreaterThan(100);
+    // Campaigns: hoarded checkpoints, NEW-VIEWs to a subset.
+    expect(s.adversary['behaviour.campaign.hoarded'] ?? 0).toBeGreaterThan(100);
+    expect(s.adversary['behaviour.campaign.new-view'] ?? 0).toBeGreaterThan(0);
   });
 
   it('n=7, two fuzz replicas: 60 seeds safe and live', () => {
