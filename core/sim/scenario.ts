@@ -5,7 +5,7 @@
 import { defaultProtocolConfig, faultsTolerated, type ProtocolConfig } from '../pbft/config.ts';
 import { CATALOGUE } from '../byzantine/catalogue.ts';
 import type { PersistRecord } from '../pbft/outputs.ts';
-import { adversaryFromSeed, type AdversaryScenario } from './network-adversary.ts';
+import { adversaryFromSeed, type AdversaryScenario, type Strategy } from './network-adversary.ts';
 import { Prng } from './prng.ts';
 import { twinsFromSeed, type TwinsScenario } from './twins.ts';
 import { clientKeysFromSeed, type ClientKeyModel } from './client-keys.ts';
@@ -210,6 +210,8 @@ export function scenarioFromSeed(seed: number, options: ScenarioOptions = {}): S
         new Prng(seed ^ 0xfa17e),
       )
     : null;
+  if (adversary && budget > 0 && (kinds.includes('crash') || kinds.includes('restart')))
+    crashClog(new Prng(seed ^ 0xc10c), adversary, faults, f, faultPhaseMs, protocol.viewChangeTimeoutTicks * TICK_MS);
   return {
     seed,
     n,
@@ -284,6 +286,48 @@ function persistCrashes(
     });
   }
   return faults;
+}
+
+/**
+ * Crash-clog (issue 18, defect 1): now and then the network and the crashes collude. From a seeded
+ * moment, view-change traffic (VIEW-CHANGE, NEW-VIEW) reaches only the next primary for a while, and
+ * the next f+1 correct replicas to write their view record crash as they write it, each back at once:
+ * the replicas that started the view change come back in the old view while nobody but the next
+ * primary has heard of it, and the old primary still leads them. Drawn from a stream of its own, so
+ * every other choice of a seed stays as it was.
+ */
+function crashClog(
+  rng: Prng,
+  adversary: AdversaryScenario,
+  faults: Fault[],
+  f: number,
+  healAt: number,
+  timeoutMs: number,
+): void {
+  if (healAt <= 0 || !rng.chance(0.3)) return;
+  const from = rng.int(0, Math.max(0, healAt - 200));
+  (adversary.strategies as Strategy[]).push({
+    kind: 'hold-view-change',
+    selector: 'next-primary',
+    fixed: 0,
+    periodMs: 1000,
+    durationMs: rng.int(timeoutMs, 4 * timeoutMs),
+    from,
+    until: healAt,
+  });
+  faults.push({
+    kind: 'crash',
+    at: from,
+    replica: -1,
+    restartAt: null,
+    wipeDisk: false,
+    onPersist: {
+      record: 'view',
+      until: Math.min(healAt, from + rng.int(500, 4_000)),
+      downMs: rng.pick([1, 20]),
+      times: f + 1,
+    },
+  });
 }
 
 function byzantineFromSeed(rng: Prng, n: number, options: ScenarioOptions): Scenario['byzantine'] {

@@ -66,6 +66,11 @@ describe('regression seeds the adversaries and the weak disk found (issues 12, 1
       { replicas: 4, faulty: 1, behaviour: 'fuzz', adversary: true, faults: ALL_FAULTS },
     ]),
     [
+      1325,
+      'crash-clog, n=7: a replica that restarted at once answered STATUS again within the period; its answer budget now starts again at a restart (the checker counted across the restart)',
+      { replicas: 7, adversary: true, faults: ALL_FAULTS },
+    ],
+    [
       890,
       'Twins, n=7: a replica changing views executed a batch on an older view’s commit certificate over a pre-prepare it had prepared, and kept it marked prepared',
       { replicas: 7, twins: 2, faults: ALL_FAULTS },
@@ -75,6 +80,29 @@ describe('regression seeds the adversaries and the weak disk found (issues 12, 1
     it(`seed ${seed}: ${why}`, () => {
       const result = runSeed(seed, options, env);
       expect(result.ok, explain(result, options)).toBe(true);
+    });
+  }
+});
+
+describe('issue 18, defect 1, found by the search: crash-clog on the host before the fix (--write-ahead off)', () => {
+  // The network holds view-change traffic from all but the next primary while the next f+1 replicas
+  // to write their view record crash as they write it: they come back in the old view, commit with the
+  // old primary, and then the new primary's NEW-VIEW (built from their VIEW-CHANGEs) orders another
+  // batch at the same number. No Byzantine replica, only two crashes.
+  const before: ScenarioOptions = {
+    replicas: 4,
+    adversary: true,
+    faults: ALL_FAULTS,
+    writeAhead: false,
+    earlyInvariants: false,
+    workBounds: false,
+  };
+  for (const seed of [484, 1860]) {
+    it(`seed ${seed}: agreement is violated without write-ahead, and holds with it`, () => {
+      const broken = runSeed(seed, before, env);
+      expect(broken.violations.map((v) => v.property)).toContain('agreement');
+      const fixed = runSeed(seed, { ...before, writeAhead: true }, env);
+      expect(fixed.ok, explain(fixed, { ...before, writeAhead: true })).toBe(true);
     });
   }
 });

@@ -121,8 +121,13 @@ export class ProtocolWatch {
     if (message.type === 'view-change' && message.replica === replica) this.announce(replica, message.newView);
   }
 
-  /** A replica restarted from its disk, in `view`. Returns what it breaks, or null. */
+  /**
+   * A replica restarted from its disk, in `view`. Returns what it breaks, or null. Its answer budget
+   * starts again: a restarted process has forgotten whom it answered (a restart is not the
+   * adversary's to trigger, so this opens no amplification).
+   */
   onRestart(replica: ReplicaId, view: number): string | null {
+    for (const key of [...this.answers.keys()]) if (key.startsWith(`${replica}:`)) this.answers.delete(key);
     const announced = this.announced.get(replica) ?? -1;
     if (view < announced)
       return `replica ${replica} restarted in view ${view} after it had sent VIEW-CHANGE for view ${announced}`;
