@@ -18,7 +18,7 @@ import type { LabFileStat, LabOp, LabResult } from '../host/lab-api.ts';
 import type { ClientOp } from '../record/run-file.ts';
 import type { Json } from '../record/values.ts';
 import type { SimWorkload } from '../sim/simulation.ts';
-import type { HistoryEntry, PlannedOp } from '../sim/workload.ts';
+import { ClientHistory, type HistoryEntry, type PlannedOp } from '../sim/workload.ts';
 
 /** Pause between a client's requests when the exercise does not say. */
 export const THINK_MS_DEFAULT = 100;
@@ -89,15 +89,12 @@ export const labResultBytes = (result: LabResult): string => base64(encodeResult
 /** The simulator's side: queues of writes per client, released when a client is free and its pause is over. */
 export class ExerciseWorkload implements SimWorkload {
   readonly exempt = new Set<number>();
-  completedCount = 0;
-  submittedCount = 0;
   private readonly queues: LabOp[][];
   private readonly thinkMs: number[];
   private readonly dueAt: number[];
   private readonly woken: boolean[];
   private readonly sent: number[];
-  private readonly outstanding: (HistoryEntry | null)[];
-  private readonly entries: HistoryEntry[] = [];
+  private readonly clients: ClientHistory;
 
   constructor(clients: number) {
     this.queues = Array.from({ length: clients }, () => []);
@@ -105,7 +102,7 @@ export class ExerciseWorkload implements SimWorkload {
     this.dueAt = Array.from({ length: clients }, () => 0);
     this.woken = Array.from({ length: clients }, () => false);
     this.sent = Array.from({ length: clients }, () => 0);
-    this.outstanding = Array.from({ length: clients }, () => null);
+    this.clients = new ClientHistory(clients);
   }
 
   /** `count` more writes for client j. */
@@ -118,7 +115,8 @@ export class ExerciseWorkload implements SimWorkload {
   due(nowMs: number): number[] {
     const out: number[] = [];
     for (let j = 0; j < this.queues.length; j++) {
-      if (this.woken[j] || this.outstanding[j] || this.queues[j]!.length === 0 || nowMs < this.dueAt[j]!) continue;
+      if (this.woken[j] || this.clients.outstanding[j] || this.queues[j]!.length === 0 || nowMs < this.dueAt[j]!)
+        continue;
       this.woken[j] = true;
       out.push(j);
     }
@@ -127,7 +125,7 @@ export class ExerciseWorkload implements SimWorkload {
 
   /** Every correct client has sent everything and has its results. */
   get idle(): boolean {
-    return this.queues.every((q, j) => this.exempt.has(j) || (q.length === 0 && this.outstanding[j] === null));
+    return this.queues.every((q, j) => this.exempt.has(j) || (q.length === 0 && this.clients.outstanding[j] === null));
   }
 
   get finished(): boolean {
@@ -136,44 +134,35 @@ export class ExerciseWorkload implements SimWorkload {
 
   next(client: number, nowMs: number): PlannedOp | null {
     this.woken[client] = false;
-    if (this.outstanding[client] || nowMs < this.dueAt[client]!) return null;
+    if (this.clients.outstanding[client] || nowMs < this.dueAt[client]!) return null;
     const lab = this.queues[client]!.shift();
     if (!lab) return null;
     return { op: encodeOp(fileOpFromLab(lab)), description: lab.kind, readOnly: false };
   }
 
   submitted(client: number, timestamp: number, planned: PlannedOp, nowMs: number): void {
-    const entry: HistoryEntry = {
-      client: `client-${client}`,
-      timestamp,
-      op: planned.op,
-      readOnly: false,
-      invokedAtMs: nowMs,
-      completedAtMs: null,
-      result: null,
-    };
-    this.outstanding[client] = entry;
-    this.entries.push(entry);
-    this.submittedCount++;
+    this.clients.submitted(client, timestamp, planned, nowMs);
   }
 
   completed(client: number, timestamp: number, result: Uint8Array, nowMs: number): void {
-    const entry = this.outstanding[client];
-    if (!entry || entry.timestamp !== timestamp) return;
-    entry.completedAtMs = nowMs;
-    entry.result = result;
-    this.outstanding[client] = null;
-    this.completedCount++;
-    this.dueAt[client] = nowMs + this.thinkMs[client]!;
+    if (this.clients.completed(client, timestamp, result, nowMs)) this.dueAt[client] = nowMs + this.thinkMs[client]!;
   }
 
   history(): readonly HistoryEntry[] {
-    return this.entries;
+    return this.clients.entries;
+  }
+
+  get completedCount(): number {
+    return this.clients.completedCount;
+  }
+
+  get submittedCount(): number {
+    return this.clients.submittedCount;
   }
 
   pendingDescriptions(): string[] {
     return this.queues.flatMap((q, j) => {
-      const o = this.outstanding[j];
+      const o = this.clients.outstanding[j];
       if (o) return [`client-${j} t=${o.timestamp} since ${o.invokedAtMs}ms`];
       return q.length > 0 ? [`client-${j} has ${q.length} not sent`] : [];
     });
@@ -181,7 +170,7 @@ export class ExerciseWorkload implements SimWorkload {
 
   /** The history as a run file keeps it. */
   clientOps(byzantineClient: boolean): ClientOp[] {
-    return this.entries.map((h) => {
+    return this.clients.entries.map((h) => {
       const client = Number(h.client.slice('client-'.length));
       const decodedOp = decodeOp(h.op);
       const decodedResult = h.result ? decodeResult(h.result) : null;

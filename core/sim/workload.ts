@@ -25,46 +25,20 @@ export interface HistoryEntry {
 
 const PATHS = ['/a', '/b', '/notes/c.txt', '/notes/d.txt', '/notes/deep/e'];
 
-export class Workload {
-  private readonly rng: Prng;
-  private readonly remaining: number[];
-  private readonly entries: HistoryEntry[] = [];
-  private readonly outstanding: (HistoryEntry | null)[];
+/**
+ * The clients' history as the checkers judge it, one request outstanding per client (closed loop):
+ * what each client submitted and when, and the result it accepted. Shared by the seeded workload
+ * and the exercises' scripted one.
+ */
+export class ClientHistory {
+  readonly entries: HistoryEntry[] = [];
+  /** Per client: its request awaiting a result, or null. */
+  readonly outstanding: (HistoryEntry | null)[];
   completedCount = 0;
   submittedCount = 0;
 
-  private readonly readRng: Prng | null;
-  private readonly readOnlyShare: number;
-
-  /**
-   * `readOnly`: the share of reads, stats and lists sent read-only, drawn by `readRng` — a stream of its
-   * own, so a seed's other operations are the same with or without read-only ones.
-   */
-  constructor(rng: Prng, clients: number, opsPerClient: number, readOnly?: { share: number; rng: Prng }) {
-    this.rng = rng;
-    this.readRng = readOnly?.rng ?? null;
-    this.readOnlyShare = readOnly?.share ?? 0;
-    this.remaining = Array.from({ length: clients }, () => opsPerClient);
+  constructor(clients: number) {
     this.outstanding = Array.from({ length: clients }, () => null);
-  }
-
-  /** Clients whose completion is not required (faulty ones). */
-  readonly exempt = new Set<number>();
-
-  get finished(): boolean {
-    return (
-      this.remaining.every((r, j) => r === 0 || this.exempt.has(j)) &&
-      this.outstanding.every((o, j) => o === null || this.exempt.has(j))
-    );
-  }
-
-  next(client: number, _nowMs: number): PlannedOp | null {
-    if (this.remaining[client] === 0 || this.outstanding[client]) return null;
-    this.remaining[client]!--;
-    const op = this.randomOp();
-    const reads = op.kind === 'read' || op.kind === 'stat' || op.kind === 'list';
-    const readOnly = reads && this.readRng !== null && this.readRng.chance(this.readOnlyShare);
-    return { op: encodeOp(op), description: readOnly ? `${op.kind} (read-only)` : op.kind, readOnly };
   }
 
   submitted(client: number, timestamp: number, planned: PlannedOp, nowMs: number): void {
@@ -82,22 +56,80 @@ export class Workload {
     this.submittedCount++;
   }
 
-  completed(client: number, timestamp: number, result: Uint8Array, nowMs: number): void {
+  /** The result of client `client`'s request `timestamp`; false if that is not the one outstanding. */
+  completed(client: number, timestamp: number, result: Uint8Array, nowMs: number): boolean {
     const entry = this.outstanding[client];
-    if (!entry || entry.timestamp !== timestamp) return;
+    if (!entry || entry.timestamp !== timestamp) return false;
     entry.completedAtMs = nowMs;
     entry.result = result;
     this.outstanding[client] = null;
     this.completedCount++;
+    return true;
+  }
+}
+
+export class Workload {
+  private readonly rng: Prng;
+  private readonly remaining: number[];
+  private readonly clients: ClientHistory;
+
+  private readonly readRng: Prng | null;
+  private readonly readOnlyShare: number;
+
+  /**
+   * `readOnly`: the share of reads, stats and lists sent read-only, drawn by `readRng` — a stream of its
+   * own, so a seed's other operations are the same with or without read-only ones.
+   */
+  constructor(rng: Prng, clients: number, opsPerClient: number, readOnly?: { share: number; rng: Prng }) {
+    this.rng = rng;
+    this.readRng = readOnly?.rng ?? null;
+    this.readOnlyShare = readOnly?.share ?? 0;
+    this.remaining = Array.from({ length: clients }, () => opsPerClient);
+    this.clients = new ClientHistory(clients);
+  }
+
+  /** Clients whose completion is not required (faulty ones). */
+  readonly exempt = new Set<number>();
+
+  get finished(): boolean {
+    return (
+      this.remaining.every((r, j) => r === 0 || this.exempt.has(j)) &&
+      this.clients.outstanding.every((o, j) => o === null || this.exempt.has(j))
+    );
+  }
+
+  next(client: number, _nowMs: number): PlannedOp | null {
+    if (this.remaining[client] === 0 || this.clients.outstanding[client]) return null;
+    this.remaining[client]!--;
+    const op = this.randomOp();
+    const reads = op.kind === 'read' || op.kind === 'stat' || op.kind === 'list';
+    const readOnly = reads && this.readRng !== null && this.readRng.chance(this.readOnlyShare);
+    return { op: encodeOp(op), description: readOnly ? `${op.kind} (read-only)` : op.kind, readOnly };
+  }
+
+  submitted(client: number, timestamp: number, planned: PlannedOp, nowMs: number): void {
+    this.clients.submitted(client, timestamp, planned, nowMs);
+  }
+
+  completed(client: number, timestamp: number, result: Uint8Array, nowMs: number): void {
+    this.clients.completed(client, timestamp, result, nowMs);
   }
 
   history(): readonly HistoryEntry[] {
-    return this.entries;
+    return this.clients.entries;
+  }
+
+  get completedCount(): number {
+    return this.clients.completedCount;
+  }
+
+  get submittedCount(): number {
+    return this.clients.submittedCount;
   }
 
   pendingDescriptions(): string[] {
     const out: string[] = [];
-    this.outstanding.forEach((o, j) => {
+    this.clients.outstanding.forEach((o, j) => {
       if (o) out.push(`client-${j} t=${o.timestamp} since ${o.invokedAtMs}ms`);
       else if (this.remaining[j]! > 0) out.push(`client-${j} has ${this.remaining[j]} not submitted`);
     });
